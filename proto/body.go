@@ -1,0 +1,125 @@
+package proto
+
+import "net/netip"
+
+// Body keys. All messages share one key space, so a key means the same
+// thing wherever it appears and one decoder serves every message. Wire
+// constants: append only, never renumber. Keys must stay below 64 (they
+// index a bit mask) and each message below 16 fields (a fixmap).
+const (
+	keyNonce       = 1 // uint
+	keyLAN         = 2 // address
+	keyToken       = 3 // bin, at most MaxToken bytes
+	keyCommunities = 4 // array of at most MaxCommunities IDs
+	keyPeers       = 5 // array of at most MaxIntroPeers PeerInfo maps
+	keyInvitee     = 6 // PeerInfo map
+	keyTarget      = 7 // PeerInfo map
+	keyFlags       = 8 // uint bit set; unknown bits are ignored
+)
+
+// Flag bits of key 8.
+const (
+	// flagKeepAlive marks an IntroRequest that only keeps a NAT mapping
+	// open: the responder answers, but introduces nobody.
+	flagKeepAlive = 1 << 0
+)
+
+// body holds the fields of any message, by key.
+type body struct {
+	nonce       uint64
+	lan         netip.AddrPort
+	token       []byte
+	communities []ID
+	peers       []PeerInfo
+	invitee     *PeerInfo
+	target      PeerInfo
+	flags       uint64
+}
+
+// appendBody appends the fields of f whose keys are in keys, in key order.
+// The nonce and the target are always written; the other fields are omitted
+// when empty, which the decoder reads back as the same zero value.
+func appendBody(b []byte, keys uint64, f *body) ([]byte, error) {
+	if len(f.token) > MaxToken || len(f.communities) > MaxCommunities || len(f.peers) > MaxIntroPeers {
+		return b, ErrLimit
+	}
+	has := func(k uint64, cond bool) bool { return keys&(1<<k) != 0 && cond }
+	hasNonce, hasLAN := has(keyNonce, true), has(keyLAN, f.lan.IsValid())
+	hasToken, hasComm := has(keyToken, len(f.token) > 0), has(keyCommunities, len(f.communities) > 0)
+	hasPeers, hasInvitee := has(keyPeers, len(f.peers) > 0), has(keyInvitee, f.invitee != nil)
+	hasTarget, hasFlags := has(keyTarget, true), has(keyFlags, f.flags != 0)
+
+	out := appendMapLen(b, count(hasNonce, hasLAN, hasToken, hasComm, hasPeers, hasInvitee, hasTarget, hasFlags))
+	if hasNonce {
+		out = appendUint(appendUint(out, keyNonce), f.nonce)
+	}
+	if hasLAN {
+		out = appendAddr(appendUint(out, keyLAN), f.lan)
+	}
+	if hasToken {
+		out = appendBin(appendUint(out, keyToken), f.token)
+	}
+	if hasComm {
+		out = appendIDs(appendUint(out, keyCommunities), f.communities)
+	}
+	var err error
+	if hasPeers {
+		out = appendArrayLen(appendUint(out, keyPeers), len(f.peers))
+		for i := range f.peers {
+			if out, err = appendPeerInfo(out, &f.peers[i]); err != nil {
+				return b, err
+			}
+		}
+	}
+	if hasInvitee {
+		if out, err = appendPeerInfo(appendUint(out, keyInvitee), f.invitee); err != nil {
+			return b, err
+		}
+	}
+	if hasTarget {
+		if out, err = appendPeerInfo(appendUint(out, keyTarget), &f.target); err != nil {
+			return b, err
+		}
+	}
+	if hasFlags {
+		out = appendUint(appendUint(out, keyFlags), f.flags)
+	}
+	return out, nil
+}
+
+// decodeBody decodes the fields whose keys are in known; the keys in
+// required must be present.
+func decodeBody(b []byte, known, required uint64) (f body, err error) {
+	r := reader{b: b}
+	present, err := r.fields(known, func(k uint64) (err error) {
+		switch k {
+		case keyNonce:
+			f.nonce, err = r.uint()
+		case keyLAN:
+			f.lan, err = r.addr()
+		case keyToken:
+			f.token, err = r.token()
+		case keyCommunities:
+			f.communities, err = r.ids()
+		case keyPeers:
+			f.peers, err = r.peers()
+		case keyInvitee:
+			var p PeerInfo
+			if p, err = r.peerInfo(); err == nil {
+				f.invitee = &p
+			}
+		case keyTarget:
+			f.target, err = r.peerInfo()
+		case keyFlags:
+			f.flags, err = r.uint()
+		}
+		return err
+	})
+	if err != nil {
+		return body{}, err
+	}
+	if present&required != required {
+		return body{}, ErrBadBody
+	}
+	return f, nil
+}

@@ -1,0 +1,151 @@
+package proto
+
+import "net/netip"
+
+// Message is a core message body; the pointer of each body type implements
+// it.
+type Message interface {
+	// Type returns the message type for the header.
+	Type() Type
+	// AppendBody appends the msgpack body to b. On error (a field over
+	// its limit, or a PeerInfo with a zero ID) it returns b unchanged.
+	AppendBody(b []byte) ([]byte, error)
+}
+
+// IntroRequest (A to B) asks B for peers.
+// Body keys: 1 nonce (required), 2 lan, 3 token, 4 communities, 8 flags.
+type IntroRequest struct {
+	Nonce       uint64         // random identifier, echoed by the response
+	LAN         netip.AddrPort // sender's own LAN address
+	Token       []byte         // echo of the last token the receiver issued to us; may be empty; <= MaxToken
+	Communities []ID           // communities the sender serves; <= MaxCommunities
+	// KeepAlive (flag bit 0) asks for an answer without introductions: the
+	// request only keeps our NAT mapping toward B open. Without it, keep-
+	// alives to every peer would each make an introduction and a puncture,
+	// and every table would grow to MaxPeers within minutes.
+	KeepAlive bool
+}
+
+const introRequestKeys = 1<<keyNonce | 1<<keyLAN | 1<<keyToken | 1<<keyCommunities | 1<<keyFlags
+
+// Type returns TypeIntroRequest.
+func (*IntroRequest) Type() Type { return TypeIntroRequest }
+
+// AppendBody appends the msgpack body of m to b.
+func (m *IntroRequest) AppendBody(b []byte) ([]byte, error) {
+	var flags uint64
+	if m.KeepAlive {
+		flags |= flagKeepAlive
+	}
+	return appendBody(b, introRequestKeys, &body{nonce: m.Nonce, lan: m.LAN, token: m.Token, communities: m.Communities, flags: flags})
+}
+
+// DecodeIntroRequest decodes the body of an IntroRequest.
+func DecodeIntroRequest(b []byte) (IntroRequest, error) {
+	f, err := decodeBody(b, introRequestKeys, 1<<keyNonce)
+	return IntroRequest{Nonce: f.nonce, LAN: f.lan, Token: f.token, Communities: f.communities,
+		KeepAlive: f.flags&flagKeepAlive != 0}, err
+}
+
+// IntroResponse (B to A) answers an IntroRequest with peers, an invitee C
+// that B has asked to puncture toward A, and a token for A's address.
+// Body keys: 1 nonce (required), 2 lan, 3 token, 4 communities, 5 peers,
+// 6 invitee.
+type IntroResponse struct {
+	Nonce       uint64         // echo of the request's Nonce
+	LAN         netip.AddrPort // responder's LAN address
+	Token       []byte         // token issued to the requester's address, <= MaxToken
+	Communities []ID           // communities the responder serves; <= MaxCommunities
+	Peers       []PeerInfo     // <= MaxIntroPeers
+	Invitee     *PeerInfo      // nil when no invitee
+}
+
+const introResponseKeys = 1<<keyNonce | 1<<keyLAN | 1<<keyToken | 1<<keyCommunities | 1<<keyPeers | 1<<keyInvitee
+
+// Type returns TypeIntroResponse.
+func (*IntroResponse) Type() Type { return TypeIntroResponse }
+
+// AppendBody appends the msgpack body of m to b.
+func (m *IntroResponse) AppendBody(b []byte) ([]byte, error) {
+	return appendBody(b, introResponseKeys, &body{nonce: m.Nonce, lan: m.LAN, token: m.Token,
+		communities: m.Communities, peers: m.Peers, invitee: m.Invitee})
+}
+
+// DecodeIntroResponse decodes the body of an IntroResponse.
+func DecodeIntroResponse(b []byte) (IntroResponse, error) {
+	f, err := decodeBody(b, introResponseKeys, 1<<keyNonce)
+	return IntroResponse{Nonce: f.nonce, LAN: f.lan, Token: f.token, Communities: f.communities,
+		Peers: f.peers, Invitee: f.invitee}, err
+}
+
+// PunctureRequest (B to C) asks C to send a Puncture toward Target (A).
+// Body keys: 1 nonce (required), 7 target (required).
+type PunctureRequest struct {
+	Nonce  uint64   // identifies the introduction (the request's nonce)
+	Target PeerInfo // the peer to puncture toward: ID, LAN, and WAN as the introducer sees it
+}
+
+const punctureRequestKeys = 1<<keyNonce | 1<<keyTarget
+
+// Type returns TypePunctureRequest.
+func (*PunctureRequest) Type() Type { return TypePunctureRequest }
+
+// AppendBody appends the msgpack body of m to b.
+func (m *PunctureRequest) AppendBody(b []byte) ([]byte, error) {
+	return appendBody(b, punctureRequestKeys, &body{nonce: m.Nonce, target: m.Target})
+}
+
+// DecodePunctureRequest decodes the body of a PunctureRequest.
+func DecodePunctureRequest(b []byte) (PunctureRequest, error) {
+	f, err := decodeBody(b, punctureRequestKeys, punctureRequestKeys)
+	return PunctureRequest{Nonce: f.nonce, Target: f.target}, err
+}
+
+// Puncture (C to A) opens C's NAT toward A and carries a token, so that A's
+// next IntroRequest to C is verified at once.
+// Body keys: 1 nonce (required), 2 lan, 3 token.
+type Puncture struct {
+	Nonce uint64         // copied from the puncture request
+	LAN   netip.AddrPort // puncturer's LAN address
+	Token []byte         // token issued by the puncturer to the target's address, <= MaxToken
+}
+
+const punctureKeys = 1<<keyNonce | 1<<keyLAN | 1<<keyToken
+
+// Type returns TypePuncture.
+func (*Puncture) Type() Type { return TypePuncture }
+
+// AppendBody appends the msgpack body of m to b.
+func (m *Puncture) AppendBody(b []byte) ([]byte, error) {
+	return appendBody(b, punctureKeys, &body{nonce: m.Nonce, lan: m.LAN, token: m.Token})
+}
+
+// DecodePuncture decodes the body of a Puncture.
+func DecodePuncture(b []byte) (Puncture, error) {
+	f, err := decodeBody(b, punctureKeys, 1<<keyNonce)
+	return Puncture{Nonce: f.nonce, LAN: f.lan, Token: f.token}, err
+}
+
+// Beacon announces a peer to its LAN through a multicast group.
+// Body keys: 2 lan, 4 communities; both optional, so an empty map is a
+// valid beacon.
+type Beacon struct {
+	LAN         netip.AddrPort // sender's LAN address
+	Communities []ID           // communities the sender serves; <= MaxCommunities
+}
+
+const beaconKeys = 1<<keyLAN | 1<<keyCommunities
+
+// Type returns TypeBeacon.
+func (*Beacon) Type() Type { return TypeBeacon }
+
+// AppendBody appends the msgpack body of m to b.
+func (m *Beacon) AppendBody(b []byte) ([]byte, error) {
+	return appendBody(b, beaconKeys, &body{lan: m.LAN, communities: m.Communities})
+}
+
+// DecodeBeacon decodes the body of a Beacon.
+func DecodeBeacon(b []byte) (Beacon, error) {
+	f, err := decodeBody(b, beaconKeys, 0)
+	return Beacon{LAN: f.lan, Communities: f.communities}, err
+}
