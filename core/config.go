@@ -1,0 +1,199 @@
+package core
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"time"
+
+	"github.com/walkie-p2p/walkie/proto"
+)
+
+// CommunityInfo names a community this node serves, for announcements in
+// introductions and for /status.
+type CommunityInfo struct {
+	ID   proto.ID
+	Name string
+}
+
+// Config configures an Overlay. Start from DefaultConfig (internet) or
+// DefaultLocalConfig (loopback and tests), then set PeerID and Transport.
+type Config struct {
+	// PeerID is this node's identity (see LoadOrCreatePeerID). Required.
+	PeerID proto.ID
+	// Transport carries the node's datagrams. Required; the Overlay closes
+	// it on Close.
+	Transport Transport
+	// Beacon, if set, is a second transport (a LAN multicast listener) whose
+	// datagrams are handled like those of Transport. Default nil. Closed on
+	// Close.
+	Beacon Transport
+	// BeaconAddr is where LAN discovery beacons are sent. Default
+	// 239.255.18.73:1873 in DefaultConfig; the zero value disables beacons.
+	BeaconAddr netip.AddrPort
+	// BeaconInterval is how often a beacon goes out while the node knows
+	// fewer than TargetPeers peers. Default 5s.
+	BeaconInterval time.Duration
+	// LAN is our address on our own network, told to peers so that peers
+	// behind the same NAT can use it. Default: Transport.LocalAddr().
+	LAN netip.AddrPort
+	// Bootstrap lists the addresses to introduce ourselves to at start and
+	// whenever the peer table is empty. Default none. See Overlay.SetBootstrap.
+	Bootstrap []netip.AddrPort
+	// Communities are announced in every introduction. Default none.
+	Communities []CommunityInfo
+
+	// TargetPeers: below this many verified peers the node walks every
+	// WalkFast, otherwise every WalkInterval. Default 8.
+	TargetPeers int
+	// MaxPeers bounds the verified peer table. Default 256.
+	MaxPeers int
+	// MaxCandidates bounds introduced-but-unverified peers. Default 64.
+	MaxCandidates int
+	// WalkFast is the walk interval while the table is small. Default 500ms.
+	WalkFast time.Duration
+	// WalkInterval is the walk interval once TargetPeers are known. Default 5s.
+	WalkInterval time.Duration
+	// KeepAlive: every verified peer hears from us at least this often, so
+	// that NAT mappings (which die at about 30 s) stay open. Default 20s.
+	KeepAlive time.Duration
+	// PeerTimeout: a peer not heard from for this long is dropped. Default 60s.
+	PeerTimeout time.Duration
+	// RequestTimeout: an introduction request not answered within this is
+	// forgotten, and a late answer is dropped as unsolicited. Default 5s.
+	RequestTimeout time.Duration
+	// InviteeTTL: a puncture is accepted from an invitee this long after the
+	// introduction that named it. Default 30s.
+	InviteeTTL time.Duration
+	// BootstrapBackoffMin and BootstrapBackoffMax bound the retry interval
+	// toward bootstrap addresses while the table is empty; it doubles from
+	// min to max. Defaults 1s and 30s.
+	BootstrapBackoffMin, BootstrapBackoffMax time.Duration
+	// TokenBucket is the time bucket of return-routability tokens; a token
+	// is valid for one to two buckets. Default 30s.
+	TokenBucket time.Duration
+	// VoteWindow is how many distinct recent observers vote on our WAN
+	// address. Default 3.
+	VoteWindow int
+	// MinRequestSize pads introduction requests that carry no token to this
+	// many bytes, so that the answer to an unverified requester, which may
+	// never be larger than what it sent, still fits. Default 128 bytes.
+	MinRequestSize int
+	// QueueLen bounds the worker's inbound queue, in packets. Default 1024.
+	QueueLen int
+	// SourceRate and SourceBurst bound the packets per second accepted from
+	// one source IP. Defaults 100/s and 200.
+	SourceRate  float64
+	SourceBurst int
+	// PunctureRate bounds the puncture requests per second honoured for one
+	// introducer (burst twice that). Default 10/s.
+	PunctureRate float64
+
+	// Logger receives the overlay's logs. Default: discard.
+	Logger *slog.Logger
+	// Metrics receives counters and gauges. Default: a fresh *Stats.
+	Metrics Metrics
+}
+
+// DefaultConfig returns the configuration for a node on the internet: the
+// seed's 5 s walk once the table is healthy, 500 ms while it is not.
+func DefaultConfig() Config {
+	return Config{
+		BeaconAddr:          netip.MustParseAddrPort("239.255.18.73:1873"),
+		BeaconInterval:      5 * time.Second,
+		TargetPeers:         8,
+		MaxPeers:            256,
+		MaxCandidates:       64,
+		WalkFast:            500 * time.Millisecond,
+		WalkInterval:        5 * time.Second,
+		KeepAlive:           20 * time.Second,
+		PeerTimeout:         60 * time.Second,
+		RequestTimeout:      5 * time.Second,
+		InviteeTTL:          30 * time.Second,
+		BootstrapBackoffMin: time.Second,
+		BootstrapBackoffMax: 30 * time.Second,
+		TokenBucket:         30 * time.Second,
+		VoteWindow:          3,
+		MinRequestSize:      128,
+		QueueLen:            1024,
+		SourceRate:          100,
+		SourceBurst:         200,
+		PunctureRate:        10,
+	}
+}
+
+// DefaultLocalConfig returns a configuration for loopback networks and tests:
+// no LAN beacons, and quicker request timeouts and bootstrap retries, since
+// round trips are microseconds.
+func DefaultLocalConfig() Config {
+	c := DefaultConfig()
+	c.BeaconAddr = netip.AddrPort{}
+	c.RequestTimeout = time.Second
+	c.BootstrapBackoffMin = 250 * time.Millisecond
+	c.BootstrapBackoffMax = 5 * time.Second
+	return c
+}
+
+// withDefaults fills zero fields from DefaultConfig and checks the rest.
+func (c Config) withDefaults() (Config, error) {
+	if c.PeerID.IsZero() {
+		return c, errors.New("walkie: Config.PeerID is required")
+	}
+	if c.Transport == nil {
+		return c, errors.New("walkie: Config.Transport is required")
+	}
+	d := DefaultConfig()
+	setDur := func(p *time.Duration, v time.Duration) {
+		if *p <= 0 {
+			*p = v
+		}
+	}
+	setInt := func(p *int, v int) {
+		if *p <= 0 {
+			*p = v
+		}
+	}
+	setDur(&c.BeaconInterval, d.BeaconInterval)
+	setDur(&c.WalkFast, d.WalkFast)
+	setDur(&c.WalkInterval, d.WalkInterval)
+	setDur(&c.KeepAlive, d.KeepAlive)
+	setDur(&c.PeerTimeout, d.PeerTimeout)
+	setDur(&c.RequestTimeout, d.RequestTimeout)
+	setDur(&c.InviteeTTL, d.InviteeTTL)
+	setDur(&c.BootstrapBackoffMin, d.BootstrapBackoffMin)
+	setDur(&c.BootstrapBackoffMax, d.BootstrapBackoffMax)
+	setDur(&c.TokenBucket, d.TokenBucket)
+	setInt(&c.TargetPeers, d.TargetPeers)
+	setInt(&c.MaxPeers, d.MaxPeers)
+	setInt(&c.MaxCandidates, d.MaxCandidates)
+	setInt(&c.VoteWindow, d.VoteWindow)
+	setInt(&c.MinRequestSize, d.MinRequestSize)
+	setInt(&c.QueueLen, d.QueueLen)
+	setInt(&c.SourceBurst, d.SourceBurst)
+	if c.SourceRate <= 0 {
+		c.SourceRate = d.SourceRate
+	}
+	if c.PunctureRate <= 0 {
+		c.PunctureRate = d.PunctureRate
+	}
+	if len(c.Communities) > proto.MaxCommunities {
+		return c, fmt.Errorf("walkie: %d communities, at most %d", len(c.Communities), proto.MaxCommunities)
+	}
+	if c.MinRequestSize > proto.MaxDatagram {
+		c.MinRequestSize = proto.MaxDatagram
+	}
+	if c.BootstrapBackoffMax < c.BootstrapBackoffMin {
+		c.BootstrapBackoffMax = c.BootstrapBackoffMin
+	}
+	if !c.LAN.IsValid() {
+		c.LAN = c.Transport.LocalAddr()
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Metrics == nil {
+		c.Metrics = NewStats()
+	}
+	return c, nil
+}

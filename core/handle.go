@@ -1,0 +1,232 @@
+package core
+
+import (
+	"time"
+
+	"github.com/walkie-p2p/walkie/proto"
+)
+
+// handle dispatches one queued core packet. It runs on the worker with mu held.
+func (o *Overlay) handle(p *packet, now time.Time) {
+	var err error
+	switch p.hdr.Type {
+	case proto.TypeIntroRequest:
+		var m proto.IntroRequest
+		if m, err = proto.DecodeIntroRequest(p.body); err == nil {
+			o.onIntroRequest(p, &m, now)
+		}
+	case proto.TypeIntroResponse:
+		var m proto.IntroResponse
+		if m, err = proto.DecodeIntroResponse(p.body); err == nil {
+			o.onIntroResponse(p, &m, now)
+		}
+	case proto.TypePunctureRequest:
+		var m proto.PunctureRequest
+		if m, err = proto.DecodePunctureRequest(p.body); err == nil {
+			o.onPunctureRequest(p, &m, now)
+		}
+	case proto.TypePuncture:
+		var m proto.Puncture
+		if m, err = proto.DecodePuncture(p.body); err == nil {
+			o.onPuncture(p, &m, now)
+		}
+	case proto.TypeBeacon:
+		var m proto.Beacon
+		if m, err = proto.DecodeBeacon(p.body); err == nil {
+			o.onBeacon(p, &m)
+		}
+	default:
+		o.m.Drop(DropUnknownType)
+		return
+	}
+	if err != nil {
+		o.m.Drop(dropReasonOf(err))
+		o.log.Debug("bad packet", "from", p.from, "type", p.hdr.Type, "err", err)
+	}
+}
+
+// onIntroRequest answers A's introduction request. An unverified A (no valid
+// token for its source address) gets only a token, in an answer no larger
+// than its request; a verified A gets peers and an invitee C, and C gets a
+// puncture request naming A.
+func (o *Overlay) onIntroRequest(p *packet, req *proto.IntroRequest, now time.Time) {
+	o.m.Add(IntroRequestsReceived, 1)
+	resp := &proto.IntroResponse{Nonce: req.Nonce, LAN: o.cfg.LAN, Token: o.tok.issue(p.from, now)}
+	if !o.tok.valid(req.Token, p.from, now) {
+		// Unverified: maybe a spoofed source. Answer with a token only, and
+		// never with more bytes than we received (amplification <= 1x).
+		if o.send(p.from, resp, 0, p.n) {
+			o.m.Add(IntroResponsesSent, 1)
+		}
+		return
+	}
+	o.vote(p, now)
+	a, isNew := o.table.upsert(p.hdr.Sender, p.from, now, o.cfg.PunctureRate)
+	if a != nil {
+		a.lan, a.communities = req.LAN, req.Communities
+		if isNew {
+			o.peerAdded(a, now)
+		}
+	}
+	resp.Communities = o.communityIDs()
+	if req.KeepAlive {
+		// A only keeps its NAT mapping open: answer, introduce nobody.
+		if o.send(p.from, resp, 0, 0) {
+			o.m.Add(IntroResponsesSent, 1)
+			if a != nil {
+				a.lastSent = now
+			}
+		}
+		return
+	}
+	for _, q := range o.table.sample(proto.MaxIntroPeers, a) {
+		resp.Peers = append(resp.Peers, proto.PeerInfo{ID: q.id, LAN: q.lan, WAN: q.addr})
+	}
+	var c *peer
+	if a != nil {
+		c = o.table.nextInvitee(a)
+	} else if c = o.table.random(); c != nil && c.id == p.hdr.Sender {
+		c = nil
+	}
+	if c != nil {
+		resp.Invitee = &proto.PeerInfo{ID: c.id, LAN: c.lan, WAN: c.addr}
+	}
+	if o.send(p.from, resp, 0, 0) {
+		o.m.Add(IntroResponsesSent, 1)
+		if a != nil {
+			a.lastSent = now
+		}
+	}
+	if c != nil {
+		preq := &proto.PunctureRequest{Nonce: req.Nonce, Target: proto.PeerInfo{ID: p.hdr.Sender, LAN: req.LAN, WAN: p.from}}
+		if o.send(c.addr, preq, 0, 0) {
+			o.m.Add(PunctureRequestsSent, 1)
+			c.lastSent = now
+		}
+	}
+}
+
+// onIntroResponse accepts B's answer to an outstanding request of ours.
+func (o *Overlay) onIntroResponse(p *packet, resp *proto.IntroResponse, now time.Time) {
+	req, ok := o.out[resp.Nonce]
+	if !ok || req.to != p.from {
+		o.m.Drop(DropUnsolicited)
+		return
+	}
+	delete(o.out, resp.Nonce)
+	o.m.Add(IntroResponsesReceived, 1)
+	o.m.IntroRTT(now.Sub(req.sent))
+	o.vote(p, now)
+	b, isNew := o.table.upsert(p.hdr.Sender, p.from, now, o.cfg.PunctureRate)
+	if b != nil {
+		b.lan, b.communities, b.token = resp.LAN, resp.Communities, resp.Token
+		if isNew {
+			o.peerAdded(b, now)
+		}
+	}
+	if !req.hadToken && len(resp.Token) > 0 && resp.Invitee == nil && len(resp.Peers) == 0 {
+		// B did not know us yet and sent only a token: ask again at once,
+		// now verified, rather than waiting for the next walk.
+		o.sendIntroRequest(p.from, resp.Token, req.keepAlive, now)
+		return
+	}
+	for _, q := range resp.Peers {
+		if q.ID != o.cfg.PeerID {
+			o.table.addCandidate(q.ID, q.LAN, q.WAN, now)
+		}
+	}
+	if c := resp.Invitee; c != nil && c.ID != o.cfg.PeerID {
+		if known := o.table.byID[c.ID]; known == nil {
+			o.table.expectInvitee(c.ID, c.LAN, c.WAN, now.Add(o.cfg.InviteeTTL))
+			// Our own packet toward C opens our NAT for C's puncture, and
+			// reaches C if C's puncture already opened C's NAT for us. It
+			// asks for no introduction: one introduction per walk, or
+			// every introduction would set off another.
+			o.sendIntroRequest(o.pick(c.LAN, c.WAN), nil, true, now)
+		}
+	}
+}
+
+// onPunctureRequest honours a verified introducer's request to puncture
+// toward the peer it introduced us to.
+func (o *Overlay) onPunctureRequest(p *packet, req *proto.PunctureRequest, now time.Time) {
+	o.m.Add(PunctureRequestsReceived, 1)
+	b := o.table.byAddr[p.from]
+	if b == nil || b.id != p.hdr.Sender {
+		o.m.Drop(DropUnverified)
+		return
+	}
+	if !b.punctures.Allow() {
+		o.m.Drop(DropRateLimited)
+		return
+	}
+	b.lastHeard = now
+	o.vote(p, now)
+	t := req.Target
+	if t.ID == o.cfg.PeerID {
+		return
+	}
+	to := o.pick(t.LAN, t.WAN)
+	if known := o.table.byID[t.ID]; known != nil && known.addr == to {
+		return // already talking; no hole to open
+	}
+	pun := &proto.Puncture{Nonce: req.Nonce, LAN: o.cfg.LAN, Token: o.tok.issue(to, now)}
+	if o.send(to, pun, 0, 0) {
+		o.m.Add(PuncturesSent, 1)
+	}
+}
+
+// onPuncture accepts a puncture from an invitee we were told to expect, and
+// answers it with a request that carries the invitee's token, so that the
+// invitee verifies us in one round trip.
+func (o *Overlay) onPuncture(p *packet, pun *proto.Puncture, now time.Time) {
+	o.m.Add(PuncturesReceived, 1)
+	id, ok := o.table.inviteeAt(p.from, now)
+	if !ok || id != p.hdr.Sender {
+		o.m.Drop(DropUnexpectedPuncture)
+		return
+	}
+	if known := o.table.byID[id]; known != nil && known.addr == p.from {
+		return
+	}
+	o.sendIntroRequest(p.from, pun.Token, true, now)
+}
+
+// onBeacon answers a LAN discovery beacon with an introduction request, if we
+// could use another peer. Beacons count only from our own LAN: a
+// local-scope address, or one in our own subnet (some LANs use public
+// addresses). The answer is no larger than the padded beacon.
+func (o *Overlay) onBeacon(p *packet, b *proto.Beacon) {
+	if !isLocalScope(p.from.Addr()) && !sameSubnet(p.from.Addr(), o.cfg.LAN.Addr()) {
+		o.m.Drop(DropUnverified)
+		return
+	}
+	if o.table.byAddr[p.from] != nil || o.table.len() >= o.cfg.TargetPeers {
+		return
+	}
+	o.sendIntroRequest(p.from, nil, false, time.Now())
+}
+
+// vote counts the address the sender saw us at. Callers have checked that
+// the sender is verified: a spoofed packet never votes.
+func (o *Overlay) vote(p *packet, now time.Time) {
+	old := o.votes.wan
+	if o.votes.add(p.from.Addr(), p.hdr.Dest, now) {
+		if o.votes.wan != old {
+			o.m.Add(WANAddressChanges, 1)
+		}
+		o.m.WAN(o.votes.wan, o.votes.nat)
+		o.log.Info("WAN address", "wan", o.votes.wan, "nat", o.votes.nat)
+	}
+}
+
+// peerAdded records a new verified peer (and the first one's time).
+func (o *Overlay) peerAdded(q *peer, now time.Time) {
+	o.log.Debug("peer verified", "peer", q.id, "addr", q.addr)
+	if o.firstPeer == 0 {
+		o.firstPeer = max(now.Sub(o.started), time.Nanosecond)
+		o.m.FirstPeer(o.firstPeer)
+		o.log.Info("first peer", "peer", q.id, "addr", q.addr, "after", o.firstPeer)
+	}
+	o.m.Peers(o.table.len(), len(o.table.cands))
+}

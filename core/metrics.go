@@ -1,0 +1,221 @@
+package core
+
+import (
+	"net/netip"
+	"sync/atomic"
+	"time"
+)
+
+// Counter names one of the core's monotonic counters.
+type Counter uint8
+
+// The core counters. Their Prometheus names (Counter.Name) are a contract.
+const (
+	IntroRequestsSent Counter = iota
+	IntroRequestsReceived
+	IntroResponsesSent
+	IntroResponsesReceived
+	PunctureRequestsSent
+	PunctureRequestsReceived
+	PuncturesSent
+	PuncturesReceived
+	WANAddressChanges
+	numCounters
+)
+
+// Name is the counter's Prometheus series name.
+func (c Counter) Name() string {
+	switch c {
+	case IntroRequestsSent:
+		return "walkie_introduction_requests_sent_total"
+	case IntroRequestsReceived:
+		return "walkie_introduction_requests_received_total"
+	case IntroResponsesSent:
+		return "walkie_introduction_responses_sent_total"
+	case IntroResponsesReceived:
+		return "walkie_introduction_responses_received_total"
+	case PunctureRequestsSent:
+		return "walkie_puncture_requests_sent_total"
+	case PunctureRequestsReceived:
+		return "walkie_puncture_requests_received_total"
+	case PuncturesSent:
+		return "walkie_punctures_sent_total"
+	case PuncturesReceived:
+		return "walkie_punctures_received_total"
+	case WANAddressChanges:
+		return "walkie_wan_address_changes_total"
+	}
+	return "walkie_unknown_total"
+}
+
+// Counters lists every Counter, for exporters that pre-initialise series.
+func Counters() []Counter {
+	cs := make([]Counter, numCounters)
+	for i := range cs {
+		cs[i] = Counter(i)
+	}
+	return cs
+}
+
+// DropReason says why a received packet was dropped. The set is fixed, so a
+// metrics label built from it stays bounded.
+type DropReason uint8
+
+// The drop reasons.
+const (
+	DropShort              DropReason = iota // shorter than a header
+	DropBadMagic                             // not a walkie packet
+	DropBadVersion                           // a protocol version we do not speak
+	DropBadAddress                           // header or body address malformed
+	DropTooLarge                             // over proto.MaxDatagram
+	DropBadBody                              // msgpack body malformed
+	DropLimit                                // a count or length over its maximum
+	DropQueueFull                            // the worker's queue was full
+	DropRateLimited                          // the source exceeded its packet rate
+	DropUnknownCommunity                     // no community with that ID here
+	DropUnknownType                          // a type the community does not define
+	DropUnsolicited                          // a response to no outstanding request
+	DropUnexpectedPuncture                   // a puncture from nobody we were introduced to
+	DropUnverified                           // needs a verified sender, came from an unverified one
+	DropAmplification                        // an answer would exceed what an unverified sender sent
+	DropSelf                                 // our own packet (multicast loopback)
+	numDropReasons
+)
+
+// String is the reason's metrics label.
+func (r DropReason) String() string {
+	switch r {
+	case DropShort:
+		return "short"
+	case DropBadMagic:
+		return "bad_magic"
+	case DropBadVersion:
+		return "bad_version"
+	case DropBadAddress:
+		return "bad_address"
+	case DropTooLarge:
+		return "too_large"
+	case DropBadBody:
+		return "bad_body"
+	case DropLimit:
+		return "limit"
+	case DropQueueFull:
+		return "queue_full"
+	case DropRateLimited:
+		return "rate_limited"
+	case DropUnknownCommunity:
+		return "unknown_community"
+	case DropUnknownType:
+		return "unknown_type"
+	case DropUnsolicited:
+		return "unsolicited"
+	case DropUnexpectedPuncture:
+		return "unexpected_puncture"
+	case DropUnverified:
+		return "unverified"
+	case DropAmplification:
+		return "amplification"
+	case DropSelf:
+		return "self"
+	}
+	return "unknown"
+}
+
+// DropReasons lists every DropReason, for exporters that pre-initialise labels.
+func DropReasons() []DropReason {
+	rs := make([]DropReason, numDropReasons)
+	for i := range rs {
+		rs[i] = DropReason(i)
+	}
+	return rs
+}
+
+// Metrics receives what the overlay counts. Implementations must be safe for
+// concurrent use and cheap: Add and Drop sit on the packet path.
+// core/prommetrics implements it for Prometheus; Stats in memory.
+type Metrics interface {
+	Add(c Counter, n uint64)
+	Drop(r DropReason)
+	// Peers reports the peer table's size: verified peers and unverified
+	// candidates.
+	Peers(verified, candidates int)
+	// WAN reports a new WAN address (invalid when unknown) and NAT type.
+	WAN(addr netip.AddrPort, nat NATType)
+	// FirstPeer reports the time from start to the first verified peer.
+	FirstPeer(d time.Duration)
+	// IntroRTT reports one introduction request/response round trip.
+	IntroRTT(d time.Duration)
+}
+
+// Stats is a Metrics that keeps everything in memory with atomics. It is the
+// default when Config.Metrics is nil, and what tests read.
+type Stats struct {
+	counters [numCounters]atomic.Uint64
+	drops    [numDropReasons]atomic.Uint64
+}
+
+// NewStats returns zeroed Stats.
+func NewStats() *Stats { return &Stats{} }
+
+// Add implements Metrics.
+func (s *Stats) Add(c Counter, n uint64) {
+	if c < numCounters {
+		s.counters[c].Add(n)
+	}
+}
+
+// Drop implements Metrics.
+func (s *Stats) Drop(r DropReason) {
+	if r < numDropReasons {
+		s.drops[r].Add(1)
+	}
+}
+
+// Peers implements Metrics; Stats does not keep gauges (Overlay.Status has them).
+func (s *Stats) Peers(int, int) {}
+
+// WAN implements Metrics.
+func (s *Stats) WAN(netip.AddrPort, NATType) {}
+
+// FirstPeer implements Metrics.
+func (s *Stats) FirstPeer(time.Duration) {}
+
+// IntroRTT implements Metrics.
+func (s *Stats) IntroRTT(time.Duration) {}
+
+// Count returns a counter's value.
+func (s *Stats) Count(c Counter) uint64 {
+	if c < numCounters {
+		return s.counters[c].Load()
+	}
+	return 0
+}
+
+// Dropped returns how many packets were dropped for reason r.
+func (s *Stats) Dropped(r DropReason) uint64 {
+	if r < numDropReasons {
+		return s.drops[r].Load()
+	}
+	return 0
+}
+
+// NopMetrics discards everything; it is the baseline for metrics benchmarks.
+type NopMetrics struct{}
+
+// Add implements Metrics.
+func (NopMetrics) Add(Counter, uint64) {}
+
+// Drop implements Metrics.
+func (NopMetrics) Drop(DropReason) {}
+
+// Peers implements Metrics.
+func (NopMetrics) Peers(int, int) {}
+
+// WAN implements Metrics.
+func (NopMetrics) WAN(netip.AddrPort, NATType) {}
+
+// FirstPeer implements Metrics.
+func (NopMetrics) FirstPeer(time.Duration) {}
+
+// IntroRTT implements Metrics.
+func (NopMetrics) IntroRTT(time.Duration) {}

@@ -1,0 +1,229 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"math/rand/v2"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/walkie-p2p/walkie/proto"
+)
+
+// maxOutstanding bounds the introduction requests awaiting an answer.
+const maxOutstanding = 1024
+
+// outstanding is an introduction request awaiting its response.
+type outstanding struct {
+	to        netip.AddrPort
+	sent      time.Time
+	hadToken  bool
+	keepAlive bool
+}
+
+// Overlay is one walkie node: it walks, punctures, votes and keeps the peer
+// table. Create it with New, start it with Start, stop it with Close.
+//
+// Concurrency: one reader goroutine per transport and one worker goroutine.
+// All protocol state is guarded by mu, which the worker holds while it
+// handles a packet or a tick; Status and SetBootstrap take it briefly.
+type Overlay struct {
+	cfg   Config
+	log   *slog.Logger
+	m     Metrics
+	pool  bufPool
+	inbox chan packet
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	start  sync.Once
+	close  sync.Once
+
+	mu         sync.Mutex
+	table      *peerTable
+	votes      *voter
+	tok        *tokens
+	out        map[uint64]outstanding
+	bootstrap  []netip.AddrPort
+	backoff    time.Duration
+	nextBoot   time.Time
+	nextBeacon time.Time
+	nextWalk   time.Time
+	started    time.Time
+	firstPeer  time.Duration // 0 until the first verified peer
+	sendBuf    []byte
+}
+
+// New checks cfg, fills its defaults and returns an Overlay that is not yet
+// running.
+func New(cfg Config) (*Overlay, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range cfg.Communities {
+		if c.ID == proto.CoreCommunity() {
+			return nil, errors.New("walkie: a community may not use the core community ID")
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	o := &Overlay{
+		cfg:       cfg,
+		log:       cfg.Logger,
+		m:         cfg.Metrics,
+		inbox:     make(chan packet, cfg.QueueLen),
+		ctx:       ctx,
+		cancel:    cancel,
+		table:     newPeerTable(cfg.MaxPeers, cfg.MaxCandidates),
+		votes:     newVoter(cfg.VoteWindow, cfg.LAN),
+		tok:       newTokens(cfg.TokenBucket),
+		out:       map[uint64]outstanding{},
+		bootstrap: append([]netip.AddrPort(nil), cfg.Bootstrap...),
+		backoff:   cfg.BootstrapBackoffMin,
+		sendBuf:   make([]byte, 0, proto.MaxDatagram),
+	}
+	return o, nil
+}
+
+// Start launches the reader and worker goroutines and sends the first
+// introduction request to every bootstrap address at once (the seed waited
+// for its first 5 s tick). Calling Start twice is a no-op.
+func (o *Overlay) Start() {
+	o.start.Do(func() {
+		o.mu.Lock()
+		o.started = time.Now()
+		o.mu.Unlock()
+		o.wg.Add(2)
+		go o.read(o.cfg.Transport)
+		go o.run()
+		if o.cfg.Beacon != nil {
+			o.wg.Add(1)
+			go o.read(o.cfg.Beacon)
+		}
+	})
+}
+
+// Close stops the overlay, closes its transports and waits for its
+// goroutines to end. It is safe to call more than once.
+func (o *Overlay) Close() error {
+	var err error
+	o.close.Do(func() {
+		o.cancel()
+		err = o.cfg.Transport.Close()
+		if o.cfg.Beacon != nil {
+			if berr := o.cfg.Beacon.Close(); err == nil {
+				err = berr
+			}
+		}
+		o.wg.Wait()
+	})
+	return err
+}
+
+// ID returns the node's peer ID.
+func (o *Overlay) ID() proto.ID { return o.cfg.PeerID }
+
+// LAN returns the LAN address the node announces.
+func (o *Overlay) LAN() netip.AddrPort { return o.cfg.LAN }
+
+// SetBootstrap replaces the bootstrap addresses (for example after a DNS
+// name resolved). If the node has no peers, it contacts them at once.
+func (o *Overlay) SetBootstrap(addrs []netip.AddrPort) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.bootstrap = append(o.bootstrap[:0:0], addrs...)
+	if o.table.len() == 0 && !o.started.IsZero() {
+		o.backoff = o.cfg.BootstrapBackoffMin
+		o.nextBoot = time.Time{}
+		o.contactBootstrap(time.Now())
+	}
+}
+
+// run is the worker: it owns the protocol state and the walk timer.
+func (o *Overlay) run() {
+	defer o.wg.Done()
+	o.mu.Lock()
+	next := o.tick(time.Now())
+	o.mu.Unlock()
+	timer := time.NewTimer(next)
+	defer timer.Stop()
+	for {
+		select {
+		case <-o.ctx.Done():
+			return
+		case p := <-o.inbox:
+			o.mu.Lock()
+			o.handle(&p, time.Now())
+			o.mu.Unlock()
+			o.pool.put(p.buf)
+		case <-timer.C:
+			o.mu.Lock()
+			next = o.tick(time.Now())
+			o.mu.Unlock()
+			timer.Reset(next)
+		}
+	}
+}
+
+// walkInterval is the time to the next walk: fast while the table is small,
+// with ±10% jitter so that nodes started together do not walk in lockstep.
+func (o *Overlay) walkInterval() time.Duration {
+	d := o.cfg.WalkInterval
+	if o.table.len() < o.cfg.TargetPeers {
+		d = o.cfg.WalkFast
+	}
+	return d - d/10 + rand.N(d/5+1)
+}
+
+// send encodes and writes one message, padded to padTo bytes. With limit > 0
+// a message longer than limit is not sent but dropped as an amplification.
+// It reports whether the message went out.
+func (o *Overlay) send(to netip.AddrPort, m proto.Message, padTo, limit int) bool {
+	pkt, err := proto.Encode(o.sendBuf[:0], proto.Header{
+		Community: proto.CoreCommunity(),
+		Sender:    o.cfg.PeerID,
+		Dest:      to,
+	}, m)
+	if err != nil {
+		o.log.Error("encoding failed", "type", m.Type(), "err", err)
+		return false
+	}
+	pkt = proto.Pad(pkt, padTo)
+	if limit > 0 && len(pkt) > limit {
+		o.m.Drop(DropAmplification)
+		return false
+	}
+	if err := o.cfg.Transport.WriteTo(pkt, to); err != nil {
+		o.log.Debug("send failed", "to", to, "type", m.Type(), "err", err)
+		return false
+	}
+	return true
+}
+
+// pick chooses how to reach a peer: its LAN address when it sits behind our
+// own public IP (most NATs do not hairpin), else its WAN address.
+func (o *Overlay) pick(lan, wan netip.AddrPort) netip.AddrPort {
+	if !wan.IsValid() {
+		return lan
+	}
+	if lan.IsValid() && o.votes.ip.IsValid() && wan.Addr() == o.votes.ip {
+		return lan
+	}
+	return wan
+}
+
+// communityIDs lists the communities we announce.
+func (o *Overlay) communityIDs() []proto.ID {
+	ids := make([]proto.ID, len(o.cfg.Communities))
+	for i, c := range o.cfg.Communities {
+		ids[i] = c.ID
+	}
+	return ids
+}
+
+// Metrics returns the Metrics the overlay reports to (a *Stats unless
+// Config.Metrics was set).
+func (o *Overlay) Metrics() Metrics { return o.m }

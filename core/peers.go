@@ -1,0 +1,251 @@
+package core
+
+import (
+	"math/rand/v2"
+	"net/netip"
+	"slices"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/walkie-p2p/walkie/proto"
+)
+
+// peer is a verified peer: it proved that it receives packets at addr, by
+// answering our request or by echoing a token we sent there.
+type peer struct {
+	id          proto.ID
+	addr        netip.AddrPort // where we reach it: the source of its packets
+	lan         netip.AddrPort // its own LAN address, as it told us
+	communities []proto.ID
+	token       []byte // the last token it issued to us, echoed in our requests
+	added       time.Time
+	lastHeard   time.Time
+	lastSent    time.Time
+	cursor      int           // round-robin position of the next invitee we name to it
+	punctures   *rate.Limiter // puncture requests we honour from it
+}
+
+// candidate is a peer somebody introduced to us that has not proved anything
+// yet: a place to walk to, never a peer.
+type candidate struct {
+	id       proto.ID
+	lan, wan netip.AddrPort
+	added    time.Time
+}
+
+// invitee is a peer an introducer told us about and asked to puncture toward
+// us: its puncture is expected from lan or wan until `until`.
+type invitee struct {
+	lan, wan netip.AddrPort
+	until    time.Time
+}
+
+// peerTable holds verified peers by ID, and bounded sets of candidates and
+// expected invitees. It is owned by the worker goroutine.
+type peerTable struct {
+	max, maxCand int
+	byID         map[proto.ID]*peer
+	byAddr       map[netip.AddrPort]*peer
+	order        []*peer // sorted by ID: stable round-robin introductions
+	cands        map[proto.ID]*candidate
+	invitees     map[proto.ID]*invitee
+}
+
+func newPeerTable(max, maxCand int) *peerTable {
+	return &peerTable{
+		max: max, maxCand: maxCand,
+		byID:     map[proto.ID]*peer{},
+		byAddr:   map[netip.AddrPort]*peer{},
+		cands:    map[proto.ID]*candidate{},
+		invitees: map[proto.ID]*invitee{},
+	}
+}
+
+func (t *peerTable) len() int { return len(t.order) }
+
+// upsert records that peer id proved itself at addr. It returns the peer and
+// whether it is new, or nil when the table is full.
+func (t *peerTable) upsert(id proto.ID, addr netip.AddrPort, now time.Time, punctureRate float64) (*peer, bool) {
+	if p, ok := t.byID[id]; ok {
+		if p.addr != addr {
+			// The peer moved (new NAT mapping, new network); the proof was
+			// made at the new address, so follow it.
+			if q := t.byAddr[addr]; q != nil && q != p {
+				t.remove(q.id)
+			}
+			delete(t.byAddr, p.addr)
+			p.addr = addr
+			t.byAddr[addr] = p
+		}
+		p.lastHeard = now
+		return p, false
+	}
+	if len(t.order) >= t.max {
+		return nil, false
+	}
+	if q := t.byAddr[addr]; q != nil {
+		// Another identity at the same address: the old one is gone (a
+		// restart without its data directory, or a reused NAT port).
+		t.remove(q.id)
+	}
+	p := &peer{id: id, addr: addr, added: now, lastHeard: now,
+		cursor:    rand.IntN(len(t.order) + 1), // start the round-robin anywhere
+		punctures: rate.NewLimiter(rate.Limit(punctureRate), int(2*punctureRate)+1)}
+	t.byID[id] = p
+	t.byAddr[addr] = p
+	i, _ := slices.BinarySearchFunc(t.order, id, func(p *peer, id proto.ID) int { return compareID(p.id, id) })
+	t.order = slices.Insert(t.order, i, p)
+	delete(t.cands, id)
+	return p, true
+}
+
+func (t *peerTable) remove(id proto.ID) {
+	p, ok := t.byID[id]
+	if !ok {
+		return
+	}
+	delete(t.byID, id)
+	if t.byAddr[p.addr] == p {
+		delete(t.byAddr, p.addr)
+	}
+	t.order = slices.DeleteFunc(t.order, func(q *peer) bool { return q == p })
+}
+
+// expire drops peers, candidates and invitees that have timed out and
+// returns the IDs of the dropped peers.
+func (t *peerTable) expire(now time.Time, peerTimeout time.Duration) []proto.ID {
+	var gone []proto.ID
+	for _, p := range t.order {
+		if now.Sub(p.lastHeard) > peerTimeout {
+			gone = append(gone, p.id)
+		}
+	}
+	for _, id := range gone {
+		t.remove(id)
+	}
+	for id, c := range t.cands {
+		if now.Sub(c.added) > peerTimeout {
+			delete(t.cands, id)
+		}
+	}
+	for id, inv := range t.invitees {
+		if now.After(inv.until) {
+			delete(t.invitees, id)
+		}
+	}
+	return gone
+}
+
+// addCandidate remembers an introduced peer, unless it is known or the set is
+// full (then a random old one makes room: fresh introductions are likelier
+// to be alive).
+func (t *peerTable) addCandidate(id proto.ID, lan, wan netip.AddrPort, now time.Time) {
+	if _, ok := t.byID[id]; ok {
+		return
+	}
+	if c, ok := t.cands[id]; ok {
+		c.lan, c.wan, c.added = lan, wan, now
+		return
+	}
+	if len(t.cands) >= t.maxCand {
+		for k := range t.cands { // map order is random enough
+			delete(t.cands, k)
+			break
+		}
+	}
+	t.cands[id] = &candidate{id: id, lan: lan, wan: wan, added: now}
+}
+
+// takeCandidate removes and returns a random candidate.
+func (t *peerTable) takeCandidate() (*candidate, bool) {
+	for id, c := range t.cands {
+		delete(t.cands, id)
+		return c, true
+	}
+	return nil, false
+}
+
+// expectInvitee remembers that id will puncture toward us. The set is
+// bounded by maxCand as well.
+func (t *peerTable) expectInvitee(id proto.ID, lan, wan netip.AddrPort, until time.Time) {
+	if _, ok := t.invitees[id]; !ok && len(t.invitees) >= t.maxCand {
+		for k := range t.invitees {
+			delete(t.invitees, k)
+			break
+		}
+	}
+	t.invitees[id] = &invitee{lan: lan, wan: wan, until: until}
+}
+
+// inviteeAt returns the ID of an expected invitee that may send from addr.
+func (t *peerTable) inviteeAt(addr netip.AddrPort, now time.Time) (proto.ID, bool) {
+	for id, inv := range t.invitees {
+		if (inv.wan == addr || inv.lan == addr) && !now.After(inv.until) {
+			return id, true
+		}
+	}
+	return proto.ID{}, false
+}
+
+// random returns a random verified peer, or nil.
+func (t *peerTable) random() *peer {
+	if len(t.order) == 0 {
+		return nil
+	}
+	return t.order[rand.IntN(len(t.order))]
+}
+
+// nextInvitee picks the peer to introduce to p: round-robin over the table,
+// so that p meets every one of our peers in as many walks, where a random
+// pick would repeat itself (coupon collector).
+func (t *peerTable) nextInvitee(p *peer) *peer {
+	n := len(t.order)
+	for range n {
+		p.cursor = (p.cursor + 1) % n
+		if q := t.order[p.cursor]; q != p {
+			return q
+		}
+	}
+	return nil
+}
+
+// sample returns up to n random verified peers other than except: n picks
+// from a random start with a random stride coprime to the table size (no
+// repeats, no allocation of a permutation).
+func (t *peerTable) sample(n int, except *peer) []*peer {
+	size := len(t.order)
+	out := make([]*peer, 0, min(n, size))
+	if size == 0 {
+		return out
+	}
+	start, stride := rand.IntN(size), 1+rand.IntN(size)
+	for gcd(stride, size) != 1 {
+		stride++
+	}
+	for i := 0; i < size && len(out) < n; i++ {
+		if q := t.order[(start+i*stride)%size]; q != except {
+			out = append(out, q)
+		}
+	}
+	return out
+}
+
+func gcd(a, b int) int {
+	for b != 0 {
+		a, b = b, a%b
+	}
+	return a
+}
+
+func compareID(a, b proto.ID) int {
+	for i := range a {
+		if a[i] != b[i] {
+			if a[i] < b[i] {
+				return -1
+			}
+			return 1
+		}
+	}
+	return 0
+}

@@ -1,0 +1,128 @@
+package core
+
+import (
+	"errors"
+	"net"
+	"net/netip"
+	"sync"
+
+	"golang.org/x/time/rate"
+
+	"github.com/walkie-p2p/walkie/proto"
+)
+
+// packet is a datagram the reader parsed and queued for the worker.
+type packet struct {
+	buf  *[proto.MaxDatagram + 1]byte // owned by the packet; back to the pool after handling
+	n    int
+	from netip.AddrPort
+	hdr  proto.Header
+	body []byte // within buf
+	via  Transport
+}
+
+// bufPool recycles packet buffers; one extra byte detects oversize datagrams.
+type bufPool struct{ p sync.Pool }
+
+func (bp *bufPool) get() *[proto.MaxDatagram + 1]byte {
+	if b, ok := bp.p.Get().(*[proto.MaxDatagram + 1]byte); ok {
+		return b
+	}
+	return new([proto.MaxDatagram + 1]byte)
+}
+
+func (bp *bufPool) put(b *[proto.MaxDatagram + 1]byte) { bp.p.Put(b) }
+
+// maxLimiters bounds the per-source rate limiter map; past it the map is
+// cleared, which forgets the oldest history but never grows without end
+// under a flood of spoofed sources.
+const maxLimiters = 4096
+
+// sourceLimiter is a per-source-IP token bucket, used by one reader goroutine.
+type sourceLimiter struct {
+	rate  rate.Limit
+	burst int
+	m     map[netip.Addr]*rate.Limiter
+}
+
+func (s *sourceLimiter) allow(ip netip.Addr) bool {
+	l, ok := s.m[ip]
+	if !ok {
+		if len(s.m) >= maxLimiters {
+			clear(s.m)
+		}
+		l = rate.NewLimiter(s.rate, s.burst)
+		s.m[ip] = l
+	}
+	return l.Allow()
+}
+
+// read is the reader goroutine of one transport. It parses only the fixed
+// header, rate-limits by source and queues the packet; it never waits for the
+// worker, so a slow worker costs dropped (and counted) packets, never a
+// stalled socket.
+func (o *Overlay) read(t Transport) {
+	defer o.wg.Done()
+	lim := &sourceLimiter{rate: rate.Limit(o.cfg.SourceRate), burst: o.cfg.SourceBurst, m: map[netip.Addr]*rate.Limiter{}}
+	for {
+		buf := o.pool.get()
+		n, from, err := t.ReadFrom(buf[:])
+		if err != nil {
+			o.pool.put(buf)
+			if errors.Is(err, net.ErrClosed) || o.ctx.Err() != nil {
+				return
+			}
+			o.log.Debug("read failed", "err", err)
+			continue
+		}
+		if r, ok := o.admit(buf, n, from, t, lim); !ok {
+			o.pool.put(buf)
+			o.m.Drop(r)
+		}
+	}
+}
+
+// admit parses and queues one datagram, or says why it was dropped.
+func (o *Overlay) admit(buf *[proto.MaxDatagram + 1]byte, n int, from netip.AddrPort, t Transport, lim *sourceLimiter) (DropReason, bool) {
+	if n > proto.MaxDatagram {
+		return DropTooLarge, false
+	}
+	hdr, body, err := proto.ParseHeader(buf[:n])
+	if err != nil {
+		return dropReasonOf(err), false
+	}
+	if hdr.Sender == o.cfg.PeerID {
+		return DropSelf, false
+	}
+	if !lim.allow(from.Addr()) {
+		return DropRateLimited, false
+	}
+	if hdr.Community != proto.CoreCommunity() {
+		return DropUnknownCommunity, false
+	}
+	select {
+	case o.inbox <- packet{buf: buf, n: n, from: from, hdr: hdr, body: body, via: t}:
+		return 0, true
+	default:
+		return DropQueueFull, false
+	}
+}
+
+// dropReasonOf maps a proto decode error to its drop reason.
+func dropReasonOf(err error) DropReason {
+	switch proto.Reason(err) {
+	case "short":
+		return DropShort
+	case "bad_magic":
+		return DropBadMagic
+	case "bad_version":
+		return DropBadVersion
+	case "bad_address":
+		return DropBadAddress
+	case "too_large":
+		return DropTooLarge
+	case "limit":
+		return DropLimit
+	}
+	return DropBadBody
+}

@@ -1,0 +1,202 @@
+package core
+
+import (
+	"net/netip"
+	"time"
+)
+
+// NATType is what the WAN votes say about the NAT in front of this node.
+type NATType uint8
+
+// The NAT types, as shown in /status and metrics.
+const (
+	NATUnknown   NATType = iota // fewer than two agreeing observers
+	NATPublic                   // the WAN address equals our LAN address
+	NATCone                     // one public mapping for every observer
+	NATSymmetric                // one public IP, a different port per observer
+)
+
+// String is the type's name in /status and metrics labels.
+func (t NATType) String() string {
+	switch t {
+	case NATPublic:
+		return "public"
+	case NATCone:
+		return "cone"
+	case NATSymmetric:
+		return "symmetric"
+	}
+	return "unknown"
+}
+
+// vote is one observer's report of our address.
+type vote struct {
+	observer netip.Prefix // the observer's IP as /32, or its IPv6 /56
+	addr     netip.AddrPort
+	at       time.Time
+}
+
+// voter decides our WAN address from the addresses observers report.
+//
+// One vote per observer (an IPv6 /56 is one observer, so one host with many
+// addresses is one voice), only the most recent `window` observers count, and
+// a winner needs a strict majority of the window and at least two agreeing
+// observers. A tie keeps the current value. So one liar can never flip the
+// address (IPv8 trusts the last response; the seed app flipped after two
+// packets), while two honest observers that agree can, after a real move.
+type voter struct {
+	window int
+	lan    netip.AddrPort
+	votes  []vote // oldest first, at most window long, one per observer
+	wan    netip.AddrPort
+	ip     netip.Addr // our public IP, when a majority agrees on it (also behind a symmetric NAT)
+	nat    NATType
+}
+
+func newVoter(window int, lan netip.AddrPort) *voter {
+	if window < 2 {
+		window = 2
+	}
+	return &voter{window: window, lan: lan, votes: make([]vote, 0, window)}
+}
+
+// observerKey groups IPv6 observers by /56: what one subscriber typically gets.
+func observerKey(ip netip.Addr) netip.Prefix {
+	ip = ip.Unmap()
+	bits := 32
+	if ip.Is6() {
+		bits = 56
+	}
+	p, _ := ip.Prefix(bits)
+	return p
+}
+
+// counts reports whether a vote from observer may count. An observer inside
+// our own private subnet sees our LAN address, which says nothing about the
+// WAN; neither does an invalid report.
+func (v *voter) counts(observer netip.Addr, reported netip.AddrPort) bool {
+	if !reported.IsValid() || reported.Addr().IsUnspecified() || !observer.IsValid() {
+		return false
+	}
+	if !isLocalScope(observer) || !v.lan.IsValid() {
+		return true
+	}
+	return !sameSubnet(observer, v.lan.Addr()) && !(observer.IsLoopback() && v.lan.Addr().IsLoopback())
+}
+
+// sameSubnet reports whether a and b share a /24 (IPv4) or /64 (IPv6): our
+// best guess at "the same LAN" without listing interfaces, which Android
+// forbids.
+func sameSubnet(a, b netip.Addr) bool {
+	a, b = a.Unmap(), b.Unmap()
+	if !a.IsValid() || !b.IsValid() || a.Is4() != b.Is4() {
+		return false
+	}
+	bits := 24
+	if a.Is6() {
+		bits = 64
+	}
+	p, _ := a.Prefix(bits)
+	return p.Contains(b)
+}
+
+// isLocalScope reports addresses that are not routable on the internet.
+func isLocalScope(ip netip.Addr) bool {
+	return ip.IsPrivate() || ip.IsLoopback() || ip.IsLinkLocalUnicast()
+}
+
+// add records that observer saw us at reported. It returns true when the WAN
+// address or NAT type changed.
+func (v *voter) add(observer netip.Addr, reported netip.AddrPort, now time.Time) bool {
+	if !v.counts(observer, reported) {
+		return false
+	}
+	reported = netip.AddrPortFrom(reported.Addr().Unmap(), reported.Port())
+	key := observerKey(observer)
+	for i, old := range v.votes {
+		if old.observer == key {
+			v.votes = append(v.votes[:i], v.votes[i+1:]...)
+			break
+		}
+	}
+	if len(v.votes) == v.window {
+		v.votes = append(v.votes[:0], v.votes[1:]...)
+	}
+	v.votes = append(v.votes, vote{observer: key, addr: reported, at: now})
+	return v.decide()
+}
+
+// decide recomputes the WAN address and NAT type from the window.
+func (v *voter) decide() bool {
+	oldWAN, oldNAT := v.wan, v.nat
+	if w, ok := v.majority(func(a vote) netip.AddrPort { return a.addr }); ok {
+		v.wan = w
+	}
+	ipWin, ipOK := v.majority(func(a vote) netip.AddrPort { return netip.AddrPortFrom(a.addr.Addr(), 0) })
+	if ipOK {
+		v.ip = ipWin.Addr()
+	}
+	switch {
+	case v.wan.IsValid() && v.wan == v.lan:
+		v.nat = NATPublic
+	case v.wan.IsValid() && v.agree(func(a vote) bool { return a.addr == v.wan }):
+		v.nat = NATCone
+	case ipOK && v.portsDiffer(ipWin.Addr()):
+		// Same IP, a new port for each observer: nobody can reach us at the
+		// port another observer saw, so there is no stable WAN address.
+		v.nat = NATSymmetric
+		v.wan = netip.AddrPort{}
+	}
+	return v.wan != oldWAN || v.nat != oldNAT
+}
+
+// majority returns the key that a strict majority of the window, and at least
+// two observers, agree on.
+func (v *voter) majority(key func(vote) netip.AddrPort) (netip.AddrPort, bool) {
+	for i := range v.votes {
+		k := key(v.votes[i])
+		n := 0
+		for j := range v.votes {
+			if key(v.votes[j]) == k {
+				n++
+			}
+		}
+		if n >= 2 && 2*n > len(v.votes) {
+			return k, true
+		}
+	}
+	return netip.AddrPort{}, false
+}
+
+// agree reports whether a strict majority of the votes satisfy f.
+func (v *voter) agree(f func(vote) bool) bool {
+	n := 0
+	for _, a := range v.votes {
+		if f(a) {
+			n++
+		}
+	}
+	return n >= 2 && 2*n > len(v.votes)
+}
+
+// portsDiffer reports whether at least two votes name ip with different ports
+// and no port has a majority among them.
+func (v *voter) portsDiffer(ip netip.Addr) bool {
+	ports := map[uint16]int{}
+	total := 0
+	for _, a := range v.votes {
+		if a.addr.Addr() == ip {
+			ports[a.addr.Port()]++
+			total++
+		}
+	}
+	if total < 2 || len(ports) < 2 {
+		return false
+	}
+	for _, n := range ports {
+		if 2*n > total {
+			return false
+		}
+	}
+	return true
+}

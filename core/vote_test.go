@@ -1,0 +1,123 @@
+package core
+
+import (
+	"net/netip"
+	"testing"
+	"time"
+)
+
+var (
+	lanAddr = netip.MustParseAddrPort("10.0.0.2:1873")
+	wanX    = netip.MustParseAddrPort("203.0.113.7:40001")
+	wanY    = netip.MustParseAddrPort("198.51.100.66:6666")
+)
+
+func obs(s string) netip.Addr { return netip.MustParseAddr(s) }
+
+func TestVoteOneLiarCannotFlip(t *testing.T) {
+	v := newVoter(3, lanAddr)
+	now := time.Unix(0, 0)
+	v.add(obs("198.51.100.1"), wanX, now)
+	v.add(obs("198.51.100.2"), wanX, now)
+	if v.wan != wanX || v.nat != NATCone {
+		t.Fatalf("after two honest votes: wan %v nat %v, want %v cone", v.wan, v.nat, wanX)
+	}
+	// One liar, however often it repeats itself, has one vote.
+	for range 100 {
+		if v.add(obs("192.0.2.66"), wanY, now) {
+			t.Fatal("a single liar changed the vote")
+		}
+	}
+	if v.wan != wanX {
+		t.Fatalf("wan %v after a liar, want %v", v.wan, wanX)
+	}
+}
+
+func TestVoteOneObserverIsNotEnough(t *testing.T) {
+	v := newVoter(3, lanAddr)
+	for range 10 {
+		v.add(obs("198.51.100.1"), wanX, time.Unix(0, 0))
+	}
+	if v.wan.IsValid() || v.nat != NATUnknown {
+		t.Fatalf("one observer decided: wan %v nat %v", v.wan, v.nat)
+	}
+}
+
+func TestVoteIPv6Slash56IsOneObserver(t *testing.T) {
+	v := newVoter(3, lanAddr)
+	now := time.Unix(0, 0)
+	v.add(obs("2001:db8:aa:bb00::1"), wanY, now)
+	v.add(obs("2001:db8:aa:bbff::2"), wanY, now) // same /56
+	if v.wan.IsValid() {
+		t.Fatalf("two addresses of one /56 decided the vote: %v", v.wan)
+	}
+	v.add(obs("2001:db8:aa:cc00::1"), wanY, now)
+	if v.wan != wanY {
+		t.Fatalf("two /56s agreeing: wan %v, want %v", v.wan, wanY)
+	}
+}
+
+func TestVoteTwoHonestObserversCanMove(t *testing.T) {
+	v := newVoter(3, lanAddr)
+	now := time.Unix(0, 0)
+	v.add(obs("198.51.100.1"), wanX, now)
+	v.add(obs("198.51.100.2"), wanX, now)
+	// We moved: two fresh observers agree on Y.
+	v.add(obs("198.51.100.3"), wanY, now)
+	if v.wan != wanX {
+		t.Fatalf("one new observer flipped the address to %v", v.wan)
+	}
+	if !v.add(obs("198.51.100.4"), wanY, now) || v.wan != wanY {
+		t.Fatalf("two agreeing observers did not move the address: %v", v.wan)
+	}
+}
+
+func TestVoteTieKeepsCurrent(t *testing.T) {
+	v := newVoter(4, lanAddr)
+	now := time.Unix(0, 0)
+	v.add(obs("198.51.100.1"), wanX, now)
+	v.add(obs("198.51.100.2"), wanX, now)
+	v.add(obs("198.51.100.3"), wanY, now)
+	v.add(obs("198.51.100.4"), wanY, now)
+	if v.wan != wanX {
+		t.Fatalf("a 2:2 tie changed the address to %v", v.wan)
+	}
+}
+
+func TestVoteSymmetric(t *testing.T) {
+	v := newVoter(3, lanAddr)
+	now := time.Unix(0, 0)
+	v.add(obs("198.51.100.1"), netip.MustParseAddrPort("203.0.113.7:1000"), now)
+	v.add(obs("198.51.100.2"), netip.MustParseAddrPort("203.0.113.7:2000"), now)
+	v.add(obs("198.51.100.3"), netip.MustParseAddrPort("203.0.113.7:3000"), now)
+	if v.nat != NATSymmetric || v.wan.IsValid() || v.ip != obs("203.0.113.7") {
+		t.Fatalf("nat %v wan %v ip %v, want symmetric, none, 203.0.113.7", v.nat, v.wan, v.ip)
+	}
+}
+
+func TestVotePublic(t *testing.T) {
+	pub := netip.MustParseAddrPort("198.51.100.9:1873")
+	v := newVoter(3, pub)
+	now := time.Unix(0, 0)
+	v.add(obs("203.0.113.1"), pub, now)
+	v.add(obs("203.0.113.2"), pub, now)
+	if v.nat != NATPublic || v.wan != pub {
+		t.Fatalf("nat %v wan %v, want public %v", v.nat, v.wan, pub)
+	}
+}
+
+func TestVoteIgnoresOwnPrivateSubnet(t *testing.T) {
+	v := newVoter(3, lanAddr)
+	now := time.Unix(0, 0)
+	v.add(obs("10.0.0.3"), lanAddr, now)
+	v.add(obs("10.0.0.4"), lanAddr, now)
+	if v.wan.IsValid() {
+		t.Fatalf("observers in our own subnet voted: %v", v.wan)
+	}
+	// Observers in another private network are real observations.
+	v.add(obs("192.168.1.1"), wanX, now)
+	v.add(obs("192.168.2.1"), wanX, now)
+	if v.wan != wanX {
+		t.Fatalf("wan %v, want %v", v.wan, wanX)
+	}
+}

@@ -1,0 +1,120 @@
+package core
+
+import (
+	"math/rand/v2"
+	"net/netip"
+	"time"
+
+	"github.com/walkie-p2p/walkie/proto"
+)
+
+// tick is one step of the walk: expire what timed out, keep NAT mappings
+// open, walk when it is time, and fall back to bootstrap when alone. It
+// returns the time to the next tick: the next walk, but at most a quarter of
+// KeepAlive, so that keep-alives go out in time whatever the walk interval.
+func (o *Overlay) tick(now time.Time) time.Duration {
+	for n, r := range o.out {
+		if now.Sub(r.sent) > o.cfg.RequestTimeout {
+			delete(o.out, n)
+		}
+	}
+	for _, id := range o.table.expire(now, o.cfg.PeerTimeout) {
+		o.log.Debug("peer timed out", "peer", id)
+	}
+	if o.table.len() == 0 {
+		o.contactBootstrap(now)
+	} else {
+		o.backoff = o.cfg.BootstrapBackoffMin
+		o.nextBoot = time.Time{}
+		if !now.Before(o.nextWalk) {
+			o.walk(now)
+			o.nextWalk = now.Add(o.walkInterval())
+		}
+		o.keepAlive(now)
+	}
+	o.beacon(now)
+	o.m.Peers(o.table.len(), len(o.table.cands))
+	next := o.cfg.KeepAlive / 4
+	if o.table.len() == 0 {
+		next = o.walkInterval()
+	} else if d := o.nextWalk.Sub(now); d < next {
+		next = d
+	}
+	return max(next, time.Millisecond)
+}
+
+// contactBootstrap sends an introduction request to every bootstrap address
+// when the backoff allows, and doubles the backoff (up to its maximum).
+func (o *Overlay) contactBootstrap(now time.Time) {
+	if len(o.bootstrap) == 0 || now.Before(o.nextBoot) {
+		return
+	}
+	if !o.nextBoot.IsZero() {
+		o.log.Info("no peers yet; retrying bootstrap", "addrs", o.bootstrap, "next_retry", o.backoff)
+	}
+	for _, a := range o.bootstrap {
+		o.sendIntroRequest(a, nil, false, now)
+	}
+	o.nextBoot = now.Add(o.backoff)
+	o.backoff = min(2*o.backoff, o.cfg.BootstrapBackoffMax)
+}
+
+// walk sends one introduction request: to an introduced candidate (half the
+// time, while the table is small), else to a random verified peer.
+func (o *Overlay) walk(now time.Time) {
+	if o.table.len() < o.cfg.TargetPeers && len(o.table.cands) > 0 && rand.IntN(2) == 0 {
+		if c, ok := o.table.takeCandidate(); ok {
+			o.sendIntroRequest(o.pick(c.lan, c.wan), nil, false, now)
+			return
+		}
+	}
+	if p := o.table.random(); p != nil {
+		o.sendIntroRequest(p.addr, p.token, false, now)
+	}
+}
+
+// keepAlive sends an introduction request to every peer that would otherwise
+// not hear from us within KeepAlive, counting the time to the next tick.
+func (o *Overlay) keepAlive(now time.Time) {
+	slack := o.cfg.KeepAlive / 4
+	for _, p := range o.table.order {
+		if now.Sub(p.lastSent)+slack >= o.cfg.KeepAlive {
+			o.sendIntroRequest(p.addr, p.token, true, now)
+		}
+	}
+}
+
+// beacon announces us on the LAN while we know fewer than TargetPeers peers.
+// It is padded like a tokenless request, so that the request it provokes is
+// never larger than the beacon: spoofed beacons cannot amplify.
+func (o *Overlay) beacon(now time.Time) {
+	if !o.cfg.BeaconAddr.IsValid() || o.table.len() >= o.cfg.TargetPeers || now.Before(o.nextBeacon) {
+		return
+	}
+	o.nextBeacon = now.Add(o.cfg.BeaconInterval)
+	o.send(o.cfg.BeaconAddr, &proto.Beacon{LAN: o.cfg.LAN, Communities: o.communityIDs()}, o.cfg.MinRequestSize, 0)
+}
+
+// sendIntroRequest sends an introduction request echoing tok (the token the
+// receiver gave us, if any) and remembers it as outstanding. A request
+// without a token is padded to MinRequestSize. A keep-alive asks for no
+// introduction.
+func (o *Overlay) sendIntroRequest(to netip.AddrPort, tok []byte, keepAlive bool, now time.Time) {
+	if !to.IsValid() || len(o.out) >= maxOutstanding {
+		return
+	}
+	nonce := rand.Uint64()
+	pad := 0
+	if len(tok) == 0 {
+		pad = o.cfg.MinRequestSize
+	}
+	req := &proto.IntroRequest{Nonce: nonce, LAN: o.cfg.LAN, Token: tok, Communities: o.communityIDs(), KeepAlive: keepAlive}
+	if !o.send(to, req, pad, 0) {
+		return
+	}
+	o.out[nonce] = outstanding{to: to, sent: now, hadToken: len(tok) > 0, keepAlive: keepAlive}
+	o.m.Add(IntroRequestsSent, 1)
+	if p := o.table.byAddr[to]; p != nil {
+		p.lastSent = now
+	}
+}
