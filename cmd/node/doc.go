@@ -1,0 +1,46 @@
+// Command walkie runs one node of the walkie peer-to-peer overlay. It is
+// built as bin/walkie by `make build` (not "node", which would shadow Node.js
+// on PATH). It only wires things together: flags become a core.Config, logs
+// go to a slog text handler on stderr, and an HTTP server shows the node's
+// status.
+//
+// Usage:
+//
+//	walkie [flags]
+//
+// Flags (design.md section 7; names and defaults are a contract):
+//
+//	-listen ADDR        UDP address, ip:port (port 0: any free port).
+//	                    Default 0.0.0.0:1873. Host names are not accepted.
+//	-bootstrap LIST     comma-separated host:port of nodes to introduce
+//	                    ourselves to. IP literals never touch DNS; host names
+//	                    are resolved in the background (IPv4 preferred) and
+//	                    retried with backoff 1 s .. 30 s until they resolve.
+//	                    Default none: LAN discovery still runs.
+//	-data DIR           state directory; the peer ID lives in DIR/peer-id,
+//	                    written atomically. Default $HOME/.walkie.
+//	-http ADDR          HTTP server for GET /status (JSON); "" disables it.
+//	                    Default 127.0.0.1:1874.
+//	-communities LIST   comma-separated community names ([a-z0-9-]{1,32});
+//	                    each is announced, so /status shows its members.
+//	                    Default chat,game; "" for none.
+//	-plugin PATH        out-of-process community plugin, repeatable. Not
+//	                    supported yet: walkie refuses it with exit code 2.
+//	-log-level LEVEL    debug, info, warn or error. Default info.
+//	-lan-discovery BOOL find nodes on the LAN by multicast beacons on
+//	                    239.255.18.73:1873. Default true. If the group cannot
+//	                    be joined, walkie logs a warning, still sends
+//	                    beacons, and carries on.
+//	-version            print the version and exit.
+//
+// The LAN address told to peers is the -listen IP if it is specific;
+// otherwise the source address of the route to the internet (a UDP "dial",
+// which sends nothing), else the first private or global IPv4 interface
+// address, else 127.0.0.1. It never uses net.Interfaces, which Android 11 and
+// later forbid.
+//
+// Exit codes: 0 after SIGINT or SIGTERM (the node shuts down cleanly and logs
+// "stopped"), after -h and after -version; 1 if the node cannot start (an
+// address in use, an unreadable peer-id file) or its HTTP server fails; 2 for
+// a mistake on the command line, reported as one line on stderr.
+package main

@@ -1,0 +1,258 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"runtime/debug"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/walkie-p2p/walkie/proto"
+)
+
+// Defaults of the flags (design.md section 7; they are a contract).
+const (
+	defaultListen      = "0.0.0.0:1873"
+	defaultHTTP        = "127.0.0.1:1874"
+	defaultCommunities = "chat,game"
+	defaultDataSubdir  = ".walkie"
+)
+
+// version is the release, set at link time with
+// -ldflags "-X main.version=v1.2.3". Empty means: ask the build info.
+var version = ""
+
+// errPlugin is the answer to -plugin until out-of-process plugins exist.
+var errPlugin = errors.New("-plugin is not supported yet (plugins come with the communities work)")
+
+// communityName is what a community name must look like.
+var communityName = regexp.MustCompile(`^[a-z0-9-]{1,32}$`)
+
+// options is the validated command line.
+type options struct {
+	listen       netip.AddrPort   // -listen; the address may be unspecified, the port 0
+	bootstrap    []bootstrapEntry // -bootstrap, in the order given
+	dataDir      string           // -data, or $HOME/.walkie
+	httpAddr     string           // -http; "" disables the server
+	communities  []string         // -communities, validated names
+	plugins      []string         // -plugin, repeatable (refused for now)
+	logLevel     slog.Level       // -log-level
+	lanDiscovery bool             // -lan-discovery
+	version      bool             // -version
+	help         bool             // -h, -help
+}
+
+// usageError is a mistake on the command line: run prints it on one line
+// and exits with code 2. hint says whether to point at 'walkie -h'.
+type usageError struct {
+	err  error
+	hint bool
+}
+
+// Error returns the message without the "walkie: " prefix.
+func (e *usageError) Error() string { return e.err.Error() }
+
+// Unwrap returns the underlying error.
+func (e *usageError) Unwrap() error { return e.err }
+
+// badFlag returns the usage error `-name "value": reason`.
+func badFlag(name, value string, format string, args ...any) error {
+	return &usageError{err: fmt.Errorf("-%s %q: %s", name, value, fmt.Sprintf(format, args...)), hint: true}
+}
+
+// newFlagSet declares the flags of walkie on a new FlagSet that reports
+// errors instead of exiting and prints nothing by itself.
+func newFlagSet(o *options, raw *rawFlags) *flag.FlagSet {
+	fs := flag.NewFlagSet("walkie", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {} // run prints the usage for -h; errors get one line
+	fs.StringVar(&raw.listen, "listen", defaultListen, "UDP `address` of the node")
+	fs.StringVar(&raw.bootstrap, "bootstrap", "", "comma-separated host:port `list` of bootstrap nodes")
+	fs.StringVar(&raw.data, "data", "", "state `dir`; the peer ID lives in dir/peer-id (default $HOME/.walkie)")
+	fs.StringVar(&raw.http, "http", defaultHTTP, "`address` of the HTTP server (/status); \"\" disables it")
+	fs.StringVar(&raw.communities, "communities", defaultCommunities, "comma-separated `list` of communities to run; \"\" for none")
+	fs.Func("plugin", "out-of-process community plugin `path` (repeatable; not supported yet)", func(s string) error {
+		o.plugins = append(o.plugins, s)
+		return nil
+	})
+	fs.StringVar(&raw.logLevel, "log-level", "info", "log `level`: debug, info, warn or error")
+	fs.BoolVar(&o.lanDiscovery, "lan-discovery", true, "find nodes on the LAN by multicast on 239.255.18.73:1873")
+	fs.BoolVar(&o.version, "version", false, "print the version and exit")
+	return fs
+}
+
+// rawFlags holds the flags that are validated after parsing, so that every
+// mistake is reported in the same `-name "value": reason` form.
+type rawFlags struct {
+	listen, bootstrap, data, http, communities, logLevel string
+}
+
+// parseFlags parses and validates the command line. Its errors are
+// *usageError values, except that a -plugin flag yields errPlugin (wrapped).
+func parseFlags(args []string) (*options, error) {
+	o := &options{}
+	var raw rawFlags
+	fs := newFlagSet(o, &raw)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			o.help = true
+			return o, nil
+		}
+		return nil, &usageError{err: err, hint: true}
+	}
+	if fs.NArg() > 0 {
+		return nil, &usageError{err: fmt.Errorf("unexpected argument %q (flags only)", fs.Arg(0)), hint: true}
+	}
+	if o.version {
+		return o, nil
+	}
+	if len(o.plugins) > 0 {
+		return nil, &usageError{err: errPlugin}
+	}
+	var err error
+	if o.listen, err = parseListen(raw.listen); err != nil {
+		return nil, err
+	}
+	if o.bootstrap, err = parseBootstrap(raw.bootstrap); err != nil {
+		return nil, err
+	}
+	if err := checkFamilies(o.listen, o.bootstrap); err != nil {
+		return nil, err
+	}
+	if o.dataDir, err = dataDir(raw.data); err != nil {
+		return nil, err
+	}
+	if raw.http != "" {
+		if err := checkHostPort(raw.http); err != nil {
+			return nil, badFlag("http", raw.http, "%v", err)
+		}
+	}
+	o.httpAddr = raw.http
+	if o.communities, err = parseCommunities(raw.communities); err != nil {
+		return nil, err
+	}
+	if o.logLevel, err = parseLogLevel(raw.logLevel); err != nil {
+		return nil, err
+	}
+	return o, nil
+}
+
+// parseListen checks -listen: an IP literal (or nothing, meaning every
+// address) and a port, 0 meaning any free port.
+func parseListen(s string) (netip.AddrPort, error) {
+	host, port, err := net.SplitHostPort(s)
+	if err != nil {
+		return netip.AddrPort{}, badFlag("listen", s, "want ip:port, for example 0.0.0.0:1873")
+	}
+	p, err := strconv.ParseUint(port, 10, 16)
+	if err != nil {
+		return netip.AddrPort{}, badFlag("listen", s, "port %q is not a number from 0 to 65535", port)
+	}
+	ip := netip.IPv4Unspecified()
+	if host != "" {
+		if ip, err = netip.ParseAddr(host); err != nil {
+			return netip.AddrPort{}, badFlag("listen", s, "%q is not an IP address (host names are not accepted here)", host)
+		}
+	}
+	return netip.AddrPortFrom(ip.Unmap(), uint16(p)), nil
+}
+
+// checkHostPort checks that s is host:port with a numeric port.
+func checkHostPort(s string) error {
+	_, port, err := net.SplitHostPort(s)
+	if err != nil {
+		return errors.New("want host:port, for example 127.0.0.1:1874")
+	}
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		return fmt.Errorf("port %q is not a number from 0 to 65535", port)
+	}
+	return nil
+}
+
+// dataDir returns -data, or $HOME/.walkie when it is not given.
+func dataDir(s string) (string, error) {
+	if s != "" {
+		return s, nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil || home == "" {
+		return "", &usageError{err: errors.New("-data is required when $HOME is not set"), hint: true}
+	}
+	return filepath.Join(home, defaultDataSubdir), nil
+}
+
+// parseCommunities checks -communities: distinct names of the form
+// [a-z0-9-]{1,32}. The empty string means none.
+func parseCommunities(s string) ([]string, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var names []string
+	for name := range strings.SplitSeq(s, ",") {
+		name = strings.TrimSpace(name)
+		switch {
+		case !communityName.MatchString(name):
+			return nil, badFlag("communities", s, "community name %q must be 1 to 32 of a-z, 0-9 and -", name)
+		case slices.Contains(names, name):
+			return nil, badFlag("communities", s, "community %q is listed twice", name)
+		}
+		names = append(names, name)
+	}
+	if len(names) > proto.MaxCommunities {
+		return nil, badFlag("communities", s, "%d communities, at most %d", len(names), proto.MaxCommunities)
+	}
+	return names, nil
+}
+
+// parseLogLevel maps -log-level to a slog level.
+func parseLogLevel(s string) (slog.Level, error) {
+	switch strings.ToLower(s) {
+	case "debug":
+		return slog.LevelDebug, nil
+	case "info":
+		return slog.LevelInfo, nil
+	case "warn":
+		return slog.LevelWarn, nil
+	case "error":
+		return slog.LevelError, nil
+	}
+	return 0, badFlag("log-level", s, "want debug, info, warn or error")
+}
+
+// printUsage writes the help text: a synopsis and every flag with its
+// default.
+func printUsage(w io.Writer) {
+	fmt.Fprint(w, "Usage: walkie [flags]\n\nwalkie runs one node of the walkie peer-to-peer overlay.\n\nFlags:\n")
+	fs := newFlagSet(&options{}, &rawFlags{})
+	fs.SetOutput(w)
+	fs.PrintDefaults()
+}
+
+// versionString is the text printed by -version.
+func versionString() string {
+	v := version
+	if v == "" {
+		v = "(devel)"
+		if bi, ok := debug.ReadBuildInfo(); ok {
+			if bi.Main.Version != "" {
+				v = bi.Main.Version
+			}
+			for _, s := range bi.Settings {
+				if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+					v += " " + s.Value[:12]
+				}
+			}
+		}
+	}
+	return fmt.Sprintf("walkie %s (%s %s/%s)", v, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+}

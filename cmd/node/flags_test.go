@@ -1,0 +1,196 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"net/netip"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// TestParseFlagsGood checks that valid command lines give the expected
+// options.
+func TestParseFlagsGood(t *testing.T) {
+	t.Setenv("HOME", "/home/someone")
+	tests := []struct {
+		name  string
+		args  []string
+		check func(t *testing.T, o *options)
+	}{
+		{"defaults", nil, func(t *testing.T, o *options) {
+			want := options{
+				listen: netip.MustParseAddrPort("0.0.0.0:1873"), dataDir: filepath.Join("/home/someone", ".walkie"),
+				httpAddr: "127.0.0.1:1874", communities: []string{"chat", "game"}, logLevel: slog.LevelInfo, lanDiscovery: true,
+			}
+			if o.listen != want.listen || o.dataDir != want.dataDir || o.httpAddr != want.httpAddr ||
+				!slices.Equal(o.communities, want.communities) || o.logLevel != want.logLevel ||
+				o.lanDiscovery != want.lanDiscovery || len(o.bootstrap) != 0 || o.version || o.help {
+				t.Errorf("got %+v, want %+v", *o, want)
+			}
+		}},
+		{"listen port only", []string{"-listen", ":0"}, func(t *testing.T, o *options) {
+			if o.listen != netip.MustParseAddrPort("0.0.0.0:0") {
+				t.Errorf("listen = %v", o.listen)
+			}
+		}},
+		{"listen ipv6", []string{"-listen", "[::1]:7000", "-bootstrap", "[::1]:1873"}, func(t *testing.T, o *options) {
+			if o.listen != netip.MustParseAddrPort("[::1]:7000") {
+				t.Errorf("listen = %v", o.listen)
+			}
+		}},
+		{"bootstrap mixed", []string{"-bootstrap", "127.0.0.1:1873, boot.example.org:1873,[2001:db8::1]:9"}, func(t *testing.T, o *options) {
+			if len(o.bootstrap) != 3 {
+				t.Fatalf("bootstrap = %+v", o.bootstrap)
+			}
+			if o.bootstrap[0].addr != netip.MustParseAddrPort("127.0.0.1:1873") || o.bootstrap[0].host != "" {
+				t.Errorf("entry 0 = %+v", o.bootstrap[0])
+			}
+			if o.bootstrap[1].addr.IsValid() || o.bootstrap[1].host != "boot.example.org" || o.bootstrap[1].port != 1873 {
+				t.Errorf("entry 1 = %+v", o.bootstrap[1])
+			}
+			if o.bootstrap[2].addr != netip.MustParseAddrPort("[2001:db8::1]:9") {
+				t.Errorf("entry 2 = %+v", o.bootstrap[2])
+			}
+		}},
+		{"no communities, http off", []string{"-communities", "", "-http", ""}, func(t *testing.T, o *options) {
+			if len(o.communities) != 0 || o.httpAddr != "" {
+				t.Errorf("communities %q http %q", o.communities, o.httpAddr)
+			}
+		}},
+		{"everything", []string{"-data", "/var/lib/walkie", "-log-level", "DEBUG", "-lan-discovery=false", "-communities", "a-1,b", "-http", "localhost:0"}, func(t *testing.T, o *options) {
+			if o.dataDir != "/var/lib/walkie" || o.logLevel != slog.LevelDebug || o.lanDiscovery ||
+				!slices.Equal(o.communities, []string{"a-1", "b"}) || o.httpAddr != "localhost:0" {
+				t.Errorf("got %+v", *o)
+			}
+		}},
+		{"version", []string{"-version"}, func(t *testing.T, o *options) {
+			if !o.version {
+				t.Error("version not set")
+			}
+		}},
+		{"help", []string{"-h"}, func(t *testing.T, o *options) {
+			if !o.help {
+				t.Error("help not set")
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o, err := parseFlags(tt.args)
+			if err != nil {
+				t.Fatalf("parseFlags(%q): %v", tt.args, err)
+			}
+			tt.check(t, o)
+		})
+	}
+}
+
+// TestRunBadFlags checks that every mistake on the command line exits with
+// code 2 and exactly one line on stderr that names the problem.
+func TestRunBadFlags(t *testing.T) {
+	t.Setenv("HOME", t.TempDir())
+	tests := []struct {
+		args []string
+		want string // a substring of the one line
+	}{
+		{[]string{"-listen", "foo"}, `walkie: -listen "foo": want ip:port`},
+		{[]string{"-listen", "1.2.3.4"}, `-listen "1.2.3.4"`},
+		{[]string{"-listen", "localhost:1873"}, `is not an IP address`},
+		{[]string{"-listen", "0.0.0.0:70000"}, `port "70000" is not a number`},
+		{[]string{"-listen", "0.0.0.0:x"}, `port "x"`},
+		{[]string{"-bootstrap", "1.2.3.4"}, `-bootstrap "1.2.3.4": want host:port`},
+		{[]string{"-bootstrap", "boot.example.org"}, `-bootstrap "boot.example.org"`},
+		{[]string{"-bootstrap", "boot.example.org:http"}, `port "http" is not a number`},
+		{[]string{"-bootstrap", "1.2.3.4:0"}, `port "0"`},
+		{[]string{"-bootstrap", ":1873"}, `host is missing`},
+		{[]string{"-bootstrap", "1.2.3.4:1873,,5.6.7.8:1873"}, `empty entry`},
+		{[]string{"-listen", "127.0.0.1:0", "-bootstrap", "[::1]:1873"}, `other IP version`},
+		{[]string{"-http", "nope"}, `-http "nope": want host:port`},
+		{[]string{"-http", "127.0.0.1:x"}, `-http "127.0.0.1:x": port "x"`},
+		{[]string{"-communities", "Chat"}, `community name "Chat"`},
+		{[]string{"-communities", "chat,,game"}, `community name ""`},
+		{[]string{"-communities", strings.Repeat("a", 33)}, `must be 1 to 32`},
+		{[]string{"-communities", "chat,chat"}, `listed twice`},
+		{[]string{"-communities", "a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q"}, `at most 16`},
+		{[]string{"-log-level", "verbose"}, `-log-level "verbose": want debug, info, warn or error`},
+		{[]string{"-lan-discovery=maybe"}, `invalid boolean value "maybe" for -lan-discovery`},
+		{[]string{"-nosuchflag"}, `flag provided but not defined: -nosuchflag`},
+		{[]string{"-listen"}, `flag needs an argument: -listen`},
+		{[]string{"stray"}, `unexpected argument "stray"`},
+		{[]string{"-plugin", "/usr/lib/walkie/chess"}, `walkie: -plugin is not supported yet (plugins come with the communities work)`},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := run(context.Background(), tt.args, &stdout, &stderr)
+			if code != exitUsage {
+				t.Errorf("exit code %d, want %d", code, exitUsage)
+			}
+			checkOneLine(t, stderr.String(), tt.want)
+			if stdout.Len() != 0 {
+				t.Errorf("stdout: %q, want nothing", stdout.String())
+			}
+		})
+	}
+}
+
+// TestRunPluginLine checks the exact -plugin refusal, which has no usage hint.
+func TestRunPluginLine(t *testing.T) {
+	var stderr bytes.Buffer
+	code := run(context.Background(), []string{"-plugin", "x", "-plugin", "y"}, new(bytes.Buffer), &stderr)
+	const want = "walkie: -plugin is not supported yet (plugins come with the communities work)\n"
+	if code != exitUsage || stderr.String() != want {
+		t.Errorf("code %d, stderr %q; want %d, %q", code, stderr.String(), exitUsage, want)
+	}
+}
+
+// TestRunNoHome checks that without $HOME and -data the node asks for -data.
+func TestRunNoHome(t *testing.T) {
+	t.Setenv("HOME", "")
+	var stderr bytes.Buffer
+	code := run(context.Background(), []string{"-http", ""}, new(bytes.Buffer), &stderr)
+	if code != exitUsage {
+		t.Errorf("exit code %d, want %d", code, exitUsage)
+	}
+	checkOneLine(t, stderr.String(), "-data is required when $HOME is not set")
+}
+
+// TestRunHelpVersion checks that -h and -version write stdout and exit 0.
+func TestRunHelpVersion(t *testing.T) {
+	for _, tt := range []struct{ arg, want string }{
+		{"-h", "-bootstrap list"},
+		{"-help", "-lan-discovery"},
+		{"-version", "walkie "},
+	} {
+		var stdout, stderr bytes.Buffer
+		if code := run(context.Background(), []string{tt.arg}, &stdout, &stderr); code != exitOK {
+			t.Errorf("%s: exit code %d", tt.arg, code)
+		}
+		if !strings.Contains(stdout.String(), tt.want) || stderr.Len() != 0 {
+			t.Errorf("%s: stdout %q (want %q in it), stderr %q", tt.arg, stdout.String(), tt.want, stderr.String())
+		}
+	}
+}
+
+// checkOneLine fails t unless s is exactly one line that contains want and
+// no sign of a crash.
+func checkOneLine(t *testing.T, s, want string) {
+	t.Helper()
+	if !strings.HasSuffix(s, "\n") || strings.Count(s, "\n") != 1 {
+		t.Errorf("stderr is not exactly one line: %q", s)
+	}
+	if !strings.Contains(s, want) {
+		t.Errorf("stderr %q does not contain %q", s, want)
+	}
+	if !strings.HasPrefix(s, "walkie: ") {
+		t.Errorf("stderr %q does not start with \"walkie: \"", s)
+	}
+	for _, bad := range []string{"goroutine", "panic"} {
+		if strings.Contains(s, bad) {
+			t.Errorf("stderr contains %q: %q", bad, s)
+		}
+	}
+}

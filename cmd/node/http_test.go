@@ -1,0 +1,93 @@
+package main
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/walkie-p2p/walkie/core"
+)
+
+// TestHTTPStatus checks GET /status: JSON with the contract's fields.
+func TestHTTPStatus(t *testing.T) {
+	started := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	srv := httptest.NewServer(newHandler(func() core.Status {
+		return core.Status{
+			PeerID: "11111111-2222-3333-4444-555555555555", LAN: "10.0.0.2:1873", NAT: "unknown",
+			Peers:       []core.PeerStatus{{ID: "p", Addr: "10.0.0.3:1873", Verified: true, LastSeenMS: 12, Communities: []string{"chat"}}},
+			Communities: []core.CommunityStatus{{Name: "chat", ID: "c", Members: 1}},
+			StartedAt:   started,
+		}
+	}))
+	defer srv.Close()
+
+	resp, err := http.Get(srv.URL + "/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "application/json" {
+		t.Fatalf("status %d, Content-Type %q", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	var got map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&got); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"peer_id", "lan", "wan", "nat", "peers", "communities", "started_at", "first_peer_ms"} {
+		if _, ok := got[k]; !ok {
+			t.Errorf("field %q missing from %v", k, got)
+		}
+	}
+	if got["peer_id"] != "11111111-2222-3333-4444-555555555555" || got["first_peer_ms"] != nil || got["started_at"] != "2026-01-02T03:04:05Z" {
+		t.Errorf("got %v", got)
+	}
+	peers, _ := got["peers"].([]any)
+	if len(peers) != 1 || peers[0].(map[string]any)["verified"] != true {
+		t.Errorf("peers = %v", got["peers"])
+	}
+}
+
+// TestHTTPRoutes checks the answers to other paths and methods.
+func TestHTTPRoutes(t *testing.T) {
+	srv := httptest.NewServer(newHandler(func() core.Status { return core.Status{PeerID: "x"} }))
+	defer srv.Close()
+	tests := []struct {
+		method, path string
+		code         int
+		body         string // a substring of the body
+	}{
+		{"GET", "/status", 200, `"peer_id":"x"`},
+		{"HEAD", "/status", 200, ""},
+		{"POST", "/status", 405, ""},
+		{"DELETE", "/status", 405, ""},
+		{"GET", "/", 404, ""},
+		{"GET", "/metrics", 404, ""},
+		{"GET", "/status/extra", 404, ""},
+		{"POST", "/nothing", 404, ""},
+	}
+	for _, tt := range tests {
+		req, err := http.NewRequest(tt.method, srv.URL+tt.path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tt.code || !strings.Contains(string(b), tt.body) {
+			t.Errorf("%s %s: %d %q, want %d with %q", tt.method, tt.path, resp.StatusCode, b, tt.code, tt.body)
+		}
+		if tt.method == "HEAD" && len(b) != 0 {
+			t.Errorf("HEAD returned a body: %q", b)
+		}
+		if tt.code == 405 && !strings.Contains(resp.Header.Get("Allow"), "GET") {
+			t.Errorf("%s %s: Allow = %q", tt.method, tt.path, resp.Header.Get("Allow"))
+		}
+	}
+}

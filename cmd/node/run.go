@@ -1,0 +1,195 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+
+	"github.com/google/uuid"
+	"github.com/walkie-p2p/walkie/core"
+	"github.com/walkie-p2p/walkie/proto"
+)
+
+// Exit codes of run.
+const (
+	exitOK    = 0 // clean shutdown, -h, -version
+	exitError = 1 // the node could not start or its HTTP server failed
+	exitUsage = 2 // a mistake on the command line
+)
+
+// run is the whole program: it parses args, starts a node and serves until
+// ctx is done (main cancels it on SIGINT and SIGTERM), then shuts down and
+// returns the exit code. Logs go to stderr; -h and -version write stdout.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	opts, err := parseFlags(args)
+	if err != nil {
+		var ue *usageError
+		if errors.As(err, &ue) && ue.hint {
+			fmt.Fprintf(stderr, "walkie: %v; run 'walkie -h' for usage\n", err)
+		} else {
+			fmt.Fprintf(stderr, "walkie: %v\n", err)
+		}
+		return exitUsage
+	}
+	switch {
+	case opts.help:
+		printUsage(stdout)
+		return exitOK
+	case opts.version:
+		fmt.Fprintln(stdout, versionString())
+		return exitOK
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: opts.logLevel}))
+	if err := serve(ctx, opts, log); err != nil {
+		fmt.Fprintf(stderr, "walkie: %s\n", strings.TrimPrefix(err.Error(), "walkie: "))
+		return exitError
+	}
+	return exitOK
+}
+
+// serve runs the node described by opts until ctx is done. It returns an
+// error if the node cannot start or the HTTP server fails; a shutdown asked
+// for by ctx is not an error.
+func serve(ctx context.Context, opts *options, log *slog.Logger) error {
+	id, err := core.LoadOrCreatePeerID(opts.dataDir)
+	if err != nil {
+		return err
+	}
+	conn, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(opts.listen))
+	if err != nil {
+		return fmt.Errorf("-listen %s: %w", opts.listen, netErr(err))
+	}
+	transport := core.NewUDPTransport(conn)
+	var ln net.Listener
+	if opts.httpAddr != "" {
+		if ln, err = listenHTTP(opts.httpAddr); err != nil {
+			transport.Close()
+			return fmt.Errorf("-http %s: %w", opts.httpAddr, netErr(err))
+		}
+	}
+
+	bound := transport.LocalAddr()
+	lan, how := lanAddr(bound)
+	cfg := core.DefaultConfig()
+	cfg.PeerID = id
+	cfg.Transport = transport
+	cfg.LAN = lan
+	cfg.Bootstrap = literals(opts.bootstrap)
+	cfg.Communities = communityInfos(opts.communities)
+	cfg.Logger = log
+	if opts.lanDiscovery {
+		beacon, err := joinLAN(conn, cfg.BeaconAddr)
+		switch {
+		case err != nil:
+			// We still send beacons: nodes that do listen find us.
+			log.Warn("LAN discovery off: cannot hear "+cfg.BeaconAddr.String()+" (still announcing)", "err", err)
+		case beacon != nil:
+			cfg.Beacon = beacon
+		}
+	} else {
+		cfg.BeaconAddr = netip.AddrPort{}
+	}
+	o, err := core.New(cfg)
+	if err != nil {
+		transport.Close()
+		if cfg.Beacon != nil {
+			cfg.Beacon.Close()
+		}
+		if ln != nil {
+			ln.Close()
+		}
+		return err
+	}
+	o.Start()
+
+	httpDesc := "off"
+	if ln != nil {
+		httpDesc = ln.Addr().String()
+	}
+	// The flag's address with the bound port: a socket on 0.0.0.0 is
+	// dual-stack and would show as [::].
+	listen := netip.AddrPortFrom(opts.listen.Addr(), bound.Port())
+	log.Info("walkie started", "peer_id", id, "listen", listen, "lan", lan, "lan_from", how,
+		"data", opts.dataDir, "http", httpDesc, "communities", opts.communities,
+		"bootstrap", entryTexts(opts.bootstrap), "lan_discovery", opts.lanDiscovery, "version", versionString())
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	resolved := make(chan struct{})
+	r := newResolver(opts.bootstrap, bound, o.SetBootstrap, log)
+	go func() {
+		defer close(resolved)
+		if r.hasNames() {
+			r.run(ctx)
+		}
+	}()
+
+	var srv *http.Server
+	httpErr := make(chan error, 1)
+	if ln != nil {
+		srv = newHTTPServer(newHandler(o.Status))
+		srv.ErrorLog = slog.NewLogLogger(log.Handler(), slog.LevelWarn)
+		go func() { httpErr <- srv.Serve(ln) }()
+	}
+
+	var failed error
+	select {
+	case <-ctx.Done():
+	case err := <-httpErr:
+		failed = fmt.Errorf("-http %s: %w", opts.httpAddr, err)
+	}
+
+	cancel()
+	<-resolved
+	if srv != nil {
+		sctx, scancel := context.WithTimeout(context.Background(), httpShutdownTimeout)
+		if err := srv.Shutdown(sctx); err != nil {
+			log.Warn("HTTP server did not shut down cleanly", "err", err)
+		}
+		scancel()
+	}
+	if err := o.Close(); err != nil {
+		log.Warn("closing the node", "err", err)
+	}
+	if failed != nil {
+		return failed
+	}
+	log.Info("stopped", "peer_id", id)
+	return nil
+}
+
+// communityInfos names the communities to announce. A community's ID is
+// UUIDv5(proto.Namespace(), name), so every node derives the same ID.
+func communityInfos(names []string) []core.CommunityInfo {
+	out := make([]core.CommunityInfo, 0, len(names))
+	for _, name := range names {
+		id := uuid.NewSHA1(uuid.UUID(proto.Namespace()), []byte(name))
+		out = append(out, core.CommunityInfo{ID: proto.ID(id), Name: name})
+	}
+	return out
+}
+
+// entryTexts returns the bootstrap entries as given, for the start line.
+func entryTexts(entries []bootstrapEntry) []string {
+	out := make([]string, len(entries))
+	for i, e := range entries {
+		out[i] = e.text
+	}
+	return out
+}
+
+// netErr strips the "listen udp 0.0.0.0:1873: " prefix of a *net.OpError,
+// which the caller has already said in its own words.
+func netErr(err error) error {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Err != nil {
+		return op.Err
+	}
+	return err
+}
