@@ -38,7 +38,7 @@ func (s *sinkTransport) Close() error {
 }
 
 // benchOverlay returns a node with `peers` verified peers in its table.
-func benchOverlay(b *testing.B, m Metrics, peers int) (*Overlay, *sinkTransport) {
+func benchOverlay(b testing.TB, m Metrics, peers int) (*Overlay, *sinkTransport) {
 	sink := newSink("198.51.100.1:1873")
 	cfg := DefaultConfig()
 	cfg.PeerID = proto.ID{1}

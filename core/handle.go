@@ -1,6 +1,7 @@
 package core
 
 import (
+	"net/netip"
 	"time"
 
 	"github.com/walkie-p2p/walkie/proto"
@@ -167,6 +168,10 @@ func (o *Overlay) onPunctureRequest(p *packet, req *proto.PunctureRequest, now t
 		return
 	}
 	to := o.pick(t.LAN, t.WAN)
+	if !routable(to) {
+		o.m.Drop(DropBadAddress)
+		return
+	}
 	if known := o.table.byID[t.ID]; known != nil && known.addr == to {
 		return // already talking; no hole to open
 	}
@@ -207,6 +212,15 @@ func (o *Overlay) onBeacon(p *packet, b *proto.Beacon) {
 	o.sendIntroRequest(p.from, nil, false, time.Now())
 }
 
+// routable reports whether a is an address worth sending to: a unicast IP
+// and a port, so that no introducer can aim our punctures at a broadcast or
+// multicast group.
+func routable(a netip.AddrPort) bool {
+	ip := a.Addr()
+	return a.IsValid() && a.Port() != 0 && !ip.IsUnspecified() && !ip.IsMulticast() &&
+		!(ip.Is4() && ip.As4() == [4]byte{255, 255, 255, 255})
+}
+
 // vote counts the address the sender saw us at. Callers have checked that
 // the sender is verified: a spoofed packet never votes.
 func (o *Overlay) vote(p *packet, now time.Time) {
@@ -220,9 +234,14 @@ func (o *Overlay) vote(p *packet, now time.Time) {
 	}
 }
 
-// peerAdded records a new verified peer (and the first one's time).
+// peerAdded records a new verified peer (and the first one's time). A peer
+// that was an expected invitee is a puncture that worked.
 func (o *Overlay) peerAdded(q *peer, now time.Time) {
 	o.log.Debug("peer verified", "peer", q.id, "addr", q.addr)
+	if _, ok := o.table.invitees[q.id]; ok {
+		delete(o.table.invitees, q.id)
+		o.m.Puncture(true)
+	}
 	if o.firstPeer == 0 {
 		o.firstPeer = max(now.Sub(o.started), time.Nanosecond)
 		o.m.FirstPeer(o.firstPeer)

@@ -145,13 +145,40 @@ type Metrics interface {
 	FirstPeer(d time.Duration)
 	// IntroRTT reports one introduction request/response round trip.
 	IntroRTT(d time.Duration)
+	// Puncture reports how an introduction to an invitee ended: success
+	// when the invitee became a verified peer within InviteeTTL, failure
+	// when the TTL ran out first.
+	Puncture(success bool)
+	// CommunityMessage counts one message of a community (by name, a
+	// bounded set: the communities this node runs) received or sent.
+	CommunityMessage(community string, typ uint8, d Direction)
+	// Members reports how many verified peers announce a community.
+	Members(community string, n int)
+}
+
+// Direction says whether a community message came in or went out.
+type Direction uint8
+
+// The directions, as metrics labels "in" and "out".
+const (
+	Inbound Direction = iota
+	Outbound
+)
+
+// String is the direction's metrics label.
+func (d Direction) String() string {
+	if d == Outbound {
+		return "out"
+	}
+	return "in"
 }
 
 // Stats is a Metrics that keeps everything in memory with atomics. It is the
 // default when Config.Metrics is nil, and what tests read.
 type Stats struct {
-	counters [numCounters]atomic.Uint64
-	drops    [numDropReasons]atomic.Uint64
+	counters  [numCounters]atomic.Uint64
+	drops     [numDropReasons]atomic.Uint64
+	punctures [2]atomic.Uint64 // failed, succeeded
 }
 
 // NewStats returns zeroed Stats.
@@ -182,6 +209,26 @@ func (s *Stats) FirstPeer(time.Duration) {}
 
 // IntroRTT implements Metrics.
 func (s *Stats) IntroRTT(time.Duration) {}
+
+// Puncture implements Metrics.
+func (s *Stats) Puncture(success bool) {
+	if success {
+		s.punctures[1].Add(1)
+	} else {
+		s.punctures[0].Add(1)
+	}
+}
+
+// CommunityMessage implements Metrics; Stats does not keep per-community counts.
+func (s *Stats) CommunityMessage(string, uint8, Direction) {}
+
+// Members implements Metrics.
+func (s *Stats) Members(string, int) {}
+
+// Punctures returns how many introductions to invitees succeeded and failed.
+func (s *Stats) Punctures() (succeeded, failed uint64) {
+	return s.punctures[1].Load(), s.punctures[0].Load()
+}
 
 // Count returns a counter's value.
 func (s *Stats) Count(c Counter) uint64 {
@@ -219,3 +266,12 @@ func (NopMetrics) FirstPeer(time.Duration) {}
 
 // IntroRTT implements Metrics.
 func (NopMetrics) IntroRTT(time.Duration) {}
+
+// Puncture implements Metrics.
+func (NopMetrics) Puncture(bool) {}
+
+// CommunityMessage implements Metrics.
+func (NopMetrics) CommunityMessage(string, uint8, Direction) {}
+
+// Members implements Metrics.
+func (NopMetrics) Members(string, int) {}

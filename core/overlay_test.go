@@ -80,6 +80,16 @@ func TestConeMesh(t *testing.T) {
 			t.Fatalf("full mesh after %v, want within 2s", took)
 		}
 		t.Logf("full mesh of 4 after %v of virtual time", took)
+		var ok, failed uint64
+		for _, o := range nodes {
+			s, f := stats(o).Punctures()
+			ok, failed = ok+s, failed+f
+		}
+		// Each NATed pair met through an introduction: 3 pairs, seen from
+		// the requester's side.
+		if ok < 3 {
+			t.Errorf("successful punctures: %d (failed %d), want at least 3", ok, failed)
+		}
 		for i, o := range nodes[1:] {
 			wantWAN := netip.AddrPortFrom(nats[i].PublicIP(), 1873)
 			for j, other := range nodes[1:] {

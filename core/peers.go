@@ -112,10 +112,10 @@ func (t *peerTable) remove(id proto.ID) {
 	t.order = slices.DeleteFunc(t.order, func(q *peer) bool { return q == p })
 }
 
-// expire drops peers, candidates and invitees that have timed out and
-// returns the IDs of the dropped peers.
-func (t *peerTable) expire(now time.Time, peerTimeout time.Duration) []proto.ID {
-	var gone []proto.ID
+// expire drops peers, candidates and invitees that have timed out. It
+// returns the IDs of the dropped peers and how many invitees never became
+// peers (failed punctures).
+func (t *peerTable) expire(now time.Time, peerTimeout time.Duration) (gone []proto.ID, failed int) {
 	for _, p := range t.order {
 		if now.Sub(p.lastHeard) > peerTimeout {
 			gone = append(gone, p.id)
@@ -132,9 +132,10 @@ func (t *peerTable) expire(now time.Time, peerTimeout time.Duration) []proto.ID 
 	for id, inv := range t.invitees {
 		if now.After(inv.until) {
 			delete(t.invitees, id)
+			failed++
 		}
 	}
-	return gone
+	return gone, failed
 }
 
 // addCandidate remembers an introduced peer, unless it is known or the set is

@@ -18,8 +18,12 @@ func (o *Overlay) tick(now time.Time) time.Duration {
 			delete(o.out, n)
 		}
 	}
-	for _, id := range o.table.expire(now, o.cfg.PeerTimeout) {
+	gone, failed := o.table.expire(now, o.cfg.PeerTimeout)
+	for _, id := range gone {
 		o.log.Debug("peer timed out", "peer", id)
+	}
+	for range failed {
+		o.m.Puncture(false)
 	}
 	if o.table.len() == 0 {
 		o.contactBootstrap(now)
