@@ -33,8 +33,8 @@ bench: ## benchmarks with allocations (record results in docs/performance.md)
 demo: build ## a bootstrap and four nodes on 127.0.0.x find each other
 	$(BIN)/walkie-demo -nodes 4
 
-measure: build ## median time to first peer over 20 starts on loopback
-	WALKIE_MEASURE=1 $(GO) test -run TestMedianFirstPeer -v -count=1 ./e2e/loopback
+measure: build ## median time to first peer over 20 starts; RSS of a node with 256 peers
+	$(GO) test -tags measure -run 'TestMedianFirstPeer|TestRSSWith256Peers' -v -count=1 ./e2e/loopback
 
 lint: ## gofmt, go vet and staticcheck
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo 'gofmt: files above need formatting'; exit 1; }

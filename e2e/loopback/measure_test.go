@@ -1,7 +1,8 @@
+//go:build measure
+
 package loopback
 
 import (
-	"os"
 	"slices"
 	"testing"
 	"time"
@@ -9,12 +10,9 @@ import (
 
 // TestMedianFirstPeer measures the time to the first verified peer of a
 // fresh node against a running bootstrap, over 20 starts, and prints the
-// median and the 90th percentile. It is a measurement, run by
-// `make measure` with WALKIE_MEASURE=1, so it is skipped otherwise.
+// median and the 90th percentile. It is a measurement, not a test: it is
+// built only with -tags measure (make measure).
 func TestMedianFirstPeer(t *testing.T) {
-	if os.Getenv("WALKIE_MEASURE") != "1" {
-		t.Skip("a measurement, not a test: set WALKIE_MEASURE=1 (make measure) to run it")
-	}
 	const starts = 20
 	boot := startNode(t, "bootstrap", nodeArgs(t.TempDir(), "127.0.0.1")...)
 	var (
