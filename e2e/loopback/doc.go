@@ -4,6 +4,6 @@
 // loopback) and talks to them through their flags, signals, stderr and
 // GET /status, as a user would.
 //
-// TestMedianFirstPeer is a measurement, not a test: it runs only with
-// WALKIE_MEASURE=1 (make measure).
+// TestMedianFirstPeer and TestRSSWith256Peers are measurements, not tests:
+// they are built only with -tags measure (make measure).
 package loopback
