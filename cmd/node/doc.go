@@ -31,6 +31,10 @@
 //	                    239.255.18.73:1873. Default true. If the group cannot
 //	                    be joined, walkie logs a warning, still sends
 //	                    beacons, and carries on.
+//	-dns ADDR           DNS server ip:port for -bootstrap host names. Default:
+//	                    the system's resolver; with no /etc/resolv.conf (as
+//	                    on Android, where a binary without cgo cannot ask the
+//	                    phone's resolver) 8.8.8.8:53.
 //	-version            print the version and exit.
 //
 // The LAN address told to peers is the -listen IP if it is specific;

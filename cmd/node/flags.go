@@ -48,6 +48,7 @@ type options struct {
 	plugins      []string         // -plugin, repeatable (refused for now)
 	logLevel     slog.Level       // -log-level
 	lanDiscovery bool             // -lan-discovery
+	dns          netip.AddrPort   // -dns; invalid means the system's resolver
 	version      bool             // -version
 	help         bool             // -h, -help
 }
@@ -86,6 +87,7 @@ func newFlagSet(o *options, raw *rawFlags) *flag.FlagSet {
 		return nil
 	})
 	fs.StringVar(&raw.logLevel, "log-level", "info", "log `level`: debug, info, warn or error")
+	fs.StringVar(&raw.dns, "dns", "", "DNS server `ip:port` for -bootstrap names (default: the system's; "+fallbackDNS+" if there is no "+resolvConf+", as on Android)")
 	fs.BoolVar(&o.lanDiscovery, "lan-discovery", true, "find nodes on the LAN by multicast on 239.255.18.73:1873")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
 	return fs
@@ -94,7 +96,7 @@ func newFlagSet(o *options, raw *rawFlags) *flag.FlagSet {
 // rawFlags holds the flags that are validated after parsing, so that every
 // mistake is reported in the same `-name "value": reason` form.
 type rawFlags struct {
-	listen, bootstrap, data, http, communities, logLevel string
+	listen, bootstrap, data, http, communities, logLevel, dns string
 }
 
 // parseFlags parses and validates the command line. Its errors are
@@ -143,6 +145,11 @@ func parseFlags(args []string) (*options, error) {
 	}
 	if o.logLevel, err = parseLogLevel(raw.logLevel); err != nil {
 		return nil, err
+	}
+	if raw.dns != "" {
+		if o.dns, err = netip.ParseAddrPort(raw.dns); err != nil || o.dns.Port() == 0 {
+			return nil, badFlag("dns", raw.dns, "want ip:port, for example 192.0.2.53:53")
+		}
 	}
 	return o, nil
 }

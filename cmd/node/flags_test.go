@@ -117,6 +117,8 @@ func TestRunBadFlags(t *testing.T) {
 		{[]string{"-communities", "a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q"}, `at most 16`},
 		{[]string{"-log-level", "verbose"}, `-log-level "verbose": want debug, info, warn or error`},
 		{[]string{"-lan-discovery=maybe"}, `invalid boolean value "maybe" for -lan-discovery`},
+		{[]string{"-dns", "dns.google"}, `-dns "dns.google": want ip:port`},
+		{[]string{"-dns", "192.0.2.53:0"}, `-dns "192.0.2.53:0": want ip:port`},
 		{[]string{"-nosuchflag"}, `flag provided but not defined: -nosuchflag`},
 		{[]string{"-listen"}, `flag needs an argument: -listen`},
 		{[]string{"stray"}, `unexpected argument "stray"`},

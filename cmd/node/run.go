@@ -123,6 +123,7 @@ func serve(ctx context.Context, opts *options, log *slog.Logger) error {
 	defer cancel()
 	resolved := make(chan struct{})
 	r := newResolver(opts.bootstrap, bound, o.SetBootstrap, log)
+	r.lookup, _ = dnsLookup(opts.dns, resolvConf)
 	go func() {
 		defer close(resolved)
 		if r.hasNames() {
