@@ -7,7 +7,7 @@ BENCHTIME ?= 1s
 STATICCHECK_VERSION := v0.8.2
 GOBIN     := $(shell $(GO) env GOPATH)/bin
 
-.PHONY: help build test fuzz bench demo lint e2e measure clean
+.PHONY: help build test fuzz bench demo lint e2e measure android clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -15,6 +15,11 @@ help: ## list the targets
 build: ## build bin/walkie (the node) and bin/walkie-demo
 	$(GO) build -o $(BIN)/walkie ./cmd/node
 	$(GO) build -o $(BIN)/walkie-demo ./cmd/demo
+
+android: ## cross-compile bin/walkie for android/arm64 and static linux/arm64 and linux/arm (Termux, APK jniLibs)
+	CGO_ENABLED=0 GOOS=android GOARCH=arm64 $(GO) build -trimpath -o $(BIN)/walkie-android-arm64 ./cmd/node
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -trimpath -o $(BIN)/walkie-linux-arm64 ./cmd/node
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm GOARM=7 $(GO) build -trimpath -o $(BIN)/walkie-linux-arm ./cmd/node
 
 test: ## unit, protocol and loopback end-to-end tests, race detector on
 	$(GO) test -race -shuffle=on -timeout 15m ./...
