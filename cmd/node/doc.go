@@ -18,7 +18,10 @@
 //	                    retried with backoff 1 s .. 30 s until they resolve.
 //	                    Default none: LAN discovery still runs.
 //	-data DIR           state directory; the peer ID lives in DIR/peer-id,
-//	                    written atomically. Default $HOME/.walkie.
+//	                    written atomically. Default $HOME/.walkie, else
+//	                    walkie-data beside the binary (phones have no HOME),
+//	                    whichever is writable; if neither, walkie asks for
+//	                    -data.
 //	-http ADDR          HTTP server for GET /status (JSON); "" disables it.
 //	                    Default 127.0.0.1:1874.
 //	-communities LIST   comma-separated community names ([a-z0-9-]{1,32});

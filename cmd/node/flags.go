@@ -26,6 +26,7 @@ const (
 	defaultHTTP        = "127.0.0.1:1874"
 	defaultCommunities = "chat,game"
 	defaultDataSubdir  = ".walkie"
+	defaultExeDataDir  = "walkie-data" // beside the binary, when HOME is missing or read-only
 )
 
 // version is the release, set at link time with
@@ -79,7 +80,7 @@ func newFlagSet(o *options, raw *rawFlags) *flag.FlagSet {
 	fs.Usage = func() {} // run prints the usage for -h; errors get one line
 	fs.StringVar(&raw.listen, "listen", defaultListen, "UDP `address` of the node")
 	fs.StringVar(&raw.bootstrap, "bootstrap", "", "comma-separated host:port `list` of bootstrap nodes")
-	fs.StringVar(&raw.data, "data", "", "state `dir`; the peer ID lives in dir/peer-id (default $HOME/.walkie)")
+	fs.StringVar(&raw.data, "data", "", "state `dir`; the peer ID lives in dir/peer-id (default $HOME/.walkie, else walkie-data beside the binary)")
 	fs.StringVar(&raw.http, "http", defaultHTTP, "`address` of the HTTP server (/status); \"\" disables it")
 	fs.StringVar(&raw.communities, "communities", defaultCommunities, "comma-separated `list` of communities to run; \"\" for none")
 	fs.Func("plugin", "out-of-process community plugin `path` (repeatable; not supported yet)", func(s string) error {
@@ -191,11 +192,49 @@ func dataDir(s string) (string, error) {
 	if s != "" {
 		return s, nil
 	}
-	home, err := os.UserHomeDir()
-	if err != nil || home == "" {
-		return "", &usageError{err: errors.New("-data is required when $HOME is not set"), hint: true}
+	home, _ := os.UserHomeDir()
+	exe, _ := os.Executable()
+	return defaultDataDir(home, exe, writableDir)
+}
+
+// defaultDataDir picks the state directory when -data is not given: HOME's
+// .walkie, else walkie-data beside the binary (an Android app has no HOME
+// of its own, but its native library folder's neighbour may be writable),
+// whichever is writable first.
+func defaultDataDir(home, exe string, writable func(string) bool) (string, error) {
+	var tried []string
+	if home != "" {
+		d := filepath.Join(home, defaultDataSubdir)
+		if writable(d) {
+			return d, nil
+		}
+		tried = append(tried, d)
 	}
-	return filepath.Join(home, defaultDataSubdir), nil
+	if exe != "" {
+		d := filepath.Join(filepath.Dir(exe), defaultExeDataDir)
+		if writable(d) {
+			return d, nil
+		}
+		tried = append(tried, d)
+	}
+	if len(tried) == 0 {
+		return "", &usageError{err: errors.New("-data is required: there is no $HOME and no binary path"), hint: true}
+	}
+	return "", &usageError{err: fmt.Errorf("-data is required: no writable default (tried %s)", strings.Join(tried, ", ")), hint: true}
+}
+
+// writableDir reports whether dir exists or can be made, and takes a file.
+func writableDir(dir string) bool {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return false
+	}
+	f, err := os.CreateTemp(dir, ".probe*")
+	if err != nil {
+		return false
+	}
+	f.Close()
+	os.Remove(f.Name())
+	return true
 }
 
 // parseCommunities checks -communities: distinct names of the form

@@ -14,7 +14,8 @@ import (
 // TestParseFlagsGood checks that valid command lines give the expected
 // options.
 func TestParseFlagsGood(t *testing.T) {
-	t.Setenv("HOME", "/home/someone")
+	home := t.TempDir()
+	t.Setenv("HOME", home)
 	tests := []struct {
 		name  string
 		args  []string
@@ -22,7 +23,7 @@ func TestParseFlagsGood(t *testing.T) {
 	}{
 		{"defaults", nil, func(t *testing.T, o *options) {
 			want := options{
-				listen: netip.MustParseAddrPort("0.0.0.0:1873"), dataDir: filepath.Join("/home/someone", ".walkie"),
+				listen: netip.MustParseAddrPort("0.0.0.0:1873"), dataDir: filepath.Join(home, ".walkie"),
 				httpAddr: "127.0.0.1:1874", communities: []string{"chat", "game"}, logLevel: slog.LevelInfo, lanDiscovery: true,
 			}
 			if o.listen != want.listen || o.dataDir != want.dataDir || o.httpAddr != want.httpAddr ||
@@ -149,15 +150,29 @@ func TestRunPluginLine(t *testing.T) {
 	}
 }
 
-// TestRunNoHome checks that without $HOME and -data the node asks for -data.
-func TestRunNoHome(t *testing.T) {
-	t.Setenv("HOME", "")
-	var stderr bytes.Buffer
-	code := run(context.Background(), []string{"-http", ""}, new(bytes.Buffer), &stderr)
-	if code != exitUsage {
-		t.Errorf("exit code %d, want %d", code, exitUsage)
+// TestDefaultDataDir: HOME's .walkie first, then walkie-data beside the
+// binary, and a clear request for -data when neither can be written.
+func TestDefaultDataDir(t *testing.T) {
+	only := func(ok ...string) func(string) bool {
+		return func(d string) bool { return slices.Contains(ok, d) }
 	}
-	checkOneLine(t, stderr.String(), "-data is required when $HOME is not set")
+	home, exe := "/home/someone", "/data/app/lib/arm64/libwalkie.so"
+	for _, tt := range []struct {
+		name, home, exe string
+		writable        func(string) bool
+		want, err       string
+	}{
+		{"home", home, exe, only("/home/someone/.walkie", "/data/app/lib/arm64/walkie-data"), "/home/someone/.walkie", ""},
+		{"read-only home", home, exe, only("/data/app/lib/arm64/walkie-data"), "/data/app/lib/arm64/walkie-data", ""},
+		{"no home", "", exe, only("/data/app/lib/arm64/walkie-data"), "/data/app/lib/arm64/walkie-data", ""},
+		{"nothing writable", home, exe, only(), "", "-data is required: no writable default (tried /home/someone/.walkie, /data/app/lib/arm64/walkie-data)"},
+		{"nothing known", "", "", only(), "", "-data is required: there is no $HOME and no binary path"},
+	} {
+		got, err := defaultDataDir(tt.home, tt.exe, tt.writable)
+		if got != tt.want || (err == nil) != (tt.err == "") || (err != nil && err.Error() != tt.err) {
+			t.Errorf("%s: got %q, %v; want %q, %q", tt.name, got, err, tt.want, tt.err)
+		}
+	}
 }
 
 // TestRunHelpVersion checks that -h and -version write stdout and exit 0.
