@@ -70,6 +70,11 @@ func (o *Overlay) onIntroRequest(p *packet, req *proto.IntroRequest, now time.Ti
 		}
 	}
 	resp.Communities = o.communityIDs()
+	if req.KeepAlive && a == nil {
+		// Our table is full and A is not in it: staying silent lets A time
+		// us out, so a full node stops paying for peers it does not keep.
+		return
+	}
 	if req.KeepAlive {
 		// A only keeps its NAT mapping open: answer, introduce nobody.
 		if o.send(p.from, resp, 0, 0) {
@@ -136,7 +141,7 @@ func (o *Overlay) onIntroResponse(p *packet, resp *proto.IntroResponse, now time
 			o.table.addCandidate(q.ID, q.LAN, q.WAN, now)
 		}
 	}
-	if c := resp.Invitee; c != nil && c.ID != o.cfg.PeerID {
+	if c := resp.Invitee; c != nil && c.ID != o.cfg.PeerID && !o.table.full() {
 		if known := o.table.byID[c.ID]; known == nil {
 			o.table.expectInvitee(c.ID, c.LAN, c.WAN, now.Add(o.cfg.InviteeTTL))
 			// Our own packet toward C opens our NAT for C's puncture, and
@@ -174,6 +179,9 @@ func (o *Overlay) onPunctureRequest(p *packet, req *proto.PunctureRequest, now t
 	}
 	if known := o.table.byID[t.ID]; known != nil && known.addr == to {
 		return // already talking; no hole to open
+	}
+	if o.table.full() {
+		return // we could not keep the peer: no hole to open
 	}
 	pun := &proto.Puncture{Nonce: req.Nonce, LAN: o.cfg.LAN, Token: o.tok.issue(to, now)}
 	if o.send(to, pun, 0, 0) {

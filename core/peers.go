@@ -64,6 +64,8 @@ func newPeerTable(max, maxCand int) *peerTable {
 
 func (t *peerTable) len() int { return len(t.order) }
 
+func (t *peerTable) full() bool { return len(t.order) >= t.max }
+
 // upsert records that peer id proved itself at addr. It returns the peer and
 // whether it is new, or nil when the table is full.
 func (t *peerTable) upsert(id proto.ID, addr netip.AddrPort, now time.Time, punctureRate float64) (*peer, bool) {
