@@ -55,6 +55,10 @@ type Overlay struct {
 	started    time.Time
 	firstPeer  time.Duration // 0 until the first verified peer
 	sendBuf    []byte
+	sent       uint64    // datagrams sent since start
+	rateMark   time.Time // start of the current minute of the sent-rate window
+	rateSent   uint64    // sent at rateMark
+	sentPerMin uint64    // datagrams sent in the last full minute
 }
 
 // New checks cfg, fills its defaults and returns an Overlay that is not yet
@@ -200,6 +204,7 @@ func (o *Overlay) send(to netip.AddrPort, m proto.Message, padTo, limit int) boo
 		o.log.Debug("send failed", "to", to, "type", m.Type(), "err", err)
 		return false
 	}
+	o.sent++
 	return true
 }
 

@@ -20,6 +20,10 @@ type Status struct {
 	Communities []CommunityStatus `json:"communities"`
 	StartedAt   time.Time         `json:"started_at"`
 	FirstPeerMS *int64            `json:"first_peer_ms"` // null until the first verified peer
+	// PacketsSent counts the datagrams the overlay sent since start, and
+	// PacketsPerMin those of the last full minute (0 in the first minute).
+	PacketsSent   uint64 `json:"packets_sent"`
+	PacketsPerMin uint64 `json:"packets_sent_per_min"`
 }
 
 // PeerStatus is one entry of Status.Peers: a verified peer, or an introduced
@@ -53,6 +57,7 @@ func (o *Overlay) Status() Status {
 		StartedAt:   o.started,
 		Peers:       make([]PeerStatus, 0, o.table.len()+len(o.table.cands)),
 		Communities: make([]CommunityStatus, 0, len(o.cfg.Communities)),
+		PacketsSent: o.sent, PacketsPerMin: o.sentPerMin,
 	}
 	if o.votes.wan.IsValid() {
 		s.WAN = o.votes.wan.String()

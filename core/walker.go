@@ -38,6 +38,13 @@ func (o *Overlay) tick(now time.Time) time.Duration {
 	}
 	o.beacon(now)
 	o.m.Peers(o.table.len(), len(o.table.cands))
+	if now.Sub(o.rateMark) >= time.Minute {
+		if !o.rateMark.IsZero() {
+			// What a phone's user pays for, shown in /status.
+			o.sentPerMin = uint64(float64(o.sent-o.rateSent) * float64(time.Minute) / float64(now.Sub(o.rateMark)))
+		}
+		o.rateMark, o.rateSent = now, o.sent
+	}
 	next := o.cfg.KeepAlive / 4
 	if o.table.len() == 0 {
 		next = o.walkInterval()

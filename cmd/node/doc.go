@@ -38,6 +38,9 @@
 //	                    the system's resolver; with no /etc/resolv.conf (as
 //	                    on Android, where a binary without cgo cannot ask the
 //	                    phone's resolver) 8.8.8.8:53.
+//	-profile NAME       default, or mobile: once 8 peers are known, walk once
+//	                    a minute, keep at most 16 peers, keep-alives at 25 s
+//	                    (core.MobileConfig). Default default.
 //	-version            print the version and exit.
 //
 // The LAN address told to peers is the -listen IP if it is specific;

@@ -50,6 +50,7 @@ type options struct {
 	logLevel     slog.Level       // -log-level
 	lanDiscovery bool             // -lan-discovery
 	dns          netip.AddrPort   // -dns; invalid means the system's resolver
+	profile      string           // -profile: default or mobile
 	version      bool             // -version
 	help         bool             // -h, -help
 }
@@ -88,6 +89,7 @@ func newFlagSet(o *options, raw *rawFlags) *flag.FlagSet {
 		return nil
 	})
 	fs.StringVar(&raw.logLevel, "log-level", "info", "log `level`: debug, info, warn or error")
+	fs.StringVar(&o.profile, "profile", "default", "`name` of the walk profile: default, or mobile (fewer packets once the table is healthy)")
 	fs.StringVar(&raw.dns, "dns", "", "DNS server `ip:port` for -bootstrap names (default: the system's; "+fallbackDNS+" if there is no "+resolvConf+", as on Android)")
 	fs.BoolVar(&o.lanDiscovery, "lan-discovery", true, "find nodes on the LAN by multicast on 239.255.18.73:1873")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
@@ -146,6 +148,9 @@ func parseFlags(args []string) (*options, error) {
 	}
 	if o.logLevel, err = parseLogLevel(raw.logLevel); err != nil {
 		return nil, err
+	}
+	if o.profile != "default" && o.profile != "mobile" {
+		return nil, badFlag("profile", o.profile, "want default or mobile")
 	}
 	if raw.dns != "" {
 		if o.dns, err = netip.ParseAddrPort(raw.dns); err != nil || o.dns.Port() == 0 {

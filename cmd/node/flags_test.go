@@ -119,6 +119,7 @@ func TestRunBadFlags(t *testing.T) {
 		{[]string{"-log-level", "verbose"}, `-log-level "verbose": want debug, info, warn or error`},
 		{[]string{"-lan-discovery=maybe"}, `invalid boolean value "maybe" for -lan-discovery`},
 		{[]string{"-dns", "dns.google"}, `-dns "dns.google": want ip:port`},
+		{[]string{"-profile", "phone"}, `-profile "phone": want default or mobile`},
 		{[]string{"-dns", "192.0.2.53:0"}, `-dns "192.0.2.53:0": want ip:port`},
 		{[]string{"-nosuchflag"}, `flag provided but not defined: -nosuchflag`},
 		{[]string{"-listen"}, `flag needs an argument: -listen`},

@@ -77,6 +77,9 @@ func serve(ctx context.Context, opts *options, log *slog.Logger) error {
 	bound := transport.LocalAddr()
 	lan, how := lanAddr(bound)
 	cfg := core.DefaultConfig()
+	if opts.profile == "mobile" {
+		cfg = core.MobileConfig()
+	}
 	cfg.PeerID = id
 	cfg.Transport = transport
 	cfg.LAN = lan
