@@ -4,10 +4,11 @@ GO        ?= go
 BIN       := bin
 FUZZTIME  ?= 20s
 BENCHTIME ?= 1s
+SIM_SIZES ?= 1000,10000
 STATICCHECK_VERSION := v0.8.2
 GOBIN     := $(shell $(GO) env GOPATH)/bin
 
-.PHONY: help build test fuzz bench demo lint e2e measure android clean
+.PHONY: help build test fuzz bench demo lint e2e measure sim android clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -40,6 +41,9 @@ demo: build ## a bootstrap and four nodes on 127.0.0.x find each other
 
 measure: build ## median time to first peer over 20 starts; RSS of a node with 256 peers
 	$(GO) test -tags measure -run 'TestMedianFirstPeer|TestRSSWith256Peers' -v -count=1 ./e2e/loopback
+
+sim: ## simulate networks of SIM_SIZES nodes (default 1000,10000) with a realistic NAT mix
+	WALKIE_SIM_SIZES=$(SIM_SIZES) $(GO) test -tags sim -run TestSimulation -count=1 -v -timeout 2h ./core | grep -v '^[=-]\{3\}'
 
 lint: ## gofmt, go vet and staticcheck
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo 'gofmt: files above need formatting'; exit 1; }
