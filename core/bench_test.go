@@ -70,7 +70,8 @@ func BenchmarkHandleIntroRequest(b *testing.B) {
 		b.Run(bc.name, func(b *testing.B) {
 			o, sink := benchOverlay(b, bc.m, 256)
 			from := netip.MustParseAddrPort("203.0.113.200:40000")
-			req := &proto.IntroRequest{Nonce: 1, LAN: netip.MustParseAddrPort("10.0.0.2:1873"), Token: o.tok.issue(from, time.Now())}
+			tok := o.tok.issue(from, time.Now())
+			req := &proto.IntroRequest{Nonce: 1, LAN: netip.MustParseAddrPort("10.0.0.2:1873"), Token: tok[:]}
 			pkt, err := proto.Encode(nil, proto.Header{Community: proto.CoreCommunity(), Sender: proto.ID{9}, Dest: o.cfg.LAN}, req)
 			if err != nil {
 				b.Fatal(err)

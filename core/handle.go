@@ -12,29 +12,24 @@ func (o *Overlay) handle(p *packet, now time.Time) {
 	var err error
 	switch p.hdr.Type {
 	case proto.TypeIntroRequest:
-		var m proto.IntroRequest
-		if m, err = proto.DecodeIntroRequest(p.body); err == nil {
-			o.onIntroRequest(p, &m, now)
+		if err = proto.DecodeIntroRequestInto(p.body, &o.s.req); err == nil {
+			o.onIntroRequest(p, &o.s.req, now)
 		}
 	case proto.TypeIntroResponse:
-		var m proto.IntroResponse
-		if m, err = proto.DecodeIntroResponse(p.body); err == nil {
-			o.onIntroResponse(p, &m, now)
+		if err = proto.DecodeIntroResponseInto(p.body, &o.s.resp); err == nil {
+			o.onIntroResponse(p, &o.s.resp, now)
 		}
 	case proto.TypePunctureRequest:
-		var m proto.PunctureRequest
-		if m, err = proto.DecodePunctureRequest(p.body); err == nil {
-			o.onPunctureRequest(p, &m, now)
+		if o.s.preqIn, err = proto.DecodePunctureRequest(p.body); err == nil {
+			o.onPunctureRequest(p, &o.s.preqIn, now)
 		}
 	case proto.TypePuncture:
-		var m proto.Puncture
-		if m, err = proto.DecodePuncture(p.body); err == nil {
-			o.onPuncture(p, &m, now)
+		if o.s.punIn, err = proto.DecodePuncture(p.body); err == nil {
+			o.onPuncture(p, &o.s.punIn, now)
 		}
 	case proto.TypeBeacon:
-		var m proto.Beacon
-		if m, err = proto.DecodeBeacon(p.body); err == nil {
-			o.onBeacon(p, &m)
+		if o.s.beacon, err = proto.DecodeBeacon(p.body); err == nil {
+			o.onBeacon(p, &o.s.beacon)
 		}
 	default:
 		o.m.Drop(DropUnknownType)
@@ -52,7 +47,9 @@ func (o *Overlay) handle(p *packet, now time.Time) {
 // puncture request naming A.
 func (o *Overlay) onIntroRequest(p *packet, req *proto.IntroRequest, now time.Time) {
 	o.m.Add(IntroRequestsReceived, 1)
-	resp := &proto.IntroResponse{Nonce: req.Nonce, LAN: o.cfg.LAN, Token: o.tok.issue(p.from, now)}
+	o.s.tok = o.tok.issue(p.from, now)
+	resp := &o.s.answer
+	*resp = proto.IntroResponse{Nonce: req.Nonce, LAN: o.cfg.LAN, Token: o.s.tok[:], Peers: resp.Peers[:0]}
 	if !o.tok.valid(req.Token, p.from, now) {
 		// Unverified: maybe a spoofed source. Answer with a token only, and
 		// never with more bytes than we received (amplification <= 1x).
@@ -64,7 +61,8 @@ func (o *Overlay) onIntroRequest(p *packet, req *proto.IntroRequest, now time.Ti
 	o.vote(p, now)
 	a, isNew := o.table.upsert(p.hdr.Sender, p.from, now, o.cfg.PunctureRate)
 	if a != nil {
-		a.lan, a.communities = req.LAN, req.Communities
+		a.lan = req.LAN
+		a.communities = append(a.communities[:0], req.Communities...) // req is scratch
 		if isNew {
 			o.peerAdded(a, now)
 		}
@@ -85,7 +83,8 @@ func (o *Overlay) onIntroRequest(p *packet, req *proto.IntroRequest, now time.Ti
 		}
 		return
 	}
-	for _, q := range o.table.sample(proto.MaxIntroPeers, a) {
+	o.s.sample = o.table.sample(o.s.sample, proto.MaxIntroPeers, a)
+	for _, q := range o.s.sample {
 		resp.Peers = append(resp.Peers, proto.PeerInfo{ID: q.id, LAN: q.lan, WAN: q.addr})
 	}
 	var c *peer
@@ -95,7 +94,8 @@ func (o *Overlay) onIntroRequest(p *packet, req *proto.IntroRequest, now time.Ti
 		c = nil
 	}
 	if c != nil {
-		resp.Invitee = &proto.PeerInfo{ID: c.id, LAN: c.lan, WAN: c.addr}
+		o.s.invitee = proto.PeerInfo{ID: c.id, LAN: c.lan, WAN: c.addr}
+		resp.Invitee = &o.s.invitee
 	}
 	if o.send(p.from, resp, 0, 0) {
 		o.m.Add(IntroResponsesSent, 1)
@@ -104,8 +104,8 @@ func (o *Overlay) onIntroRequest(p *packet, req *proto.IntroRequest, now time.Ti
 		}
 	}
 	if c != nil {
-		preq := &proto.PunctureRequest{Nonce: req.Nonce, Target: proto.PeerInfo{ID: p.hdr.Sender, LAN: req.LAN, WAN: p.from}}
-		if o.send(c.addr, preq, 0, 0) {
+		o.s.preq = proto.PunctureRequest{Nonce: req.Nonce, Target: proto.PeerInfo{ID: p.hdr.Sender, LAN: req.LAN, WAN: p.from}}
+		if o.send(c.addr, &o.s.preq, 0, 0) {
 			o.m.Add(PunctureRequestsSent, 1)
 			c.lastSent = now
 		}
@@ -125,7 +125,10 @@ func (o *Overlay) onIntroResponse(p *packet, resp *proto.IntroResponse, now time
 	o.vote(p, now)
 	b, isNew := o.table.upsert(p.hdr.Sender, p.from, now, o.cfg.PunctureRate)
 	if b != nil {
-		b.lan, b.communities, b.token = resp.LAN, resp.Communities, resp.Token
+		// resp is scratch: copy what the table keeps.
+		b.lan = resp.LAN
+		b.communities = append(b.communities[:0], resp.Communities...)
+		b.token = append(b.token[:0], resp.Token...)
 		if isNew {
 			o.peerAdded(b, now)
 		}
@@ -183,8 +186,9 @@ func (o *Overlay) onPunctureRequest(p *packet, req *proto.PunctureRequest, now t
 	if o.table.full() {
 		return // we could not keep the peer: no hole to open
 	}
-	pun := &proto.Puncture{Nonce: req.Nonce, LAN: o.cfg.LAN, Token: o.tok.issue(to, now)}
-	if o.send(to, pun, 0, 0) {
+	o.s.tok = o.tok.issue(to, now)
+	o.s.pun = proto.Puncture{Nonce: req.Nonce, LAN: o.cfg.LAN, Token: o.s.tok[:]}
+	if o.send(to, &o.s.pun, 0, 0) {
 		o.m.Add(PuncturesSent, 1)
 	}
 }

@@ -55,6 +55,7 @@ type Overlay struct {
 	started    time.Time
 	firstPeer  time.Duration // 0 until the first verified peer
 	sendBuf    []byte
+	s          scratch
 	sent       uint64    // datagrams sent since start
 	rateMark   time.Time // start of the current minute of the sent-rate window
 	rateSent   uint64    // sent at rateMark

@@ -213,12 +213,12 @@ func (t *peerTable) nextInvitee(p *peer) *peer {
 	return nil
 }
 
-// sample returns up to n random verified peers other than except: n picks
-// from a random start with a random stride coprime to the table size (no
-// repeats, no allocation of a permutation).
-func (t *peerTable) sample(n int, except *peer) []*peer {
+// sample appends to dst up to n random verified peers other than except: n
+// picks from a random start with a random stride coprime to the table size
+// (no repeats, no allocation of a permutation).
+func (t *peerTable) sample(dst []*peer, n int, except *peer) []*peer {
 	size := len(t.order)
-	out := make([]*peer, 0, min(n, size))
+	out := dst[:0]
 	if size == 0 {
 		return out
 	}

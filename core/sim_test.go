@@ -21,13 +21,15 @@ import (
 type natKind int
 
 const (
-	kindPublic natKind = iota // public address, or a full-cone NAT
-	kindCone                  // port-restricted cone NAT: the common home router
-	kindSymmetric             // symmetric NAT: carrier-grade and corporate
+	kindPublic    natKind = iota // public address, or a full-cone NAT
+	kindCone                     // port-restricted cone NAT: the common home router
+	kindSymmetric                // symmetric NAT: carrier-grade and corporate
 	numKinds
 )
 
-func (k natKind) String() string { return [...]string{"public/full-cone", "port-restricted", "symmetric"}[k] }
+func (k natKind) String() string {
+	return [...]string{"public/full-cone", "port-restricted", "symmetric"}[k]
+}
 
 // kindOf deals the realistic mix of the performance issue: 30% public or
 // full cone, 50% port-restricted cone, 20% symmetric.

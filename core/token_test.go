@@ -11,7 +11,8 @@ func TestTokens(t *testing.T) {
 	a := netip.MustParseAddrPort("203.0.113.7:40001")
 	b := netip.MustParseAddrPort("203.0.113.7:40002")
 	t0 := time.Unix(1_000_000, 0)
-	tok := tk.issue(a, t0)
+	arr := tk.issue(a, t0)
+	tok := arr[:]
 	if !tk.valid(tok, a, t0) {
 		t.Fatal("fresh token invalid")
 	}

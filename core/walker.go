@@ -119,8 +119,8 @@ func (o *Overlay) sendIntroRequest(to netip.AddrPort, tok []byte, keepAlive bool
 	if len(tok) == 0 {
 		pad = o.cfg.MinRequestSize
 	}
-	req := &proto.IntroRequest{Nonce: nonce, LAN: o.cfg.LAN, Token: tok, Communities: o.communityIDs(), KeepAlive: keepAlive}
-	if !o.send(to, req, pad, 0) {
+	o.s.ask = proto.IntroRequest{Nonce: nonce, LAN: o.cfg.LAN, Token: tok, Communities: o.communityIDs(), KeepAlive: keepAlive}
+	if !o.send(to, &o.s.ask, pad, 0) {
 		return
 	}
 	o.out[nonce] = outstanding{to: to, sent: now, hadToken: len(tok) > 0, keepAlive: keepAlive}

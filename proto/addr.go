@@ -67,29 +67,31 @@ func (r *reader) id() (ID, error) {
 
 // token reads a token and copies it, since the input buffer is reused. An
 // empty token decodes as nil.
-func (r *reader) token() ([]byte, error) {
+func (r *reader) token(dst []byte) ([]byte, error) {
 	p, err := r.bin(MaxToken)
 	if err != nil || len(p) == 0 {
 		return nil, err
 	}
-	return append([]byte(nil), p...), nil
+	return append(dst[:0], p...), nil
 }
 
 // idLen is the shortest encoding of an ID: bin8 code, length, 16 bytes.
 const idLen = 2 + 16
 
-// ids reads an array of at most MaxCommunities IDs. An empty array decodes
-// as nil.
-func (r *reader) ids() ([]ID, error) {
+// ids reads an array of at most MaxCommunities IDs into dst's storage. An
+// empty array decodes as nil.
+func (r *reader) ids(dst []ID) ([]ID, error) {
 	n, err := r.arrayLen(MaxCommunities, idLen)
 	if err != nil || n == 0 {
 		return nil, err
 	}
-	ids := make([]ID, n)
-	for i := range ids {
-		if ids[i], err = r.id(); err != nil {
+	ids := dst[:0]
+	for range n {
+		id, err := r.id()
+		if err != nil {
 			return nil, err
 		}
+		ids = append(ids, id)
 	}
 	return ids, nil
 }

@@ -89,8 +89,19 @@ func appendBody(b []byte, keys uint64, f *body) ([]byte, error) {
 
 // decodeBody decodes the fields whose keys are in known; the keys in
 // required must be present.
-func decodeBody(b []byte, known, required uint64) (f body, err error) {
+func decodeBody(b []byte, known, required uint64) (body, error) {
+	var f body
+	err := decodeBodyInto(b, known, required, &f)
+	return f, err
+}
+
+// decodeBodyInto is decodeBody reusing the storage of f's token,
+// communities, peers and invitee, so that a decoder in a loop allocates
+// nothing once its buffers have grown. f is undefined after an error.
+func decodeBodyInto(b []byte, known, required uint64, f *body) error {
 	r := reader{b: b}
+	token, comms, peers, invitee := f.token, f.communities, f.peers, f.invitee
+	*f = body{}
 	present, err := r.fields(known, func(k uint64) (err error) {
 		switch k {
 		case keyNonce:
@@ -98,15 +109,19 @@ func decodeBody(b []byte, known, required uint64) (f body, err error) {
 		case keyLAN:
 			f.lan, err = r.addr()
 		case keyToken:
-			f.token, err = r.token()
+			f.token, err = r.token(token)
 		case keyCommunities:
-			f.communities, err = r.ids()
+			f.communities, err = r.ids(comms)
 		case keyPeers:
-			f.peers, err = r.peers()
+			f.peers, err = r.peers(peers)
 		case keyInvitee:
 			var p PeerInfo
 			if p, err = r.peerInfo(); err == nil {
-				f.invitee = &p
+				if invitee == nil {
+					invitee = new(PeerInfo)
+				}
+				*invitee = p
+				f.invitee = invitee
 			}
 		case keyTarget:
 			f.target, err = r.peerInfo()
@@ -116,10 +131,10 @@ func decodeBody(b []byte, known, required uint64) (f body, err error) {
 		return err
 	})
 	if err != nil {
-		return body{}, err
+		return err
 	}
 	if present&required != required {
-		return body{}, ErrBadBody
+		return ErrBadBody
 	}
-	return f, nil
+	return nil
 }

@@ -40,6 +40,17 @@ func (m *IntroRequest) AppendBody(b []byte) ([]byte, error) {
 	return appendBody(b, introRequestKeys, &body{nonce: m.Nonce, lan: m.LAN, token: m.Token, communities: m.Communities, flags: flags})
 }
 
+// DecodeIntroRequestInto decodes the body of an IntroRequest into m,
+// reusing the storage of m's slices: a receive loop that keeps one m
+// allocates nothing. m's fields are undefined after an error.
+func DecodeIntroRequestInto(b []byte, m *IntroRequest) error {
+	f := body{token: m.Token, communities: m.Communities}
+	err := decodeBodyInto(b, introRequestKeys, 1<<keyNonce, &f)
+	*m = IntroRequest{Nonce: f.nonce, LAN: f.lan, Token: f.token, Communities: f.communities,
+		KeepAlive: f.flags&flagKeepAlive != 0}
+	return err
+}
+
 // DecodeIntroRequest decodes the body of an IntroRequest.
 func DecodeIntroRequest(b []byte) (IntroRequest, error) {
 	f, err := decodeBody(b, introRequestKeys, 1<<keyNonce)
@@ -69,6 +80,17 @@ func (*IntroResponse) Type() Type { return TypeIntroResponse }
 func (m *IntroResponse) AppendBody(b []byte) ([]byte, error) {
 	return appendBody(b, introResponseKeys, &body{nonce: m.Nonce, lan: m.LAN, token: m.Token,
 		communities: m.Communities, peers: m.Peers, invitee: m.Invitee})
+}
+
+// DecodeIntroResponseInto decodes the body of an IntroResponse into m,
+// reusing the storage of m's slices and invitee. m's fields are undefined
+// after an error.
+func DecodeIntroResponseInto(b []byte, m *IntroResponse) error {
+	f := body{token: m.Token, communities: m.Communities, peers: m.Peers, invitee: m.Invitee}
+	err := decodeBodyInto(b, introResponseKeys, 1<<keyNonce, &f)
+	*m = IntroResponse{Nonce: f.nonce, LAN: f.lan, Token: f.token, Communities: f.communities,
+		Peers: f.peers, Invitee: f.invitee}
+	return err
 }
 
 // DecodeIntroResponse decodes the body of an IntroResponse.

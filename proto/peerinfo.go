@@ -62,16 +62,18 @@ func (r *reader) peerInfo() (PeerInfo, error) {
 
 // peers reads an array of at most MaxIntroPeers PeerInfos. An empty array
 // decodes as nil.
-func (r *reader) peers() ([]PeerInfo, error) {
+func (r *reader) peers(dst []PeerInfo) ([]PeerInfo, error) {
 	n, err := r.arrayLen(MaxIntroPeers, peerInfoMinLen)
 	if err != nil || n == 0 {
 		return nil, err
 	}
-	ps := make([]PeerInfo, n)
-	for i := range ps {
-		if ps[i], err = r.peerInfo(); err != nil {
+	ps := dst[:0]
+	for range n {
+		p, err := r.peerInfo()
+		if err != nil {
 			return nil, err
 		}
+		ps = append(ps, p)
 	}
 	return ps, nil
 }
