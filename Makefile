@@ -39,8 +39,9 @@ bench: ## benchmarks with allocations (record results in docs/performance.md)
 demo: build ## a bootstrap and four nodes on 127.0.0.x find each other
 	$(BIN)/walkie-demo -nodes 4
 
-measure: build ## median time to first peer over 20 starts; RSS of a node with 256 peers
+measure: build ## time to first peer over 20 starts; RSS with 256 peers; a 30 s flood
 	$(GO) test -tags measure -run 'TestMedianFirstPeer|TestRSSWith256Peers' -v -count=1 ./e2e/loopback
+	WALKIE_FLOOD_SECONDS=30 $(GO) test -run TestFlood -v -count=1 ./e2e/flood
 
 sim: ## simulate networks of SIM_SIZES nodes (default 1000,10000) with a realistic NAT mix
 	WALKIE_SIM_SIZES=$(SIM_SIZES) $(GO) test -tags sim -run TestSimulation -count=1 -v -timeout 2h ./core | grep -v '^[=-]\{3\}'
