@@ -191,7 +191,9 @@ func TestFlood(t *testing.T) {
 	delivered := sent.Load() - kernel
 	t.Logf("kernel dropped %d at the socket; %d delivered, %d counted by the node (%.2f%%)",
 		kernel, delivered, dropped, 100*float64(dropped)/float64(delivered))
-	if diff := int64(delivered) - int64(dropped); diff < 0 || diff > int64(delivered/100) {
+	// A few drops may be honest packets (a late, unsolicited answer), a few
+	// hostile ones may still sit in the queue: 1% either way.
+	if diff := int64(delivered) - int64(dropped); diff < -int64(delivered/100) || diff > int64(delivered/100) {
 		t.Errorf("%d hostile datagrams delivered, %d counted as dropped: drops are not all counted", delivered, dropped)
 	}
 	for _, r := range []core.DropReason{core.DropTooLarge, core.DropUnknownCommunity, core.DropRateLimited} {
