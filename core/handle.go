@@ -29,7 +29,7 @@ func (o *Overlay) handle(p *packet, now time.Time) {
 		}
 	case proto.TypeBeacon:
 		if o.s.beacon, err = proto.DecodeBeacon(p.body); err == nil {
-			o.onBeacon(p, &o.s.beacon)
+			o.onBeacon(p, now)
 		}
 	default:
 		o.m.Drop(DropUnknownType)
@@ -213,7 +213,7 @@ func (o *Overlay) onPuncture(p *packet, pun *proto.Puncture, now time.Time) {
 // could use another peer. Beacons count only from our own LAN: a
 // local-scope address, or one in our own subnet (some LANs use public
 // addresses). The answer is no larger than the padded beacon.
-func (o *Overlay) onBeacon(p *packet, b *proto.Beacon) {
+func (o *Overlay) onBeacon(p *packet, now time.Time) {
 	if !isLocalScope(p.from.Addr()) && !sameSubnet(p.from.Addr(), o.cfg.LAN.Addr()) {
 		o.m.Drop(DropUnverified)
 		return
@@ -221,7 +221,7 @@ func (o *Overlay) onBeacon(p *packet, b *proto.Beacon) {
 	if o.table.byAddr[p.from] != nil || o.table.len() >= o.cfg.TargetPeers {
 		return
 	}
-	o.sendIntroRequest(p.from, nil, false, time.Now())
+	o.sendIntroRequest(p.from, nil, false, now)
 }
 
 // routable reports whether a is an address worth sending to: a unicast IP
