@@ -22,6 +22,9 @@ const (
 	// flagKeepAlive marks an IntroRequest that only keeps a NAT mapping
 	// open: the responder answers, but introduces nobody.
 	flagKeepAlive = 1 << 0
+	// flagSymmetric says the sender's WAN vote found a symmetric NAT, so
+	// that introducers do not spend a puncture that cannot work.
+	flagSymmetric = 1 << 1
 )
 
 // body holds the fields of any message, by key.

@@ -45,3 +45,23 @@ func TestDecodeInto(t *testing.T) {
 		t.Errorf("DecodeIntroRequestInto allocates %.0f times per call when warm, want 0", n)
 	}
 }
+
+// The flag bits round-trip on their own and together; unknown bits are
+// ignored.
+func TestIntroRequestFlags(t *testing.T) {
+	for _, m := range []IntroRequest{{Nonce: 1, KeepAlive: true}, {Nonce: 2, Symmetric: true}, {Nonce: 3, KeepAlive: true, Symmetric: true}} {
+		b, err := m.AppendBody(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := DecodeIntroRequest(b)
+		if err != nil || !reflect.DeepEqual(got, m) {
+			t.Errorf("%+v decoded as %+v, %v", m, got, err)
+		}
+	}
+	// {1: 4, 8: 0xfc}: nonce 4, flags with only unknown bits.
+	got, err := DecodeIntroRequest([]byte{0x82, 0x01, 0x04, 0x08, 0xcc, 0xfc})
+	if err != nil || got.KeepAlive || got.Symmetric || got.Nonce != 4 {
+		t.Errorf("unknown flag bits: %+v, %v", got, err)
+	}
+}

@@ -24,6 +24,10 @@ type IntroRequest struct {
 	// alives to every peer would each make an introduction and a puncture,
 	// and every table would grow to MaxPeers within minutes.
 	KeepAlive bool
+	// Symmetric (flag bit 1) says the sender is behind a symmetric NAT (its
+	// WAN vote said so): a puncture between it and a peer that is not public
+	// cannot work, so introducers do not name one to the other.
+	Symmetric bool
 }
 
 const introRequestKeys = 1<<keyNonce | 1<<keyLAN | 1<<keyToken | 1<<keyCommunities | 1<<keyFlags
@@ -37,6 +41,9 @@ func (m *IntroRequest) AppendBody(b []byte) ([]byte, error) {
 	if m.KeepAlive {
 		flags |= flagKeepAlive
 	}
+	if m.Symmetric {
+		flags |= flagSymmetric
+	}
 	return appendBody(b, introRequestKeys, &body{nonce: m.Nonce, lan: m.LAN, token: m.Token, communities: m.Communities, flags: flags})
 }
 
@@ -47,7 +54,7 @@ func DecodeIntroRequestInto(b []byte, m *IntroRequest) error {
 	f := body{token: m.Token, communities: m.Communities}
 	err := decodeBodyInto(b, introRequestKeys, 1<<keyNonce, &f)
 	*m = IntroRequest{Nonce: f.nonce, LAN: f.lan, Token: f.token, Communities: f.communities,
-		KeepAlive: f.flags&flagKeepAlive != 0}
+		KeepAlive: f.flags&flagKeepAlive != 0, Symmetric: f.flags&flagSymmetric != 0}
 	return err
 }
 
@@ -55,7 +62,7 @@ func DecodeIntroRequestInto(b []byte, m *IntroRequest) error {
 func DecodeIntroRequest(b []byte) (IntroRequest, error) {
 	f, err := decodeBody(b, introRequestKeys, 1<<keyNonce)
 	return IntroRequest{Nonce: f.nonce, LAN: f.lan, Token: f.token, Communities: f.communities,
-		KeepAlive: f.flags&flagKeepAlive != 0}, err
+		KeepAlive: f.flags&flagKeepAlive != 0, Symmetric: f.flags&flagSymmetric != 0}, err
 }
 
 // IntroResponse (B to A) answers an IntroRequest with peers, an invitee C
