@@ -61,7 +61,7 @@ func (o *Overlay) onIntroRequest(p *packet, req *proto.IntroRequest, now time.Ti
 	o.vote(p, now)
 	a, isNew := o.table.upsert(p.hdr.Sender, p.from, now, o.cfg.PunctureRate)
 	if a != nil {
-		a.lan = req.LAN
+		a.lan, a.symmetric = req.LAN, req.Symmetric
 		a.communities = append(a.communities[:0], req.Communities...) // req is scratch
 		if isNew {
 			o.peerAdded(a, now)
@@ -125,9 +125,13 @@ func (o *Overlay) onIntroResponse(p *packet, resp *proto.IntroResponse, now time
 	o.vote(p, now)
 	b, isNew := o.table.upsert(p.hdr.Sender, p.from, now, o.cfg.PunctureRate)
 	if b != nil {
-		// resp is scratch: copy what the table keeps.
+		// resp is scratch: copy what the table keeps. A token-only answer
+		// (to a request without a token) lists no communities: it must not
+		// wipe what B announced before.
 		b.lan = resp.LAN
-		b.communities = append(b.communities[:0], resp.Communities...)
+		if req.hadToken {
+			b.communities = append(b.communities[:0], resp.Communities...)
+		}
 		b.token = append(b.token[:0], resp.Token...)
 		if isNew {
 			o.peerAdded(b, now)
@@ -140,7 +144,12 @@ func (o *Overlay) onIntroResponse(p *packet, resp *proto.IntroResponse, now time
 		return
 	}
 	for _, q := range resp.Peers {
-		if q.ID != o.cfg.PeerID {
+		// A listed peer is worth a walk only if a request can reach it
+		// without a puncture: it is public (its own LAN address is where B
+		// sees it), or it sits behind our own public IP. Walks to the
+		// others only hit their NAT's filter.
+		direct := q.LAN.IsValid() && (q.LAN == q.WAN || (q.WAN.Addr() == o.votes.ip && o.votes.ip.IsValid()))
+		if q.ID != o.cfg.PeerID && direct {
 			o.table.addCandidate(q.ID, q.LAN, q.WAN, now)
 		}
 	}

@@ -52,3 +52,23 @@ func TestPunctureRequestTargetMustBeRoutable(t *testing.T) {
 		t.Fatalf("a routable target got %d punctures, want 1", w)
 	}
 }
+
+// A token-only answer (to our request without a token) lists no
+// communities; it must not wipe the ones the peer announced before.
+func TestTokenOnlyAnswerKeepsCommunities(t *testing.T) {
+	o, _ := benchOverlay(t, NewStats(), 1)
+	b := o.table.order[0]
+	x := proto.ID{0xc0, 0xde}
+	b.communities = []proto.ID{x}
+	o.out[77] = outstanding{to: b.addr, sent: time.Now()}
+	inject(t, o, b.addr, b.id, &proto.IntroResponse{Nonce: 77, Token: make([]byte, tokenLen)})
+	if len(b.communities) != 1 || b.communities[0] != x {
+		t.Fatalf("communities after a token-only answer: %v, want [%v]", b.communities, x)
+	}
+	// A full answer (to a request with a token) replaces them.
+	o.out[78] = outstanding{to: b.addr, sent: time.Now(), hadToken: true}
+	inject(t, o, b.addr, b.id, &proto.IntroResponse{Nonce: 78, Token: make([]byte, tokenLen)})
+	if len(b.communities) != 0 {
+		t.Fatalf("communities after a full answer without any: %v, want none", b.communities)
+	}
+}

@@ -23,6 +23,7 @@ type peer struct {
 	lastHeard   time.Time
 	lastSent    time.Time
 	cursor      int           // round-robin position of the next invitee we name to it
+	symmetric   bool          // it said its NAT is symmetric
 	punctures   *rate.Limiter // puncture requests we honour from it
 }
 
@@ -201,16 +202,30 @@ func (t *peerTable) random() *peer {
 
 // nextInvitee picks the peer to introduce to p: round-robin over the table,
 // so that p meets every one of our peers in as many walks, where a random
-// pick would repeat itself (coupon collector).
+// pick would repeat itself (coupon collector). Pairs whose puncture cannot
+// work are skipped: a peer behind a symmetric NAT with one that is not
+// public.
 func (t *peerTable) nextInvitee(p *peer) *peer {
 	n := len(t.order)
 	for range n {
 		p.cursor = (p.cursor + 1) % n
-		if q := t.order[p.cursor]; q != p {
+		if q := t.order[p.cursor]; q != p && punchable(p, q) {
 			return q
 		}
 	}
 	return nil
+}
+
+// public reports whether p is reached at the address it announced as its
+// own: no NAT in between.
+func (p *peer) public() bool { return p.lan.IsValid() && p.lan == p.addr }
+
+// punchable reports whether an introduction of a and b can end with them
+// hearing each other: not if one is behind a symmetric NAT (a new port for
+// every destination, so the other's puncture goes to a port that is not
+// its) and the other filters unsolicited packets.
+func punchable(a, b *peer) bool {
+	return !(a.symmetric && !b.public()) && !(b.symmetric && !a.public())
 }
 
 // sample appends to dst up to n random verified peers other than except: n

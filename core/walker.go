@@ -119,7 +119,8 @@ func (o *Overlay) sendIntroRequest(to netip.AddrPort, tok []byte, keepAlive bool
 	if len(tok) == 0 {
 		pad = o.cfg.MinRequestSize
 	}
-	o.s.ask = proto.IntroRequest{Nonce: nonce, LAN: o.cfg.LAN, Token: tok, Communities: o.communityIDs(), KeepAlive: keepAlive}
+	o.s.ask = proto.IntroRequest{Nonce: nonce, LAN: o.cfg.LAN, Token: tok, Communities: o.communityIDs(),
+		KeepAlive: keepAlive, Symmetric: o.votes.nat == NATSymmetric}
 	if !o.send(to, &o.s.ask, pad, 0) {
 		return
 	}
