@@ -7,15 +7,9 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/walkie-p2p/walkie/community"
 	"github.com/walkie-p2p/walkie/proto"
 )
-
-// CommunityInfo names a community this node serves, for announcements in
-// introductions and for /status.
-type CommunityInfo struct {
-	ID   proto.ID
-	Name string
-}
 
 // Config configures an Overlay. Start from DefaultConfig (internet) or
 // DefaultLocalConfig (loopback and tests), then set PeerID and Transport.
@@ -41,8 +35,13 @@ type Config struct {
 	// Bootstrap lists the addresses to introduce ourselves to at start and
 	// whenever the peer table is empty. Default none. See Overlay.SetBootstrap.
 	Bootstrap []netip.AddrPort
-	// Communities are announced in every introduction. Default none.
-	Communities []CommunityInfo
+	// Communities are the communities this node serves: announced (by ID)
+	// in every introduction, each with its own queue and goroutine. The
+	// Overlay starts them in Start and closes them in Close. Default none.
+	Communities []community.Community
+	// CommunityQueueLen bounds each community's inbound queue, in messages.
+	// Default 256.
+	CommunityQueueLen int
 
 	// TargetPeers: below this many verified peers the node walks every
 	// WalkFast, otherwise every WalkInterval. Default 8.
@@ -119,6 +118,7 @@ func DefaultConfig() Config {
 		VoteWindow:          3,
 		MinRequestSize:      128,
 		QueueLen:            256,
+		CommunityQueueLen:   256,
 		SourceRate:          100,
 		SourceBurst:         200,
 		PunctureRate:        10,
@@ -172,6 +172,7 @@ func (c Config) withDefaults() (Config, error) {
 	setInt(&c.VoteWindow, d.VoteWindow)
 	setInt(&c.MinRequestSize, d.MinRequestSize)
 	setInt(&c.QueueLen, d.QueueLen)
+	setInt(&c.CommunityQueueLen, d.CommunityQueueLen)
 	setInt(&c.SourceBurst, d.SourceBurst)
 	if c.SourceRate <= 0 {
 		c.SourceRate = d.SourceRate

@@ -15,6 +15,9 @@
 //     and time bucket).
 //   - vote.go: WAN address voting and NAT classification.
 //   - peers.go: the peer table.
+//   - dispatch.go: the communities (Config.Communities). Each gets its own
+//     bounded queue and goroutine, an Env to send with, and only messages of
+//     its declared types and sizes from verified members.
 //
 // The protocol, in the lineage of Tribler's Dispersy: A sends an introduction
 // request to B; B answers with a few peers it knows and one invitee C, and

@@ -2,7 +2,6 @@ package core
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"math/rand/v2"
 	"net/netip"
@@ -35,6 +34,10 @@ type Overlay struct {
 	m     Metrics
 	pool  bufPool
 	inbox chan packet
+
+	runners []*runner            // the communities, in Config order
+	byCID   map[proto.ID]*runner // by community ID; read-only after New
+	cwg     sync.WaitGroup       // community goroutines
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -69,11 +72,6 @@ func New(cfg Config) (*Overlay, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, c := range cfg.Communities {
-		if c.ID == proto.CoreCommunity() {
-			return nil, errors.New("walkie: a community may not use the core community ID")
-		}
-	}
 	ctx, cancel := context.WithCancel(context.Background())
 	o := &Overlay{
 		cfg:       cfg,
@@ -90,17 +88,23 @@ func New(cfg Config) (*Overlay, error) {
 		backoff:   cfg.BootstrapBackoffMin,
 		sendBuf:   make([]byte, 0, proto.MaxDatagram),
 	}
+	if o.runners, o.byCID, err = newRunners(o, cfg.Communities, cfg.CommunityQueueLen); err != nil {
+		cancel()
+		return nil, err
+	}
 	return o, nil
 }
 
 // Start launches the reader and worker goroutines and sends the first
 // introduction request to every bootstrap address at once (the seed waited
-// for its first 5 s tick). Calling Start twice is a no-op.
+// for its first 5 s tick). The communities start first, so that none misses
+// a message. Calling Start twice is a no-op.
 func (o *Overlay) Start() {
 	o.start.Do(func() {
 		o.mu.Lock()
 		o.started = time.Now()
 		o.mu.Unlock()
+		o.startCommunities()
 		o.wg.Add(2)
 		go o.read(o.cfg.Transport)
 		go o.run()
@@ -112,7 +116,8 @@ func (o *Overlay) Start() {
 }
 
 // Close stops the overlay, closes its transports and waits for its
-// goroutines to end. It is safe to call more than once.
+// goroutines to end; then it closes the communities, once no handler can run
+// any more. It is safe to call more than once.
 func (o *Overlay) Close() error {
 	var err error
 	o.close.Do(func() {
@@ -124,6 +129,9 @@ func (o *Overlay) Close() error {
 			}
 		}
 		o.wg.Wait()
+		if cerr := o.closeCommunities(); err == nil {
+			err = cerr
+		}
 	})
 	return err
 }
@@ -167,6 +175,7 @@ func (o *Overlay) run() {
 		case <-timer.C:
 			o.mu.Lock()
 			next = o.tick(time.Now())
+			o.reportMembers()
 			o.mu.Unlock()
 			timer.Reset(next)
 		}
@@ -223,9 +232,9 @@ func (o *Overlay) pick(lan, wan netip.AddrPort) netip.AddrPort {
 
 // communityIDs lists the communities we announce.
 func (o *Overlay) communityIDs() []proto.ID {
-	ids := make([]proto.ID, len(o.cfg.Communities))
-	for i, c := range o.cfg.Communities {
-		ids[i] = c.ID
+	ids := make([]proto.ID, len(o.runners))
+	for i, r := range o.runners {
+		ids[i] = r.id
 	}
 	return ids
 }

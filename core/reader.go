@@ -82,7 +82,8 @@ func (o *Overlay) read(t Transport) {
 	}
 }
 
-// admit parses and queues one datagram, or says why it was dropped.
+// admit parses and queues one datagram, or says why it was dropped. Core
+// packets go to the worker, community packets to that community's queue.
 func (o *Overlay) admit(buf *[proto.MaxDatagram + 1]byte, n int, from netip.AddrPort, t Transport, lim *sourceLimiter) (DropReason, bool) {
 	if n > proto.MaxDatagram {
 		return DropTooLarge, false
@@ -98,7 +99,11 @@ func (o *Overlay) admit(buf *[proto.MaxDatagram + 1]byte, n int, from netip.Addr
 		return DropRateLimited, false
 	}
 	if hdr.Community != proto.CoreCommunity() {
-		return DropUnknownCommunity, false
+		r := o.byCID[hdr.Community]
+		if r == nil || !r.ok {
+			return DropUnknownCommunity, false
+		}
+		return r.enqueue(packet{buf: buf, n: n, from: from, hdr: hdr, body: body, via: t})
 	}
 	select {
 	case o.inbox <- packet{buf: buf, n: n, from: from, hdr: hdr, body: body, via: t}:

@@ -56,7 +56,7 @@ func (o *Overlay) Status() Status {
 		NAT:         o.votes.nat.String(),
 		StartedAt:   o.started,
 		Peers:       make([]PeerStatus, 0, o.table.len()+len(o.table.cands)),
-		Communities: make([]CommunityStatus, 0, len(o.cfg.Communities)),
+		Communities: make([]CommunityStatus, 0, len(o.runners)),
 		PacketsSent: o.sent, PacketsPerMin: o.sentPerMin,
 	}
 	if o.votes.wan.IsValid() {
@@ -84,14 +84,8 @@ func (o *Overlay) Status() Status {
 	}
 	slices.SortFunc(cands, func(a, b PeerStatus) int { return strings.Compare(a.ID, b.ID) })
 	s.Peers = append(s.Peers, cands...)
-	for _, c := range o.cfg.Communities {
-		n := 0
-		for _, p := range o.table.order {
-			if slices.Contains(p.communities, c.ID) {
-				n++
-			}
-		}
-		s.Communities = append(s.Communities, CommunityStatus{Name: c.Name, ID: c.ID.String(), Members: n})
+	for _, r := range o.runners {
+		s.Communities = append(s.Communities, CommunityStatus{Name: r.name, ID: r.id.String(), Members: len(r.members())})
 	}
 	return s
 }
@@ -112,10 +106,8 @@ func (o *Overlay) names(ids []proto.ID) []string {
 	out := make([]string, 0, len(ids))
 	for _, id := range ids {
 		name := id.String()
-		for _, c := range o.cfg.Communities {
-			if c.ID == id {
-				name = c.Name
-			}
+		if r := o.byCID[id]; r != nil {
+			name = r.name
 		}
 		out = append(out, name)
 	}

@@ -11,7 +11,8 @@ import (
 // core/memnet in tests.
 //
 // ReadFrom is called from one goroutine per transport; WriteTo from the
-// worker only. WriteTo must not block for long: a datagram it cannot send at
+// worker or a community's Send, one call at a time (under the overlay's
+// lock). WriteTo must not block for long: a datagram it cannot send at
 // once may be dropped, as UDP would.
 type Transport interface {
 	// ReadFrom blocks until a datagram arrives, copies it into b and returns
