@@ -1,0 +1,139 @@
+package chat
+
+import (
+	"bytes"
+	"encoding/hex"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/google/uuid"
+)
+
+// The wire form of a message is a contract between versions: these bytes
+// must never change.
+var golden = []struct {
+	m   Message
+	hex string
+}{
+	{Message{ID: uuid.MustParse("00112233-4455-4677-8899-aabbccddeeff"), Author: uuid.MustParse("0f1e2d3c-4b5a-4968-8796-a5b4c3d2e1f0"), Lamport: 300, Text: "héllo"},
+		"94" + "c410" + "00112233445546778899aabbccddeeff" + "c410" + "0f1e2d3c4b5a49688796a5b4c3d2e1f0" + "cd012c" + "a6" + "68c3a96c6c6f"},
+}
+
+func TestMessageGolden(t *testing.T) {
+	for _, g := range golden {
+		want, _ := hex.DecodeString(g.hex)
+		if got := g.m.encode(); !bytes.Equal(got, want) {
+			t.Errorf("encode = %x, want %x", got, want)
+		}
+		m, err := decodeMessage(want)
+		if err != nil || m != g.m {
+			t.Errorf("decode = %+v, %v; want %+v", m, err, g.m)
+		}
+	}
+}
+
+func TestSyncRequestGolden(t *testing.T) {
+	r := syncRequest{Lo: 5, Hi: 1 << 40, Salt: 7, Bits: []byte{1, 2, 3, 4, 5, 6, 7, 8}}
+	const want = "94" + "05" + "cf0000010000000000" + "07" + "c408" + "0102030405060708"
+	if got := hex.EncodeToString(r.encode()); got != want {
+		t.Errorf("encode = %s, want %s", got, want)
+	}
+	d, err := decodeSyncRequest(r.encode())
+	if err != nil || d.Lo != r.Lo || d.Hi != r.Hi || d.Salt != r.Salt || !bytes.Equal(d.Bits, r.Bits) {
+		t.Errorf("decode = %+v, %v", d, err)
+	}
+}
+
+func TestDecodeMessageRejects(t *testing.T) {
+	ok := golden[0].m
+	long := ok
+	long.Text = strings.Repeat("x", MaxText)
+	if b := long.encode(); len(b) > maxMessageBody {
+		t.Fatalf("a message with the longest text takes %d bytes, over maxMessageBody %d", len(b), maxMessageBody)
+	}
+	if _, err := decodeMessage(long.encode()); err != nil {
+		t.Errorf("longest text: %v", err)
+	}
+	for name, m := range map[string]Message{
+		"empty text":    {ID: ok.ID, Author: ok.Author, Lamport: 1},
+		"text too long": {ID: ok.ID, Author: ok.Author, Lamport: 1, Text: strings.Repeat("x", MaxText+1)},
+		"bad utf-8":     {ID: ok.ID, Author: ok.Author, Lamport: 1, Text: "\xff"},
+		"lamport 0":     {ID: ok.ID, Author: ok.Author, Lamport: 0, Text: "x"},
+		"lamport huge":  {ID: ok.ID, Author: ok.Author, Lamport: MaxLamport + 1, Text: "x"},
+	} {
+		if _, err := decodeMessage(m.encode()); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	b := ok.encode()
+	for name, body := range map[string][]byte{
+		"empty":     nil,
+		"truncated": b[:len(b)-1],
+		"trailing":  append(append([]byte(nil), b...), 0),
+		"3 fields":  append([]byte{0x93}, b[1:]...),
+		"short id":  append([]byte{0x94, 0xc4, 0x0f}, b[3+1:]...),
+		// Lengths beyond the body: rejected without trusting them.
+		"text past the end": append(append([]byte(nil), b[:len(b)-7]...), 0xda, 0xff, 0xff, 'x'),
+		"bin32 id":          {0x94, 0xc6, 0xff, 0xff, 0xff, 0xff},
+	} {
+		if _, err := decodeMessage(body); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	if err := checkText(strings.Repeat("é", MaxText/2+1)); !errors.Is(err, ErrBadText) {
+		t.Errorf("checkText counts bytes, not runes: %v", err)
+	}
+}
+
+// FuzzDecodeMessage: the decoder never panics, and whatever it accepts
+// re-encodes to the very same bytes (one encoding per message, so a
+// history's bytes and dedup do not depend on who encoded it).
+func FuzzDecodeMessage(f *testing.F) {
+	for _, g := range golden {
+		b, _ := hex.DecodeString(g.hex)
+		f.Add(b)
+	}
+	f.Add([]byte{0x94, 0xc4, 0x10})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m, err := decodeMessage(b)
+		if err != nil {
+			return
+		}
+		if checkText(m.Text) != nil || m.Lamport == 0 || m.Lamport > MaxLamport {
+			t.Fatalf("accepted an invalid message %+v", m)
+		}
+		if got := m.encode(); !bytes.Equal(got, b) {
+			t.Fatalf("re-encoding %x gives %x", b, got)
+		}
+	})
+}
+
+func TestDecodeSyncRequestRejects(t *testing.T) {
+	for name, body := range map[string][]byte{
+		"filter past the end": {0x94, 1, 2, 3, 0xc5, 0xff, 0xff, 0},
+		"filter too small":    (&syncRequest{Lo: 1, Hi: 2, Bits: make([]byte, minFilterBytes-1)}).encode(),
+		"filter too large":    (&syncRequest{Lo: 1, Hi: 2, Bits: make([]byte, maxFilterBytes+1)}).encode(),
+		"hi below lo":         (&syncRequest{Lo: 3, Hi: 2, Bits: make([]byte, minFilterBytes)}).encode(),
+		"salt over 32 bits":   {0x94, 1, 2, 0xcf, 1, 0, 0, 0, 0, 0, 0, 0, 0xc4, 8, 0, 0, 0, 0, 0, 0, 0, 0},
+	} {
+		if _, err := decodeSyncRequest(body); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
+
+// FuzzDecodeSyncRequest: never panics, accepted filters are within bounds.
+func FuzzDecodeSyncRequest(f *testing.F) {
+	f.Add((&syncRequest{Lo: 1, Hi: 2, Bits: make([]byte, 8)}).encode())
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r, err := decodeSyncRequest(b)
+		if err != nil {
+			return
+		}
+		if len(r.Bits) < minFilterBytes || len(r.Bits) > maxFilterBytes || r.Hi < r.Lo {
+			t.Fatalf("accepted %+v", r)
+		}
+		r.missing([]Message{{ID: uuid.New(), Lamport: r.Lo}}, 1)
+	})
+}

@@ -1,0 +1,176 @@
+package chat
+
+import (
+	"bytes"
+	"encoding/binary"
+	"hash/fnv"
+	"math"
+	"math/rand/v2"
+	"slices"
+
+	"github.com/google/uuid"
+	"github.com/vmihailenco/msgpack/v5"
+)
+
+// Anti-entropy (Dispersy's bloom-filter sync). Every SyncInterval a node
+// picks a random member and sends it a summary of one slice of its history:
+// a Lamport range and a Bloom filter of the IDs it holds in that range. The
+// member answers with the messages of the range that are not in the filter,
+// oldest first, at most MaxPerRound of them, one datagram each. A larger gap
+// closes over several rounds; each round's filter includes what the last
+// one brought. A false positive hides a message for one round only, since
+// every request uses a fresh salt.
+const (
+	// maxSliceMessages is how many messages one filter covers at most. At
+	// 16 bits per message and 4 hashes the false positive rate is 0.2%.
+	maxSliceMessages = 512
+	bitsPerMessage   = 16
+	bloomHashes      = 4
+	minFilterBytes   = 8
+	maxFilterBytes   = maxSliceMessages * bitsPerMessage / 8 // 1024
+	// maxSyncBody is the largest encoded sync request: array header, two
+	// uint64, a uint32, and the filter with its bin16 prefix.
+	maxSyncBody = 1 + 2*9 + 5 + 3 + maxFilterBytes
+)
+
+// syncRequest is a summary of the sender's messages with Lamport times in
+// [Lo, Hi]: Bits is a Bloom filter of their IDs, hashed with Salt.
+type syncRequest struct {
+	Lo, Hi uint64
+	Salt   uint32
+	Bits   []byte
+}
+
+// bloomIndexes calls f with the bit positions of id in a filter of m bits:
+// double hashing over FNV-1a-128 of salt and ID (Kirsch and Mitzenmacher).
+func bloomIndexes(salt uint32, id uuid.UUID, m uint64, f func(uint64) bool) bool {
+	h := fnv.New128a()
+	var s [4]byte
+	binary.LittleEndian.PutUint32(s[:], salt)
+	h.Write(s[:])
+	h.Write(id[:])
+	sum := h.Sum(nil)
+	h1, h2 := binary.LittleEndian.Uint64(sum[:8]), binary.LittleEndian.Uint64(sum[8:])|1
+	for i := range uint64(bloomHashes) {
+		if !f((h1 + i*h2) % m) {
+			return false
+		}
+	}
+	return true
+}
+
+// add sets id's bits.
+func (r *syncRequest) add(id uuid.UUID) {
+	bloomIndexes(r.Salt, id, uint64(len(r.Bits))*8, func(i uint64) bool {
+		r.Bits[i/8] |= 1 << (i % 8)
+		return true
+	})
+}
+
+// has reports whether id may be in the filter.
+func (r *syncRequest) has(id uuid.UUID) bool {
+	return bloomIndexes(r.Salt, id, uint64(len(r.Bits))*8, func(i uint64) bool {
+		return r.Bits[i/8]&(1<<(i%8)) != 0
+	})
+}
+
+// newSyncRequest summarises one slice of msgs (sorted, history order).
+// Slices are cut every maxSliceMessages from the newest end; the newest is
+// picked half of the time (new messages matter most), otherwise a random
+// one, so that old gaps close too. Consecutive slices' ranges touch, and the
+// first starts at 0 and the last ends at MaxUint64: every Lamport time is
+// covered by some slice.
+func newSyncRequest(msgs []Message) *syncRequest {
+	r := &syncRequest{Lo: 0, Hi: math.MaxUint64, Salt: rand.Uint32()}
+	n := len(msgs)
+	nSlices := max(1, (n+maxSliceMessages-1)/maxSliceMessages)
+	s := nSlices - 1 // the newest
+	if nSlices > 1 && rand.IntN(2) == 0 {
+		s = rand.IntN(nSlices)
+	}
+	// Slice s ends at msgs[n - (nSlices-1-s)*maxSliceMessages).
+	end := n - (nSlices-1-s)*maxSliceMessages
+	start := max(0, end-maxSliceMessages)
+	if s > 0 {
+		r.Lo = msgs[start].Lamport
+	}
+	if s < nSlices-1 {
+		r.Hi = msgs[end].Lamport - 1
+		if msgs[end].Lamport == r.Lo {
+			// Over 512 messages share one Lamport time (only a hostile
+			// peer makes that): take the whole time.
+			r.Hi = r.Lo
+		}
+	}
+	in := inRange(msgs, r.Lo, r.Hi)
+	size := min(maxFilterBytes, max(minFilterBytes, len(in)*bitsPerMessage/8))
+	r.Bits = make([]byte, size)
+	for i := range in {
+		r.add(in[i].ID)
+	}
+	return r
+}
+
+// inRange returns the messages with Lamport times in [lo, hi].
+func inRange(msgs []Message, lo, hi uint64) []Message {
+	i, _ := slices.BinarySearchFunc(msgs, lo, func(m Message, t uint64) int { return cmpU64(m.Lamport, t) })
+	j := i
+	for j < len(msgs) && msgs[j].Lamport <= hi {
+		j++
+	}
+	return msgs[i:j]
+}
+
+func cmpU64(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// missing returns, oldest first, up to limit messages of msgs in the
+// request's range that its filter does not hold.
+func (r *syncRequest) missing(msgs []Message, limit int) []Message {
+	var out []Message
+	for _, m := range inRange(msgs, r.Lo, r.Hi) {
+		if len(out) == limit {
+			break
+		}
+		if !r.has(m.ID) {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// encode returns the request's body: the msgpack array [lo, hi, salt, bits].
+func (r *syncRequest) encode() []byte {
+	var buf bytes.Buffer
+	e := msgpack.NewEncoder(&buf)
+	_ = e.EncodeArrayLen(4)
+	_ = e.EncodeUint(r.Lo)
+	_ = e.EncodeUint(r.Hi)
+	_ = e.EncodeUint(uint64(r.Salt))
+	_ = e.EncodeBytes(r.Bits)
+	return buf.Bytes()
+}
+
+// decodeSyncRequest parses and checks a request body.
+func decodeSyncRequest(b []byte) (*syncRequest, error) {
+	if len(b) > maxSyncBody {
+		return nil, errBadBody
+	}
+	rd := reader{b: b}
+	n := rd.arrayLen()
+	r := syncRequest{Lo: rd.uint(), Hi: rd.uint()}
+	salt := rd.uint()
+	r.Bits = rd.bin()
+	if !rd.ok() || n != 4 || r.Hi < r.Lo || salt > math.MaxUint32 || len(r.Bits) < minFilterBytes || len(r.Bits) > maxFilterBytes {
+		return nil, errBadBody
+	}
+	r.Salt = uint32(salt)
+	return &r, nil
+}

@@ -1,0 +1,11 @@
+// Command pingplugin serves the ping community of
+// docs/writing-a-community.md out-of-process, as docs/writing-a-plugin.md
+// explains. Load it with: walkie -plugin ./pingplugin
+package main
+
+import (
+	"github.com/walkie-p2p/walkie/community/example/ping"
+	"github.com/walkie-p2p/walkie/plugins/sdk"
+)
+
+func main() { sdk.Serve(ping.New()) }

@@ -1,0 +1,174 @@
+package game
+
+import (
+	"bytes"
+	"encoding/hex"
+	"testing"
+
+	"github.com/walkie-p2p/walkie/community"
+)
+
+// goldenVectors are bodies as they are on the wire. They must never change:
+// a change here breaks every node already deployed.
+func goldenVectors() []struct {
+	t   community.Type
+	m   Message
+	hex string
+} {
+	id := GameID{0: 0x01, 15: 0x0f}
+	var h [HashLen]byte
+	var n [NonceLen]byte
+	for i := range h {
+		h[i], n[i] = byte(i), byte(0xff-i)
+	}
+	return []struct {
+		t   community.Type
+		m   Message
+		hex string
+	}{
+		{TypeInvite, Message{Game: id}, "8101c4100100000000000000000000000000000f"},
+		{TypeCommit, Message{Game: id, Hash: h}, "8201c4100100000000000000000000000000000f02c420000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"},
+		{TypeReveal, Message{Game: id, Move: Paper, Nonce: n}, "8301c4100100000000000000000000000000000f030204c420fffefdfcfbfaf9f8f7f6f5f4f3f2f1f0efeeedecebeae9e8e7e6e5e4e3e2e1e0"},
+		{TypeReveal, Message{Game: id, Move: Scissors, Nonce: n, Done: true}, "8401c4100100000000000000000000000000000f030304c420fffefdfcfbfaf9f8f7f6f5f4f3f2f1f0efeeedecebeae9e8e7e6e5e4e3e2e1e00601"},
+		{TypeReject, Message{Game: id, Reason: ReasonMismatch}, "8201c4100100000000000000000000000000000f05d92072657665616c20646f6573206e6f74206d6174636820636f6d6d69746d656e74"},
+	}
+}
+
+func TestGolden(t *testing.T) {
+	for _, v := range goldenVectors() {
+		b, err := Encode(v.t, &v.m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := hex.EncodeToString(b); got != v.hex {
+			t.Errorf("Encode(%d, %+v)\n got %s\nwant %s", v.t, v.m, got, v.hex)
+		}
+		want, _ := hex.DecodeString(v.hex)
+		m, err := Decode(v.t, want)
+		if err != nil || m != v.m {
+			t.Errorf("Decode(%d, %s) = %+v, %v; want %+v", v.t, v.hex, m, err, v.m)
+		}
+		if len(want) > MaxBody {
+			t.Errorf("type %d: %d bytes, above MaxBody", v.t, len(want))
+		}
+	}
+}
+
+// Every proper prefix of a valid body is refused, never half-read.
+func TestTruncated(t *testing.T) {
+	for _, v := range goldenVectors() {
+		b, _ := hex.DecodeString(v.hex)
+		for n := range len(b) {
+			if m, err := Decode(v.t, b[:n]); err == nil {
+				t.Errorf("type %d: %d of %d bytes decoded to %+v", v.t, n, len(b), m)
+			}
+		}
+	}
+}
+
+func TestDecodeRefuses(t *testing.T) {
+	enc := func(h string) []byte { b, _ := hex.DecodeString(h); return b }
+	for name, tc := range map[string]struct {
+		t community.Type
+		b []byte
+	}{
+		"missing hash":    {TypeCommit, enc("8101c4100100000000000000000000000000000f")},
+		"short game ID":   {TypeInvite, enc("8101c40f010000000000000000000000000000000000000f")},
+		"duplicate key":   {TypeInvite, enc("8201c4100100000000000000000000000000000f01c4100100000000000000000000000000000f")},
+		"trailing byte":   {TypeInvite, enc("8101c4100100000000000000000000000000000f00")},
+		"not a map":       {TypeInvite, enc("91c4100100000000000000000000000000000f")},
+		"unknown type":    {9, enc("80")},
+		"done is 2":       {TypeReveal, enc("8401c4100100000000000000000000000000000f030304c420fffefdfcfbfaf9f8f7f6f5f4f3f2f1f0efeeedecebeae9e8e7e6e5e4e3e2e1e00602")},
+		"too many fields": {TypeInvite, enc("8f")},
+		"empty":           {TypeInvite, nil},
+	} {
+		if m, err := Decode(tc.t, tc.b); err == nil {
+			t.Errorf("%s: decoded to %+v", name, m)
+		}
+	}
+	// An unknown key is skipped: a later version may add fields.
+	b := enc("8201c4100100000000000000000000000000000f3fa3616263")
+	if m, err := Decode(TypeInvite, b); err != nil || m.Game != (GameID{0: 1, 15: 15}) {
+		t.Errorf("unknown key: %+v, %v", m, err)
+	}
+}
+
+// Run it with: go test ./plugins/game -run='^$' -fuzz='^FuzzDecode$' -fuzztime=30s
+func FuzzDecode(f *testing.F) {
+	for _, v := range goldenVectors() {
+		b, _ := hex.DecodeString(v.hex)
+		f.Add(uint8(v.t), b)
+	}
+	f.Fuzz(func(t *testing.T, typ uint8, b []byte) {
+		m, err := Decode(community.Type(typ), b)
+		if err != nil {
+			return
+		}
+		if len(b) > MaxBody || len(m.Reason) > MaxReason {
+			t.Fatalf("accepted %d bytes, reason of %d", len(b), len(m.Reason))
+		}
+		// What decodes re-encodes to a body that decodes to the same
+		// message, and the canonical form is stable.
+		enc, err := Encode(community.Type(typ), &m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m2, err := Decode(community.Type(typ), enc)
+		if err != nil || m2 != m {
+			t.Fatalf("re-decoded %+v, %v; want %+v", m2, err, m)
+		}
+		if again, _ := Encode(community.Type(typ), &m2); !bytes.Equal(again, enc) {
+			t.Fatalf("encoding not stable: %x then %x", enc, again)
+		}
+	})
+}
+
+func TestOutcome(t *testing.T) {
+	for _, tc := range []struct {
+		a, b Move
+		want Result
+	}{
+		{Rock, Scissors, Win}, {Scissors, Paper, Win}, {Paper, Rock, Win},
+		{Scissors, Rock, Loss}, {Paper, Scissors, Loss}, {Rock, Paper, Loss},
+		{Rock, Rock, Draw}, {Paper, Paper, Draw}, {Scissors, Scissors, Draw},
+	} {
+		if got := outcome(tc.a, tc.b); got != tc.want {
+			t.Errorf("%v vs %v: %v, want %v", tc.a, tc.b, got, tc.want)
+		}
+	}
+}
+
+// The commitment is SHA-256 over the move byte and the nonce; another
+// implementation must compute the same bytes.
+func TestCommitmentGolden(t *testing.T) {
+	var n [NonceLen]byte
+	got := Commitment(Rock, n)
+	// sha256(01 || 32 zero bytes)
+	const want = "1a7dfdeaffeedac489287e85be5e9c049a2ff6470f55cf30260f55395ac1b159"
+	if hex.EncodeToString(got[:]) != want {
+		t.Errorf("Commitment(rock, zeros) = %x, want %s", got, want)
+	}
+	if got == Commitment(Paper, n) || got == Commitment(Rock, [NonceLen]byte{1}) {
+		t.Fatal("commitment ignores its input")
+	}
+}
+
+func TestParse(t *testing.T) {
+	for s, want := range map[string]Move{"rock": Rock, "Paper": Paper, " scissors ": Scissors} {
+		if m, err := ParseMove(s); err != nil || m != want || m.String() != want.String() {
+			t.Errorf("ParseMove(%q) = %v, %v", s, m, err)
+		}
+	}
+	if _, err := ParseMove("lizard"); err == nil {
+		t.Error("ParseMove accepted lizard")
+	}
+	id := GameID{1, 2, 3}
+	if got, err := ParseGameID(id.String()); err != nil || got != id {
+		t.Errorf("ParseGameID(%s) = %v, %v", id, got, err)
+	}
+	for _, s := range []string{"", "xyz", id.String()[:30], id.String() + "00", "zz" + id.String()[2:]} {
+		if _, err := ParseGameID(s); err == nil {
+			t.Errorf("ParseGameID(%q) accepted", s)
+		}
+	}
+}

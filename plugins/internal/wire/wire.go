@@ -1,0 +1,138 @@
+// Package wire is what the two ends of an out-of-process plugin share: the
+// go-plugin handshake, the go-plugin Plugin that carries the gRPC schema of
+// proto/pluginv1, and conversions between that schema and package
+// community. plugins/host (the node's end) and plugins/sdk (the plugin's
+// end) use it; nothing else should.
+package wire
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+
+	"github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc"
+
+	"github.com/walkie-p2p/walkie/community"
+	"github.com/walkie-p2p/walkie/proto"
+	"github.com/walkie-p2p/walkie/proto/pluginv1"
+)
+
+// PluginName is the one plugin a walkie plugin binary serves.
+const PluginName = "community"
+
+// Handshake returns the go-plugin handshake. The magic cookie is not
+// security: it makes a plugin binary run by hand say so instead of hanging,
+// and makes the host refuse a binary that is not a walkie plugin. Bump
+// ProtocolVersion when plugin.proto changes incompatibly.
+func Handshake() plugin.HandshakeConfig {
+	return plugin.HandshakeConfig{
+		ProtocolVersion:  1,
+		MagicCookieKey:   "WALKIE_PLUGIN",
+		MagicCookieValue: "5ea28125-walkie-community-plugin-v1",
+	}
+}
+
+// Plugin is the go-plugin plugin of a community. Register, set on the
+// plugin's end, registers the Community service; the host's end gets a
+// *Conn from Dispense.
+type Plugin struct {
+	plugin.NetRPCUnsupportedPlugin
+	Register func(broker *plugin.GRPCBroker, s *grpc.Server)
+}
+
+// Conn is what the host's end dispenses: the Community client and the
+// broker to serve the Host service on.
+type Conn struct {
+	Community pluginv1.CommunityClient
+	Broker    *plugin.GRPCBroker
+}
+
+// GRPCServer implements plugin.GRPCPlugin.
+func (p *Plugin) GRPCServer(broker *plugin.GRPCBroker, s *grpc.Server) error {
+	if p.Register == nil {
+		return errors.New("walkie plugin: no community to serve")
+	}
+	p.Register(broker, s)
+	return nil
+}
+
+// GRPCClient implements plugin.GRPCPlugin.
+func (p *Plugin) GRPCClient(_ context.Context, broker *plugin.GRPCBroker, c *grpc.ClientConn) (any, error) {
+	return &Conn{Community: pluginv1.NewCommunityClient(c), Broker: broker}, nil
+}
+
+// ToPeer converts a community.Peer to the schema.
+func ToPeer(p community.Peer) *pluginv1.Peer {
+	pp := &pluginv1.Peer{Id: p.ID[:]}
+	if p.Addr.IsValid() {
+		pp.Addr = p.Addr.String()
+	}
+	return pp
+}
+
+// FromPeer converts a schema peer; the ID must be 16 bytes.
+func FromPeer(pp *pluginv1.Peer) (community.Peer, error) {
+	var p community.Peer
+	id, err := ID(pp.GetId())
+	if err != nil {
+		return p, err
+	}
+	p.ID = id
+	if a := pp.GetAddr(); a != "" {
+		if p.Addr, err = netip.ParseAddrPort(a); err != nil {
+			return p, fmt.Errorf("walkie plugin: bad peer address %q", a)
+		}
+	}
+	return p, nil
+}
+
+// ID converts 16 bytes to a peer ID.
+func ID(b []byte) (proto.ID, error) {
+	var id proto.ID
+	if len(b) != len(id) {
+		return id, fmt.Errorf("walkie plugin: a peer ID is %d bytes, not %d", len(id), len(b))
+	}
+	copy(id[:], b)
+	return id, nil
+}
+
+// Type converts a schema type to a message type.
+func Type(t uint32) (community.Type, error) {
+	if t > 255 {
+		return 0, fmt.Errorf("walkie plugin: message type %d out of range", t)
+	}
+	return community.Type(t), nil
+}
+
+// SendErrorOf maps an error of community.Env.Send to the schema.
+func SendErrorOf(err error) (pluginv1.SendError, string) {
+	switch {
+	case err == nil:
+		return pluginv1.SendError_SEND_ERROR_NONE, ""
+	case errors.Is(err, community.ErrUnknownPeer):
+		return pluginv1.SendError_SEND_ERROR_UNKNOWN_PEER, ""
+	case errors.Is(err, community.ErrTooLarge):
+		return pluginv1.SendError_SEND_ERROR_TOO_LARGE, ""
+	case errors.Is(err, community.ErrClosed):
+		return pluginv1.SendError_SEND_ERROR_CLOSED, ""
+	}
+	return pluginv1.SendError_SEND_ERROR_OTHER, err.Error()
+}
+
+// ErrorOfSend maps a schema send error back, so that errors.Is works on
+// the plugin's end as it does in-process.
+func ErrorOfSend(e pluginv1.SendError, msg string) error {
+	switch e {
+	case pluginv1.SendError_SEND_ERROR_NONE:
+		return nil
+	case pluginv1.SendError_SEND_ERROR_UNKNOWN_PEER:
+		return community.ErrUnknownPeer
+	case pluginv1.SendError_SEND_ERROR_TOO_LARGE:
+		return community.ErrTooLarge
+	case pluginv1.SendError_SEND_ERROR_CLOSED:
+		return community.ErrClosed
+	}
+	return fmt.Errorf("walkie plugin: send: %s", msg)
+}
