@@ -22,13 +22,24 @@
 //	                    walkie-data beside the binary (phones have no HOME),
 //	                    whichever is writable; if neither, walkie asks for
 //	                    -data.
-//	-http ADDR          HTTP server for GET /status (JSON); "" disables it.
-//	                    Default 127.0.0.1:1874.
+//	-http ADDR          HTTP server: / (the status page), /status (JSON),
+//	                    /metrics (Prometheus, docs/metrics.md) and /history
+//	                    (the page's chart); "" disables it. Default
+//	                    127.0.0.1:1874.
 //	-communities LIST   comma-separated community names ([a-z0-9-]{1,32});
 //	                    each is announced, so /status shows its members.
-//	                    Default chat,game; "" for none.
-//	-plugin PATH        out-of-process community plugin, repeatable. Not
-//	                    supported yet: walkie refuses it with exit code 2.
+//	                    "chat" runs the group chat (plugins/chat, history in
+//	                    DATA/chat, API under /api/chat: see api_chat.go);
+//	                    "game" runs rock-paper-scissors (plugins/game, API
+//	                    under /api/game: see api_game.go); other names are
+//	                    announced only. Default chat,game;
+//	                    "" for none.
+//	-plugin PATH        out-of-process community plugin (a binary built with
+//	                    plugins/sdk.Serve), repeatable; it replaces the
+//	                    -communities entry of the same name. A binary that
+//	                    fails the handshake stops walkie at start (exit 1);
+//	                    one that crashes or hangs later is restarted with
+//	                    backoff (plugins/host) while the node runs on.
 //	-log-level LEVEL    debug, info, warn or error. Default info.
 //	-lan-discovery BOOL find nodes on the LAN by multicast beacons on
 //	                    239.255.18.73:1873. Default true. If the group cannot

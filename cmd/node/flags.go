@@ -33,9 +33,6 @@ const (
 // -ldflags "-X main.version=v1.2.3". Empty means: ask the build info.
 var version = ""
 
-// errPlugin is the answer to -plugin until out-of-process plugins exist.
-var errPlugin = errors.New("-plugin is not supported yet (plugins come with the communities work)")
-
 // communityName is what a community name must look like.
 var communityName = regexp.MustCompile(`^[a-z0-9-]{1,32}$`)
 
@@ -46,7 +43,7 @@ type options struct {
 	dataDir      string           // -data, or $HOME/.walkie
 	httpAddr     string           // -http; "" disables the server
 	communities  []string         // -communities, validated names
-	plugins      []string         // -plugin, repeatable (refused for now)
+	plugins      []string         // -plugin, repeatable: existing files, distinct
 	logLevel     slog.Level       // -log-level
 	lanDiscovery bool             // -lan-discovery
 	dns          netip.AddrPort   // -dns; invalid means the system's resolver
@@ -82,9 +79,9 @@ func newFlagSet(o *options, raw *rawFlags) *flag.FlagSet {
 	fs.StringVar(&raw.listen, "listen", defaultListen, "UDP `address` of the node")
 	fs.StringVar(&raw.bootstrap, "bootstrap", "", "comma-separated host:port `list` of bootstrap nodes")
 	fs.StringVar(&raw.data, "data", "", "state `dir`; the peer ID lives in dir/peer-id (default $HOME/.walkie, else walkie-data beside the binary)")
-	fs.StringVar(&raw.http, "http", defaultHTTP, "`address` of the HTTP server (/status); \"\" disables it")
+	fs.StringVar(&raw.http, "http", defaultHTTP, "`address` of the HTTP server (/ status page, /status, /metrics); \"\" disables it")
 	fs.StringVar(&raw.communities, "communities", defaultCommunities, "comma-separated `list` of communities to run; \"\" for none")
-	fs.Func("plugin", "out-of-process community plugin `path` (repeatable; not supported yet)", func(s string) error {
+	fs.Func("plugin", "out-of-process community plugin `path` (repeatable); it replaces a -communities entry of the same name", func(s string) error {
 		o.plugins = append(o.plugins, s)
 		return nil
 	})
@@ -103,7 +100,7 @@ type rawFlags struct {
 }
 
 // parseFlags parses and validates the command line. Its errors are
-// *usageError values, except that a -plugin flag yields errPlugin (wrapped).
+// *usageError values.
 func parseFlags(args []string) (*options, error) {
 	o := &options{}
 	var raw rawFlags
@@ -121,8 +118,8 @@ func parseFlags(args []string) (*options, error) {
 	if o.version {
 		return o, nil
 	}
-	if len(o.plugins) > 0 {
-		return nil, &usageError{err: errPlugin}
+	if err := checkPlugins(o.plugins); err != nil {
+		return nil, err
 	}
 	var err error
 	if o.listen, err = parseListen(raw.listen); err != nil {
@@ -263,6 +260,23 @@ func parseCommunities(s string) ([]string, error) {
 		return nil, badFlag("communities", s, "%d communities, at most %d", len(names), proto.MaxCommunities)
 	}
 	return names, nil
+}
+
+// checkPlugins checks that each -plugin is a distinct regular file; that
+// it is a walkie plugin is checked when the node loads it.
+func checkPlugins(paths []string) error {
+	for i, p := range paths {
+		fi, err := os.Stat(p)
+		switch {
+		case err != nil:
+			return badFlag("plugin", p, "no such file")
+		case !fi.Mode().IsRegular():
+			return badFlag("plugin", p, "not a regular file")
+		case slices.Contains(paths[:i], p):
+			return badFlag("plugin", p, "listed twice")
+		}
+	}
+	return nil
 }
 
 // parseLogLevel maps -log-level to a slog level.

@@ -124,7 +124,9 @@ func TestRunBadFlags(t *testing.T) {
 		{[]string{"-nosuchflag"}, `flag provided but not defined: -nosuchflag`},
 		{[]string{"-listen"}, `flag needs an argument: -listen`},
 		{[]string{"stray"}, `unexpected argument "stray"`},
-		{[]string{"-plugin", "/usr/lib/walkie/chess"}, `walkie: -plugin is not supported yet (plugins come with the communities work)`},
+		{[]string{"-plugin", "/usr/lib/walkie/chess"}, `-plugin "/usr/lib/walkie/chess": no such file`},
+		{[]string{"-plugin", "/"}, `-plugin "/": not a regular file`},
+		{[]string{"-plugin", "/bin/sh", "-plugin", "/bin/sh"}, `-plugin "/bin/sh": listed twice`},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
@@ -141,13 +143,14 @@ func TestRunBadFlags(t *testing.T) {
 	}
 }
 
-// TestRunPluginLine checks the exact -plugin refusal, which has no usage hint.
-func TestRunPluginLine(t *testing.T) {
+// TestRunPluginNotAPlugin: a file that is not a walkie plugin stops the
+// node at start with one clear line and exit code 1.
+func TestRunPluginNotAPlugin(t *testing.T) {
 	var stderr bytes.Buffer
-	code := run(context.Background(), []string{"-plugin", "x", "-plugin", "y"}, new(bytes.Buffer), &stderr)
-	const want = "walkie: -plugin is not supported yet (plugins come with the communities work)\n"
-	if code != exitUsage || stderr.String() != want {
-		t.Errorf("code %d, stderr %q; want %d, %q", code, stderr.String(), exitUsage, want)
+	args := []string{"-listen", "127.0.0.1:0", "-http", "", "-data", t.TempDir(), "-lan-discovery=false", "-plugin", "/bin/true"}
+	code := run(context.Background(), args, new(bytes.Buffer), &stderr)
+	if code != exitError || !strings.Contains(stderr.String(), "walkie: plugin /bin/true: handshake failed") {
+		t.Errorf("code %d, stderr %q; want %d and a handshake failure", code, stderr.String(), exitError)
 	}
 }
 

@@ -7,11 +7,13 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
 	"github.com/walkie-p2p/walkie/core"
 )
 
-// Limits of the HTTP server. It serves a few small JSON documents to
-// operators and scrapers, so every limit is tight.
+// Limits of the HTTP server. It serves a few small documents to operators,
+// scrapers and one status page, so every limit is tight.
 const (
 	httpReadHeaderTimeout = 5 * time.Second
 	httpReadTimeout       = 10 * time.Second
@@ -21,26 +23,44 @@ const (
 	httpShutdownTimeout   = 3 * time.Second
 )
 
-// newHandler returns the node's HTTP handler: GET (or HEAD) /status serves
-// status() as JSON. Other paths are 404; other methods on /status are 405.
-// /metrics and the HTML page at / come later.
-func newHandler(status func() core.Status) http.Handler {
+// newHandler returns the node's HTTP handler:
+//
+//	GET /          the status page (page.go), which polls the three below
+//	GET /status    status() as JSON (design.md section 7)
+//	GET /metrics   mon's registry in the Prometheus text format
+//	GET /history   the peer counts of the last minutes, for the page's chart
+//
+// A "GET" pattern also matches HEAD; other methods get 405 with an Allow
+// header, other paths 404. With a nil mon (tests) there is no /metrics and
+// no /history.
+func newHandler(status func() core.Status, mon *monitor) http.Handler {
 	mux := http.NewServeMux()
-	// A "GET" pattern also matches HEAD; the mux answers other methods
-	// with 405 and an Allow header.
 	mux.HandleFunc("GET /status", func(w http.ResponseWriter, r *http.Request) {
-		b, err := json.Marshal(status())
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusInternalServerError)
-			return
-		}
-		h := w.Header()
-		h.Set("Content-Type", "application/json")
-		h.Set("Cache-Control", "no-store")
-		h.Set("X-Content-Type-Options", "nosniff")
-		w.Write(append(b, '\n'))
+		writeJSON(w, status())
 	})
+	if mon != nil {
+		// promhttp answers in the format the scraper asks for and gzips
+		// when allowed; one failing collector must not hide the others.
+		mux.Handle("GET /metrics", promhttp.HandlerFor(mon.reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError}))
+		mux.HandleFunc("GET /history", mon.hist.serveHistory)
+	}
+	addPage(mux)
 	return mux
+}
+
+// writeJSON serves v as JSON that is never cached: every answer is a
+// snapshot.
+func writeJSON(w http.ResponseWriter, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.Write(append(b, '\n'))
 }
 
 // newHTTPServer returns a server for h with bounded timeouts and headers.

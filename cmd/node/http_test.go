@@ -22,7 +22,7 @@ func TestHTTPStatus(t *testing.T) {
 			Communities: []core.CommunityStatus{{Name: "chat", ID: "c", Members: 1}},
 			StartedAt:   started,
 		}
-	}))
+	}, nil))
 	defer srv.Close()
 
 	resp, err := http.Get(srv.URL + "/status")
@@ -53,7 +53,7 @@ func TestHTTPStatus(t *testing.T) {
 
 // TestHTTPRoutes checks the answers to other paths and methods.
 func TestHTTPRoutes(t *testing.T) {
-	srv := httptest.NewServer(newHandler(func() core.Status { return core.Status{PeerID: "x"} }))
+	srv := httptest.NewServer(newHandler(func() core.Status { return core.Status{PeerID: "x"} }, nil))
 	defer srv.Close()
 	tests := []struct {
 		method, path string
@@ -64,8 +64,14 @@ func TestHTTPRoutes(t *testing.T) {
 		{"HEAD", "/status", 200, ""},
 		{"POST", "/status", 405, ""},
 		{"DELETE", "/status", 405, ""},
-		{"GET", "/", 404, ""},
-		{"GET", "/metrics", 404, ""},
+		{"GET", "/", 200, "<title>walkie node</title>"},
+		{"GET", "/page/app.js", 200, "'use strict'"},
+		{"GET", "/page/", 404, ""},
+		{"GET", "/page/nothing.js", 404, ""},
+		{"GET", "/index.html", 404, ""},
+		{"POST", "/", 405, ""},
+		{"GET", "/metrics", 404, ""}, // no monitor in this test
+		{"GET", "/history", 404, ""},
 		{"GET", "/status/extra", 404, ""},
 		{"POST", "/nothing", 404, ""},
 	}

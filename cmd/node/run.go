@@ -11,9 +11,7 @@ import (
 	"net/netip"
 	"strings"
 
-	"github.com/google/uuid"
 	"github.com/walkie-p2p/walkie/core"
-	"github.com/walkie-p2p/walkie/proto"
 )
 
 // Exit codes of run.
@@ -84,8 +82,21 @@ func serve(ctx context.Context, opts *options, log *slog.Logger) error {
 	cfg.Transport = transport
 	cfg.LAN = lan
 	cfg.Bootstrap = literals(opts.bootstrap)
-	cfg.Communities = communityInfos(opts.communities)
+	comms, err := buildCommunities(opts.communities, opts.dataDir)
+	if err == nil {
+		err = comms.loadPlugins(opts.plugins, opts.dataDir, log) // closes comms on error
+	}
+	if err != nil {
+		transport.Close()
+		if ln != nil {
+			ln.Close()
+		}
+		return err
+	}
+	cfg.Communities = comms.list
 	cfg.Logger = log
+	mon := newMonitor(cfg.Communities) // one registry per node: /metrics
+	cfg.Metrics = mon.metrics
 	if opts.lanDiscovery {
 		beacon, err := joinLAN(conn, cfg.BeaconAddr)
 		switch {
@@ -100,6 +111,7 @@ func serve(ctx context.Context, opts *options, log *slog.Logger) error {
 	}
 	o, err := core.New(cfg)
 	if err != nil {
+		comms.close() // the overlay closes them once it exists
 		transport.Close()
 		if cfg.Beacon != nil {
 			cfg.Beacon.Close()
@@ -137,7 +149,7 @@ func serve(ctx context.Context, opts *options, log *slog.Logger) error {
 	var srv *http.Server
 	httpErr := make(chan error, 1)
 	if ln != nil {
-		srv = newHTTPServer(newHandler(o.Status))
+		srv = newHTTPServer(withGameAPI(withChatAPI(newHandler(o.Status, mon), comms.chat, ctx.Done()), comms.game))
 		srv.ErrorLog = slog.NewLogLogger(log.Handler(), slog.LevelWarn)
 		go func() { httpErr <- srv.Serve(ln) }()
 	}
@@ -166,17 +178,6 @@ func serve(ctx context.Context, opts *options, log *slog.Logger) error {
 	}
 	log.Info("stopped", "peer_id", id)
 	return nil
-}
-
-// communityInfos names the communities to announce. A community's ID is
-// UUIDv5(proto.Namespace(), name), so every node derives the same ID.
-func communityInfos(names []string) []core.CommunityInfo {
-	out := make([]core.CommunityInfo, 0, len(names))
-	for _, name := range names {
-		id := uuid.NewSHA1(uuid.UUID(proto.Namespace()), []byte(name))
-		out = append(out, core.CommunityInfo{ID: proto.ID(id), Name: name})
-	}
-	return out
 }
 
 // entryTexts returns the bootstrap entries as given, for the start line.

@@ -1,0 +1,12 @@
+// Package metrics tests what an operator of a walkie node looks at, with the
+// real programs an operator uses: three real walkie processes on 127.0.0.1 to
+// 127.0.0.3, a real Prometheus server (Debian package prometheus) scraping
+// their /metrics every second, promtool checking the exposition, and headless
+// Chromium (Debian package chromium) loading the status page at /.
+//
+// The tests are built only with -tags e2e (make e2e-metrics, and make e2e,
+// which CI runs), so that `go test ./...` works on a machine without those
+// packages. With the tag and without the packages they fail and say what to
+// install; they never skip. The status page's screenshot is written to
+// testout/status-page.png under the module root, for CI to keep.
+package metrics
