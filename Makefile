@@ -6,16 +6,19 @@ FUZZTIME  ?= 20s
 BENCHTIME ?= 1s
 SIM_SIZES ?= 1000,10000
 STATICCHECK_VERSION := v0.8.2
+PROTOC_GEN_GO_VERSION      := v1.36.12
+PROTOC_GEN_GO_GRPC_VERSION := v1.6.2
 GOBIN     := $(shell $(GO) env GOPATH)/bin
 
-.PHONY: help build test fuzz bench demo lint e2e measure sim android clean
+.PHONY: proto help build test fuzz bench demo lint e2e e2e-metrics natlab natlab-report measure sim android clean
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-build: ## build bin/walkie (the node) and bin/walkie-demo
+build: ## build bin/walkie (the node), bin/walkie-demo and bin/gameplugin (walkie -plugin bin/gameplugin)
 	$(GO) build -o $(BIN)/walkie ./cmd/node
 	$(GO) build -o $(BIN)/walkie-demo ./cmd/demo
+	$(GO) build -o $(BIN)/gameplugin ./plugins/examples/gameplugin
 
 android: ## cross-compile bin/walkie for android/arm64 and static linux/arm64 and linux/arm (Termux, APK jniLibs)
 	CGO_ENABLED=0 GOOS=android GOARCH=arm64 $(GO) build -trimpath -o $(BIN)/walkie-android-arm64 ./cmd/node
@@ -43,6 +46,17 @@ measure: build ## time to first peer over 20 starts; RSS with 256 peers; a 30 s 
 	$(GO) test -tags measure -run 'TestMedianFirstPeer|TestRSSWith256Peers' -v -count=1 ./e2e/loopback
 	WALKIE_FLOOD_SECONDS=30 $(GO) test -run TestFlood -v -count=1 ./e2e/flood
 
+e2e: natlab e2e-metrics ## end-to-end tests through real kernel NATs, a real Prometheus and Chromium (root; the loopback ones run in make test)
+
+e2e-metrics: ## a real Prometheus scrapes three nodes, Chromium loads the status page (apt-get install prometheus chromium)
+	$(GO) test -tags e2e -count=1 -timeout 5m -v ./e2e/metrics
+
+natlab: ## the NAT lab: namespaces, nftables NATs, the real binary (root; apt-get install nftables iproute2 iptables)
+	$(GO) test -tags natlab -count=1 -parallel 16 -timeout 5m -v ./e2e/natlab
+
+natlab-report: ## measure the NAT pair matrix (5 runs a pair) and write it into docs/nat-traversal.md (root)
+	NATLAB_WRITE_DOC=1 NATLAB_MATRIX_RUNS=5 $(GO) test -tags natlab -count=1 -parallel 16 -run TestMatrix -v ./e2e/natlab
+
 sim: ## simulate networks of SIM_SIZES nodes (default 1000,10000) with a realistic NAT mix
 	WALKIE_SIM_SIZES=$(SIM_SIZES) $(GO) test -tags sim -run TestSimulation -count=1 -v -timeout 2h ./core | grep -v '^[=-]\{3\}'
 
@@ -51,6 +65,16 @@ lint: ## gofmt, go vet and staticcheck
 	$(GO) vet ./...
 	@test -x $(GOBIN)/staticcheck || $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 	$(GOBIN)/staticcheck ./...
+	$(GO) vet -tags natlab ./e2e/natlab
+	$(GOBIN)/staticcheck -tags natlab ./e2e/natlab
+	$(GO) vet -tags e2e ./e2e/metrics
+	$(GOBIN)/staticcheck -tags e2e ./e2e/metrics
+
+proto: ## regenerate proto/pluginv1 from plugin.proto (needs protoc: apt-get install protobuf-compiler)
+	$(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOC_GEN_GO_VERSION)
+	$(GO) install google.golang.org/grpc/cmd/protoc-gen-go-grpc@$(PROTOC_GEN_GO_GRPC_VERSION)
+	PATH="$(GOBIN):$$PATH" protoc --go_out=. --go_opt=paths=source_relative \
+	  --go-grpc_out=. --go-grpc_opt=paths=source_relative proto/pluginv1/plugin.proto
 
 clean: ## remove build output
 	rm -rf $(BIN) testout

@@ -1,0 +1,202 @@
+//go:build natlab
+
+package natlab
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// httpAddr is where every node serves /status, on its own namespace's
+// loopback: the test reaches it by dialling from inside that namespace.
+const httpAddr = "127.0.0.1:1874"
+
+// node is a walkie process running in a site's host namespace.
+type node struct {
+	site    *site
+	dataDir string
+	cmd     *exec.Cmd
+	started time.Time
+	exited  chan struct{}
+	client  *http.Client
+	peerID  string // from the first /status
+
+	mu    sync.Mutex
+	lines []string // stderr so far
+}
+
+// status is GET /status, with the fields the lab checks.
+type status struct {
+	PeerID      string       `json:"peer_id"`
+	LAN         string       `json:"lan"`
+	WAN         string       `json:"wan"`
+	WANIP       string       `json:"wan_ip"`
+	NAT         string       `json:"nat"`
+	Peers       []peerStatus `json:"peers"`
+	FirstPeerMS *int64       `json:"first_peer_ms"`
+	PacketsSent uint64       `json:"packets_sent"`
+}
+
+// peerStatus is one entry of status.Peers.
+type peerStatus struct {
+	ID         string `json:"id"`
+	Addr       string `json:"addr"`
+	LAN        string `json:"lan"`
+	Verified   bool   `json:"verified"`
+	LastSeenMS int64  `json:"last_seen_ms"`
+}
+
+// peer returns the verified peer with id, if any.
+func (s *status) peer(id string) (peerStatus, bool) {
+	for _, p := range s.Peers {
+		if p.ID == id && p.Verified {
+			return p, true
+		}
+	}
+	return peerStatus{}, false
+}
+
+// start runs the node of site name with bootstrap addresses boot (may be
+// empty) and data directory dataDir ("" for a fresh one), and waits until
+// its /status answers.
+func (l *lab) start(name, dataDir string, boot ...string) *node {
+	l.t.Helper()
+	n := l.launch(name, dataDir, boot...)
+	n.waitReady(l.t)
+	return n
+}
+
+// launch starts the node like start, but does not wait for it: a group of
+// nodes is launched together, then waited for.
+func (l *lab) launch(name, dataDir string, boot ...string) *node {
+	l.t.Helper()
+	s := l.byName[name]
+	if s == nil {
+		l.t.Fatalf("no site %q", name)
+	}
+	if dataDir == "" {
+		dataDir = l.t.TempDir()
+	}
+	args := []string{"netns", "exec", s.host, walkieBin, "-listen", s.listen().String(), "-data", dataDir,
+		"-http", httpAddr, "-lan-discovery=false", "-log-level", "debug"}
+	if len(boot) > 0 {
+		args = append(args, "-bootstrap", strings.Join(boot, ","))
+	}
+	n := &node{site: s, dataDir: dataDir, cmd: exec.Command("ip", args...), exited: make(chan struct{}),
+		client: &http.Client{Timeout: time.Second, Transport: &http.Transport{DialContext: dialIn(s.host), DisableKeepAlives: true}}}
+	// The node dies with the test process, even if that is killed. (The
+	// signal follows the starting OS thread, and threads outlive their
+	// goroutines here: inNamespace lets one die only if it cannot go home.)
+	n.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	stderr, err := n.cmd.StderrPipe()
+	if err != nil {
+		l.t.Fatal(err)
+	}
+	n.started = time.Now()
+	if err := n.cmd.Start(); err != nil {
+		l.t.Fatal(err)
+	}
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		sc.Buffer(make([]byte, 64*1024), 1024*1024)
+		for sc.Scan() {
+			n.mu.Lock()
+			n.lines = append(n.lines, sc.Text())
+			n.mu.Unlock()
+		}
+		n.cmd.Wait()
+		close(n.exited)
+	}()
+	l.nodes = append(l.nodes, n)
+	l.t.Cleanup(func() {
+		n.kill()
+		if l.t.Failed() {
+			l.t.Logf("last lines of %s's log:\n%s", name, n.tail(25))
+		}
+	})
+	return n
+}
+
+// waitReady waits until /status answers and records the peer ID.
+func (n *node) waitReady(t *testing.T) {
+	t.Helper()
+	ok := poll(5*time.Second, 20*time.Millisecond, func() bool {
+		s, err := n.status()
+		if err == nil {
+			n.peerID = s.PeerID
+		}
+		return err == nil
+	})
+	if !ok {
+		t.Fatalf("%s: /status does not answer 5 s after start; log:\n%s", n.site.name, n.tail(25))
+	}
+}
+
+// status fetches the node's /status.
+func (n *node) status() (*status, error) {
+	resp, err := n.client.Get("http://" + httpAddr + "/status")
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET /status: %s", resp.Status)
+	}
+	var s status
+	if err := json.NewDecoder(resp.Body).Decode(&s); err != nil {
+		return nil, err
+	}
+	return &s, nil
+}
+
+// stop sends SIGTERM and waits for the exit.
+func (n *node) stop(t *testing.T) {
+	t.Helper()
+	n.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-n.exited:
+	case <-time.After(5 * time.Second):
+		t.Fatalf("%s still running 5 s after SIGTERM", n.site.name)
+	}
+}
+
+// kill stops the process if it still runs.
+func (n *node) kill() {
+	select {
+	case <-n.exited:
+	default:
+		n.cmd.Process.Kill()
+		<-n.exited
+	}
+}
+
+// tail returns the last k lines of the node's stderr.
+func (n *node) tail(k int) string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return strings.Join(n.lines[max(0, len(n.lines)-k):], "\n")
+}
+
+// poll calls f every interval until it returns true or timeout passes.
+// Waiting on the clock is right here: these are real processes on a real
+// network, and the deadlines are what the tests assert.
+func poll(timeout, interval time.Duration, f func() bool) bool {
+	deadline := time.Now().Add(timeout)
+	for {
+		if f() {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(interval)
+	}
+}
