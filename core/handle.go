@@ -2,6 +2,7 @@ package core
 
 import (
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/walkie-p2p/walkie/proto"
@@ -87,15 +88,35 @@ func (o *Overlay) onIntroRequest(p *packet, req *proto.IntroRequest, now time.Ti
 	for _, q := range o.s.sample {
 		resp.Peers = append(resp.Peers, proto.PeerInfo{ID: q.id, LAN: q.lan, WAN: q.addr})
 	}
-	var c *peer
+	// The invitees: one, round-robin; up to MaxMoreInvitees more for a
+	// requester that still knows few peers (each is a peer it meets at
+	// once, where a walk would find one per 500 ms).
+	picked := o.s.picked[:0]
 	if a != nil {
-		c = o.table.nextInvitee(a)
-	} else if c = o.table.random(); c != nil && c.id == p.hdr.Sender {
-		c = nil
+		want := 1
+		if req.WantMore {
+			want += proto.MaxMoreInvitees
+		}
+		for range want {
+			c := o.table.nextInvitee(a)
+			if c == nil || slices.Contains(picked, c) {
+				break // the round came back to the start: nobody new
+			}
+			picked = append(picked, c)
+		}
+	} else if c := o.table.random(); c != nil && c.id != p.hdr.Sender {
+		picked = append(picked, c)
 	}
-	if c != nil {
-		o.s.invitee = proto.PeerInfo{ID: c.id, LAN: c.lan, WAN: c.addr}
-		resp.Invitee = &o.s.invitee
+	o.s.picked = picked
+	resp.MoreInvitees = resp.MoreInvitees[:0]
+	for i, c := range picked {
+		info := proto.PeerInfo{ID: c.id, LAN: c.lan, WAN: c.addr}
+		if i == 0 {
+			o.s.invitee = info
+			resp.Invitee = &o.s.invitee
+		} else {
+			resp.MoreInvitees = append(resp.MoreInvitees, info)
+		}
 	}
 	if o.send(p.from, resp, 0, 0) {
 		o.m.Add(IntroResponsesSent, 1)
@@ -103,8 +124,8 @@ func (o *Overlay) onIntroRequest(p *packet, req *proto.IntroRequest, now time.Ti
 			a.lastSent = now
 		}
 	}
-	if c != nil {
-		o.s.preq = proto.PunctureRequest{Nonce: req.Nonce, Target: proto.PeerInfo{ID: p.hdr.Sender, LAN: req.LAN, WAN: p.from}}
+	o.s.preq = proto.PunctureRequest{Nonce: req.Nonce, Target: proto.PeerInfo{ID: p.hdr.Sender, LAN: req.LAN, WAN: p.from}}
+	for _, c := range picked {
 		if o.send(c.addr, &o.s.preq, 0, 0) {
 			o.m.Add(PunctureRequestsSent, 1)
 			c.lastSent = now
@@ -153,16 +174,26 @@ func (o *Overlay) onIntroResponse(p *packet, resp *proto.IntroResponse, now time
 			o.table.addCandidate(q.ID, q.LAN, q.WAN, now)
 		}
 	}
-	if c := resp.Invitee; c != nil && c.ID != o.cfg.PeerID && !o.table.full() {
-		if known := o.table.byID[c.ID]; known == nil {
-			o.table.expectInvitee(c.ID, c.LAN, c.WAN, now.Add(o.cfg.InviteeTTL))
-			// Our own packet toward C opens our NAT for C's puncture, and
-			// reaches C if C's puncture already opened C's NAT for us. It
-			// asks for no introduction: one introduction per walk, or
-			// every introduction would set off another.
-			o.sendIntroRequest(o.pick(c.LAN, c.WAN), nil, true, now)
-		}
+	if resp.Invitee != nil {
+		o.meet(resp.Invitee, now)
 	}
+	for i := range resp.MoreInvitees {
+		o.meet(&resp.MoreInvitees[i], now)
+	}
+}
+
+// meet prepares for an invitee C that an introducer asked to puncture
+// toward us: we expect its puncture, and send it a request of our own.
+func (o *Overlay) meet(c *proto.PeerInfo, now time.Time) {
+	if c.ID == o.cfg.PeerID || o.table.full() || o.table.byID[c.ID] != nil {
+		return
+	}
+	o.table.expectInvitee(c.ID, c.LAN, c.WAN, now.Add(o.cfg.InviteeTTL))
+	// Our own packet toward C opens our NAT for C's puncture, and reaches C
+	// if C's puncture already opened C's NAT for us. It asks for no
+	// introduction: one introduction per walk, or every introduction would
+	// set off another.
+	o.sendIntroRequest(o.pick(c.LAN, c.WAN), nil, true, now)
 }
 
 // onPunctureRequest honours a verified introducer's request to puncture

@@ -18,5 +18,6 @@ type scratch struct {
 	pun     proto.Puncture
 	ask     proto.IntroRequest // requests we send
 	sample  []*peer
+	picked  []*peer // the invitees of one answer
 	tok     [tokenLen]byte
 }

@@ -120,7 +120,8 @@ func (o *Overlay) sendIntroRequest(to netip.AddrPort, tok []byte, keepAlive bool
 		pad = o.cfg.MinRequestSize
 	}
 	o.s.ask = proto.IntroRequest{Nonce: nonce, LAN: o.cfg.LAN, Token: tok, Communities: o.communityIDs(),
-		KeepAlive: keepAlive, Symmetric: o.votes.nat == NATSymmetric}
+		KeepAlive: keepAlive, Symmetric: o.votes.nat == NATSymmetric,
+		WantMore: !keepAlive && o.table.len() < o.cfg.TargetPeers}
 	if !o.send(to, &o.s.ask, pad, 0) {
 		return
 	}

@@ -15,6 +15,7 @@ const (
 	keyInvitee     = 6 // PeerInfo map
 	keyTarget      = 7 // PeerInfo map
 	keyFlags       = 8 // uint bit set; unknown bits are ignored
+	keyMore        = 9 // array of at most MaxMoreInvitees PeerInfo maps
 )
 
 // Flag bits of key 8.
@@ -25,6 +26,9 @@ const (
 	// flagSymmetric says the sender's WAN vote found a symmetric NAT, so
 	// that introducers do not spend a puncture that cannot work.
 	flagSymmetric = 1 << 1
+	// flagWantMore asks for more than one invitee: the sender knows few
+	// peers yet, and each invitee is a peer it can meet at once.
+	flagWantMore = 1 << 2
 )
 
 // body holds the fields of any message, by key.
@@ -37,13 +41,14 @@ type body struct {
 	invitee     *PeerInfo
 	target      PeerInfo
 	flags       uint64
+	more        []PeerInfo
 }
 
 // appendBody appends the fields of f whose keys are in keys, in key order.
 // The nonce and the target are always written; the other fields are omitted
 // when empty, which the decoder reads back as the same zero value.
 func appendBody(b []byte, keys uint64, f *body) ([]byte, error) {
-	if len(f.token) > MaxToken || len(f.communities) > MaxCommunities || len(f.peers) > MaxIntroPeers {
+	if len(f.token) > MaxToken || len(f.communities) > MaxCommunities || len(f.peers) > MaxIntroPeers || len(f.more) > MaxMoreInvitees {
 		return b, ErrLimit
 	}
 	has := func(k uint64, cond bool) bool { return keys&(1<<k) != 0 && cond }
@@ -51,8 +56,9 @@ func appendBody(b []byte, keys uint64, f *body) ([]byte, error) {
 	hasToken, hasComm := has(keyToken, len(f.token) > 0), has(keyCommunities, len(f.communities) > 0)
 	hasPeers, hasInvitee := has(keyPeers, len(f.peers) > 0), has(keyInvitee, f.invitee != nil)
 	hasTarget, hasFlags := has(keyTarget, true), has(keyFlags, f.flags != 0)
+	hasMore := has(keyMore, len(f.more) > 0)
 
-	out := appendMapLen(b, count(hasNonce, hasLAN, hasToken, hasComm, hasPeers, hasInvitee, hasTarget, hasFlags))
+	out := appendMapLen(b, count(hasNonce, hasLAN, hasToken, hasComm, hasPeers, hasInvitee, hasTarget, hasFlags, hasMore))
 	if hasNonce {
 		out = appendUint(appendUint(out, keyNonce), f.nonce)
 	}
@@ -87,6 +93,14 @@ func appendBody(b []byte, keys uint64, f *body) ([]byte, error) {
 	if hasFlags {
 		out = appendUint(appendUint(out, keyFlags), f.flags)
 	}
+	if hasMore {
+		out = appendArrayLen(appendUint(out, keyMore), len(f.more))
+		for i := range f.more {
+			if out, err = appendPeerInfo(out, &f.more[i]); err != nil {
+				return b, err
+			}
+		}
+	}
 	return out, nil
 }
 
@@ -103,7 +117,7 @@ func decodeBody(b []byte, known, required uint64) (body, error) {
 // nothing once its buffers have grown. f is undefined after an error.
 func decodeBodyInto(b []byte, known, required uint64, f *body) error {
 	r := reader{b: b}
-	token, comms, peers, invitee := f.token, f.communities, f.peers, f.invitee
+	token, comms, peers, invitee, more := f.token, f.communities, f.peers, f.invitee, f.more
 	*f = body{}
 	present, err := r.fields(known, func(k uint64) (err error) {
 		switch k {
@@ -116,7 +130,7 @@ func decodeBodyInto(b []byte, known, required uint64, f *body) error {
 		case keyCommunities:
 			f.communities, err = r.ids(comms)
 		case keyPeers:
-			f.peers, err = r.peers(peers)
+			f.peers, err = r.peers(peers, MaxIntroPeers)
 		case keyInvitee:
 			var p PeerInfo
 			if p, err = r.peerInfo(); err == nil {
@@ -130,6 +144,8 @@ func decodeBodyInto(b []byte, known, required uint64, f *body) error {
 			f.target, err = r.peerInfo()
 		case keyFlags:
 			f.flags, err = r.uint()
+		case keyMore:
+			f.more, err = r.peers(more, MaxMoreInvitees)
 		}
 		return err
 	})

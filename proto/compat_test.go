@@ -40,12 +40,15 @@ func TestLibraryBodies(t *testing.T) {
 	for _, id := range want.Communities {
 		comms = append(comms, bytes.Clone(id[:]))
 	}
-	var peers []any
+	var peers, more []any
 	for i := range want.Peers {
 		peers = append(peers, peer(&want.Peers[i]))
 	}
+	for i := range want.MoreInvitees {
+		more = append(more, peer(&want.MoreInvitees[i]))
+	}
 	body, err := msgpack.Marshal(map[uint8]any{
-		1: want.Nonce, 2: appendAddr(nil, want.LAN)[2:], 3: want.Token, 4: comms, 5: peers, 6: peer(want.Invitee),
+		1: want.Nonce, 2: appendAddr(nil, want.LAN)[2:], 3: want.Token, 4: comms, 5: peers, 6: peer(want.Invitee), 9: more,
 		99: map[string]any{"future": []any{1.5, "x", nil, true}},
 	})
 	if err != nil {

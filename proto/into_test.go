@@ -49,7 +49,7 @@ func TestDecodeInto(t *testing.T) {
 // The flag bits round-trip on their own and together; unknown bits are
 // ignored.
 func TestIntroRequestFlags(t *testing.T) {
-	for _, m := range []IntroRequest{{Nonce: 1, KeepAlive: true}, {Nonce: 2, Symmetric: true}, {Nonce: 3, KeepAlive: true, Symmetric: true}} {
+	for _, m := range []IntroRequest{{Nonce: 1, KeepAlive: true}, {Nonce: 2, Symmetric: true}, {Nonce: 3, KeepAlive: true, Symmetric: true}, {Nonce: 4, WantMore: true}} {
 		b, err := m.AppendBody(nil)
 		if err != nil {
 			t.Fatal(err)
@@ -59,9 +59,9 @@ func TestIntroRequestFlags(t *testing.T) {
 			t.Errorf("%+v decoded as %+v, %v", m, got, err)
 		}
 	}
-	// {1: 4, 8: 0xfc}: nonce 4, flags with only unknown bits.
-	got, err := DecodeIntroRequest([]byte{0x82, 0x01, 0x04, 0x08, 0xcc, 0xfc})
-	if err != nil || got.KeepAlive || got.Symmetric || got.Nonce != 4 {
+	// {1: 4, 8: 0xf8}: nonce 4, flags with only unknown bits.
+	got, err := DecodeIntroRequest([]byte{0x82, 0x01, 0x04, 0x08, 0xcc, 0xf8})
+	if err != nil || got.KeepAlive || got.Symmetric || got.WantMore || got.Nonce != 4 {
 		t.Errorf("unknown flag bits: %+v, %v", got, err)
 	}
 }

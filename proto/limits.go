@@ -10,9 +10,10 @@ const (
 	// IPv6 minimum MTU, so a datagram is never fragmented on any path.
 	MaxDatagram = 1280
 
-	MaxToken       = 32 // bytes in a token; an HMAC-SHA256 fits
-	MaxCommunities = 16 // community IDs in one request, response or beacon
-	MaxIntroPeers  = 8  // peers in one introduction response
+	MaxToken        = 32 // bytes in a token; an HMAC-SHA256 fits
+	MaxCommunities  = 16 // community IDs in one request, response or beacon
+	MaxIntroPeers   = 8  // peers in one introduction response
+	MaxMoreInvitees = 3  // invitees beyond the first in one introduction response
 
 	MinHeaderLen = 43 // header with an IPv4 destination
 	MaxHeaderLen = 55 // header with an IPv6 destination

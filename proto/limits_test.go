@@ -40,7 +40,7 @@ func maxMessages() []Message {
 	return []Message{
 		&IntroRequest{Nonce: ^uint64(0), LAN: maxAddr(1), Token: seq(1, MaxToken), Communities: maxIDs(MaxCommunities)},
 		&IntroResponse{Nonce: ^uint64(0), LAN: maxAddr(1), Token: seq(1, MaxToken), Communities: maxIDs(MaxCommunities),
-			Peers: maxPeers(MaxIntroPeers), Invitee: &inv},
+			Peers: maxPeers(MaxIntroPeers), Invitee: &inv, MoreInvitees: maxPeers(MaxMoreInvitees)},
 		&PunctureRequest{Nonce: ^uint64(0), Target: maxPeer(0xee)},
 		&Puncture{Nonce: ^uint64(0), LAN: maxAddr(1), Token: seq(1, MaxToken)},
 		&Beacon{LAN: maxAddr(1), Communities: maxIDs(MaxCommunities)},
@@ -72,6 +72,7 @@ func TestOverLimitEncode(t *testing.T) {
 		&IntroResponse{Token: seq(1, MaxToken+1)},
 		&IntroResponse{Communities: maxIDs(MaxCommunities + 1)},
 		&IntroResponse{Peers: maxPeers(MaxIntroPeers + 1), Invitee: &inv},
+		&IntroResponse{MoreInvitees: maxPeers(MaxMoreInvitees + 1)},
 		&Puncture{Token: seq(1, MaxToken+1)},
 		&Beacon{Communities: maxIDs(MaxCommunities + 1)},
 	} {
@@ -110,6 +111,7 @@ func TestOverLimitDecode(t *testing.T) {
 		{TypeIntroResponse, map[int]any{1: 7, 3: seq(0, MaxToken+1)}},
 		{TypeIntroResponse, map[int]any{1: 7, 4: ids(MaxCommunities + 1)}},
 		{TypeIntroResponse, map[int]any{1: 7, 5: peers(MaxIntroPeers + 1)}},
+		{TypeIntroResponse, map[int]any{1: 7, 9: peers(MaxMoreInvitees + 1)}},
 		{TypePuncture, map[int]any{1: 7, 3: seq(0, MaxToken+1)}},
 		{TypeBeacon, map[int]any{4: ids(MaxCommunities + 1)}},
 	} {

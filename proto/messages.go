@@ -28,6 +28,10 @@ type IntroRequest struct {
 	// WAN vote said so): a puncture between it and a peer that is not public
 	// cannot work, so introducers do not name one to the other.
 	Symmetric bool
+	// WantMore (flag bit 2) asks for up to 1+MaxMoreInvitees invitees: the
+	// sender knows fewer peers than it wants, and every invitee is a peer
+	// it meets at once.
+	WantMore bool
 }
 
 const introRequestKeys = 1<<keyNonce | 1<<keyLAN | 1<<keyToken | 1<<keyCommunities | 1<<keyFlags
@@ -44,6 +48,9 @@ func (m *IntroRequest) AppendBody(b []byte) ([]byte, error) {
 	if m.Symmetric {
 		flags |= flagSymmetric
 	}
+	if m.WantMore {
+		flags |= flagWantMore
+	}
 	return appendBody(b, introRequestKeys, &body{nonce: m.Nonce, lan: m.LAN, token: m.Token, communities: m.Communities, flags: flags})
 }
 
@@ -54,7 +61,7 @@ func DecodeIntroRequestInto(b []byte, m *IntroRequest) error {
 	f := body{token: m.Token, communities: m.Communities}
 	err := decodeBodyInto(b, introRequestKeys, 1<<keyNonce, &f)
 	*m = IntroRequest{Nonce: f.nonce, LAN: f.lan, Token: f.token, Communities: f.communities,
-		KeepAlive: f.flags&flagKeepAlive != 0, Symmetric: f.flags&flagSymmetric != 0}
+		KeepAlive: f.flags&flagKeepAlive != 0, Symmetric: f.flags&flagSymmetric != 0, WantMore: f.flags&flagWantMore != 0}
 	return err
 }
 
@@ -62,13 +69,13 @@ func DecodeIntroRequestInto(b []byte, m *IntroRequest) error {
 func DecodeIntroRequest(b []byte) (IntroRequest, error) {
 	f, err := decodeBody(b, introRequestKeys, 1<<keyNonce)
 	return IntroRequest{Nonce: f.nonce, LAN: f.lan, Token: f.token, Communities: f.communities,
-		KeepAlive: f.flags&flagKeepAlive != 0, Symmetric: f.flags&flagSymmetric != 0}, err
+		KeepAlive: f.flags&flagKeepAlive != 0, Symmetric: f.flags&flagSymmetric != 0, WantMore: f.flags&flagWantMore != 0}, err
 }
 
 // IntroResponse (B to A) answers an IntroRequest with peers, an invitee C
 // that B has asked to puncture toward A, and a token for A's address.
 // Body keys: 1 nonce (required), 2 lan, 3 token, 4 communities, 5 peers,
-// 6 invitee.
+// 6 invitee, 9 more invitees.
 type IntroResponse struct {
 	Nonce       uint64         // echo of the request's Nonce
 	LAN         netip.AddrPort // responder's LAN address
@@ -76,9 +83,12 @@ type IntroResponse struct {
 	Communities []ID           // communities the responder serves; <= MaxCommunities
 	Peers       []PeerInfo     // <= MaxIntroPeers
 	Invitee     *PeerInfo      // nil when no invitee
+	// MoreInvitees are further invitees, asked to puncture toward A like
+	// the first, for a request with WantMore; <= MaxMoreInvitees.
+	MoreInvitees []PeerInfo
 }
 
-const introResponseKeys = 1<<keyNonce | 1<<keyLAN | 1<<keyToken | 1<<keyCommunities | 1<<keyPeers | 1<<keyInvitee
+const introResponseKeys = 1<<keyNonce | 1<<keyLAN | 1<<keyToken | 1<<keyCommunities | 1<<keyPeers | 1<<keyInvitee | 1<<keyMore
 
 // Type returns TypeIntroResponse.
 func (*IntroResponse) Type() Type { return TypeIntroResponse }
@@ -86,17 +96,17 @@ func (*IntroResponse) Type() Type { return TypeIntroResponse }
 // AppendBody appends the msgpack body of m to b.
 func (m *IntroResponse) AppendBody(b []byte) ([]byte, error) {
 	return appendBody(b, introResponseKeys, &body{nonce: m.Nonce, lan: m.LAN, token: m.Token,
-		communities: m.Communities, peers: m.Peers, invitee: m.Invitee})
+		communities: m.Communities, peers: m.Peers, invitee: m.Invitee, more: m.MoreInvitees})
 }
 
 // DecodeIntroResponseInto decodes the body of an IntroResponse into m,
 // reusing the storage of m's slices and invitee. m's fields are undefined
 // after an error.
 func DecodeIntroResponseInto(b []byte, m *IntroResponse) error {
-	f := body{token: m.Token, communities: m.Communities, peers: m.Peers, invitee: m.Invitee}
+	f := body{token: m.Token, communities: m.Communities, peers: m.Peers, invitee: m.Invitee, more: m.MoreInvitees}
 	err := decodeBodyInto(b, introResponseKeys, 1<<keyNonce, &f)
 	*m = IntroResponse{Nonce: f.nonce, LAN: f.lan, Token: f.token, Communities: f.communities,
-		Peers: f.peers, Invitee: f.invitee}
+		Peers: f.peers, Invitee: f.invitee, MoreInvitees: f.more}
 	return err
 }
 
@@ -104,7 +114,7 @@ func DecodeIntroResponseInto(b []byte, m *IntroResponse) error {
 func DecodeIntroResponse(b []byte) (IntroResponse, error) {
 	f, err := decodeBody(b, introResponseKeys, 1<<keyNonce)
 	return IntroResponse{Nonce: f.nonce, LAN: f.lan, Token: f.token, Communities: f.communities,
-		Peers: f.peers, Invitee: f.invitee}, err
+		Peers: f.peers, Invitee: f.invitee, MoreInvitees: f.more}, err
 }
 
 // PunctureRequest (B to C) asks C to send a Puncture toward Target (A).

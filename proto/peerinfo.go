@@ -62,8 +62,8 @@ func (r *reader) peerInfo() (PeerInfo, error) {
 
 // peers reads an array of at most MaxIntroPeers PeerInfos. An empty array
 // decodes as nil.
-func (r *reader) peers(dst []PeerInfo) ([]PeerInfo, error) {
-	n, err := r.arrayLen(MaxIntroPeers, peerInfoMinLen)
+func (r *reader) peers(dst []PeerInfo, limit int) ([]PeerInfo, error) {
+	n, err := r.arrayLen(limit, peerInfoMinLen)
 	if err != nil || n == 0 {
 		return nil, err
 	}
