@@ -203,8 +203,7 @@ func (t *peerTable) random() *peer {
 // nextInvitee picks the peer to introduce to p: round-robin over the table,
 // so that p meets every one of our peers in as many walks, where a random
 // pick would repeat itself (coupon collector). Pairs whose puncture cannot
-// work are skipped: a peer behind a symmetric NAT with one that is not
-// public.
+// work are skipped: two peers behind symmetric NATs.
 func (t *peerTable) nextInvitee(p *peer) *peer {
 	n := len(t.order)
 	for range n {
@@ -216,16 +215,14 @@ func (t *peerTable) nextInvitee(p *peer) *peer {
 	return nil
 }
 
-// public reports whether p is reached at the address it announced as its
-// own: no NAT in between.
-func (p *peer) public() bool { return p.lan.IsValid() && p.lan == p.addr }
-
 // punchable reports whether an introduction of a and b can end with them
-// hearing each other: not if one is behind a symmetric NAT (a new port for
-// every destination, so the other's puncture goes to a port that is not
-// its) and the other filters unsolicited packets.
+// hearing each other. Not if both are behind symmetric NATs: each
+// punctures toward a port the other's NAT never opened. A symmetric peer
+// with a cone peer fails too when the cone filters by address and port,
+// but works with a full cone, and votes cannot tell those apart: that pair
+// is tried.
 func punchable(a, b *peer) bool {
-	return !(a.symmetric && !b.public()) && !(b.symmetric && !a.public())
+	return !(a.symmetric && b.symmetric)
 }
 
 // sample appends to dst up to n random verified peers other than except: n

@@ -25,8 +25,8 @@ type IntroRequest struct {
 	// and every table would grow to MaxPeers within minutes.
 	KeepAlive bool
 	// Symmetric (flag bit 1) says the sender is behind a symmetric NAT (its
-	// WAN vote said so): a puncture between it and a peer that is not public
-	// cannot work, so introducers do not name one to the other.
+	// WAN vote said so): a puncture between two such peers cannot work, so
+	// introducers do not name one to the other.
 	Symmetric bool
 	// WantMore (flag bit 2) asks for up to 1+MaxMoreInvitees invitees: the
 	// sender knows fewer peers than it wants, and every invitee is a peer
