@@ -51,7 +51,7 @@ e2e: natlab e2e-metrics ## end-to-end tests through real kernel NATs, a real Pro
 e2e-metrics: ## a real Prometheus scrapes three nodes, Chromium loads the status page (apt-get install prometheus chromium)
 	$(GO) test -tags e2e -count=1 -timeout 5m -v ./e2e/metrics
 
-natlab: ## the NAT lab: namespaces, nftables NATs, the real binary (root; apt-get install nftables iproute2 iptables)
+natlab: ## the NAT lab: namespaces, nftables NATs, the real binary, arm64 under qemu (root; apt-get install nftables iproute2 iptables qemu-user-static)
 	$(GO) test -tags natlab -count=1 -parallel 16 -timeout 5m -v ./e2e/natlab
 
 natlab-report: ## measure the NAT pair matrix (5 runs a pair) and write it into docs/nat-traversal.md (root)

@@ -132,7 +132,7 @@ func serve(ctx context.Context, opts *options, log *slog.Logger) error {
 	listen := netip.AddrPortFrom(opts.listen.Addr(), bound.Port())
 	log.Info("walkie started", "peer_id", id, "listen", listen, "lan", lan, "lan_from", how,
 		"data", opts.dataDir, "http", httpDesc, "communities", opts.communities,
-		"bootstrap", entryTexts(opts.bootstrap), "lan_discovery", opts.lanDiscovery, "version", versionString())
+		"bootstrap", entryTexts(opts.bootstrap), "lan_discovery", opts.lanDiscovery, "profile", opts.profile, "version", versionString())
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

@@ -5,11 +5,13 @@
 // The recipe, and the trap that makes a naive Linux NAT behave symmetric, are
 // in the package's lab_test.go and in docs/nat-traversal.md.
 //
-// The tests need root, ip (iproute2), nft (nftables) and, for the lossy
-// scenario, iptables (its NFQUEUE target delays packets: the CI kernel has no
-// netem). They are built only with -tags natlab, so that `go test ./...` as
-// an ordinary user does not try to create namespaces; with the tag and
-// without root they fail with a message that says why, never skip.
+// The tests need root, ip (iproute2), nft (nftables), for the lossy
+// scenario iptables (its NFQUEUE target delays packets: the CI kernel has no
+// netem), and for TestArm64UnderQemu qemu-aarch64-static (qemu-user-static),
+// which runs the static linux/arm64 node among amd64 ones. They are built
+// only with -tags natlab, so that `go test ./...` as an ordinary user does
+// not try to create namespaces; with the tag and without root, or without
+// a tool, they fail with a message that says why, never skip.
 //
 //	make natlab          # the scenarios and the pair matrix (make e2e runs it too)
 //	make natlab-report   # measures the matrix and rewrites docs/nat-traversal.md

@@ -26,6 +26,7 @@ type node struct {
 	cmd     *exec.Cmd
 	started time.Time
 	exited  chan struct{}
+	ready   time.Duration // how long /status may take to answer after start
 	client  *http.Client
 	peerID  string // from the first /status
 
@@ -43,6 +44,8 @@ type status struct {
 	Peers       []peerStatus `json:"peers"`
 	FirstPeerMS *int64       `json:"first_peer_ms"`
 	PacketsSent uint64       `json:"packets_sent"`
+	// PacketsPerMin is a pointer so that a missing field shows as nil.
+	PacketsPerMin *uint64 `json:"packets_sent_per_min"`
 }
 
 // peerStatus is one entry of status.Peers.
@@ -78,6 +81,22 @@ func (l *lab) start(name, dataDir string, boot ...string) *node {
 // nodes is launched together, then waited for.
 func (l *lab) launch(name, dataDir string, boot ...string) *node {
 	l.t.Helper()
+	return l.launchWith(name, dataDir, runner{}, boot...)
+}
+
+// runner says how a host runs its node: by default walkieBin, natively,
+// with the lab's flags. A host may get another binary, a command that runs
+// it (an emulator: qemu-aarch64-static), extra flags, and longer to start.
+type runner struct {
+	prefix []string      // command (and its arguments) that runs the binary; empty: run it directly
+	bin    string        // the node binary; "" for walkieBin
+	args   []string      // extra node flags, e.g. -profile mobile
+	ready  time.Duration // how long /status may take to answer; 0 for 5 s
+}
+
+// launchWith is launch with the host's node run as r says.
+func (l *lab) launchWith(name, dataDir string, r runner, boot ...string) *node {
+	l.t.Helper()
 	s := l.byName[name]
 	if s == nil {
 		l.t.Fatalf("no site %q", name)
@@ -85,12 +104,20 @@ func (l *lab) launch(name, dataDir string, boot ...string) *node {
 	if dataDir == "" {
 		dataDir = l.t.TempDir()
 	}
-	args := []string{"netns", "exec", s.host, walkieBin, "-listen", s.listen().String(), "-data", dataDir,
-		"-http", httpAddr, "-lan-discovery=false", "-log-level", "debug"}
+	bin := r.bin
+	if bin == "" {
+		bin = walkieBin
+	}
+	if r.ready == 0 {
+		r.ready = 5 * time.Second
+	}
+	args := append(append([]string{"netns", "exec", s.host}, r.prefix...), bin, "-listen", s.listen().String(), "-data", dataDir,
+		"-http", httpAddr, "-lan-discovery=false", "-log-level", "debug")
+	args = append(args, r.args...)
 	if len(boot) > 0 {
 		args = append(args, "-bootstrap", strings.Join(boot, ","))
 	}
-	n := &node{site: s, dataDir: dataDir, cmd: exec.Command("ip", args...), exited: make(chan struct{}),
+	n := &node{site: s, dataDir: dataDir, cmd: exec.Command("ip", args...), exited: make(chan struct{}), ready: r.ready,
 		client: &http.Client{Timeout: time.Second, Transport: &http.Transport{DialContext: dialIn(s.host), DisableKeepAlives: true}}}
 	// The node dies with the test process, even if that is killed. (The
 	// signal follows the starting OS thread, and threads outlive their
@@ -128,7 +155,7 @@ func (l *lab) launch(name, dataDir string, boot ...string) *node {
 // waitReady waits until /status answers and records the peer ID.
 func (n *node) waitReady(t *testing.T) {
 	t.Helper()
-	ok := poll(5*time.Second, 20*time.Millisecond, func() bool {
+	ok := poll(n.ready, 20*time.Millisecond, func() bool {
 		s, err := n.status()
 		if err == nil {
 			n.peerID = s.PeerID
@@ -136,7 +163,7 @@ func (n *node) waitReady(t *testing.T) {
 		return err == nil
 	})
 	if !ok {
-		t.Fatalf("%s: /status does not answer 5 s after start; log:\n%s", n.site.name, n.tail(25))
+		t.Fatalf("%s: /status does not answer %v after start; log:\n%s", n.site.name, n.ready, n.tail(25))
 	}
 }
 
