@@ -75,6 +75,11 @@ type Config struct {
 	// VoteWindow is how many distinct recent observers vote on our WAN
 	// address. Default 3.
 	VoteWindow int
+	// VoteHold is how long a new majority must last before it replaces a
+	// WAN address we already have (the first one needs no wait). Liars who
+	// are now and then two of the last three observers never last that
+	// long; a real move does. Default 10s.
+	VoteHold time.Duration
 	// MinRequestSize pads introduction requests that carry no token to this
 	// many bytes, so that the answer to an unverified requester, which may
 	// never be larger than what it sent, still fits. Default 128 bytes.
@@ -116,6 +121,7 @@ func DefaultConfig() Config {
 		BootstrapBackoffMax: 30 * time.Second,
 		TokenBucket:         30 * time.Second,
 		VoteWindow:          3,
+		VoteHold:            10 * time.Second,
 		MinRequestSize:      128,
 		QueueLen:            256,
 		CommunityQueueLen:   256,
@@ -166,6 +172,7 @@ func (c Config) withDefaults() (Config, error) {
 	setDur(&c.BootstrapBackoffMin, d.BootstrapBackoffMin)
 	setDur(&c.BootstrapBackoffMax, d.BootstrapBackoffMax)
 	setDur(&c.TokenBucket, d.TokenBucket)
+	setDur(&c.VoteHold, d.VoteHold)
 	setInt(&c.TargetPeers, d.TargetPeers)
 	setInt(&c.MaxPeers, d.MaxPeers)
 	setInt(&c.MaxCandidates, d.MaxCandidates)

@@ -59,7 +59,8 @@ func (o *Overlay) onIntroRequest(p *packet, req *proto.IntroRequest, now time.Ti
 		}
 		return
 	}
-	o.vote(p, now)
+	// No vote: a requester picks when it talks to us, so a pair of liars
+	// could send votes at will. Only answers to our own requests vote.
 	a, isNew := o.table.upsert(p.hdr.Sender, p.from, now, o.cfg.PunctureRate)
 	if a != nil {
 		a.lan, a.symmetric = req.LAN, req.Symmetric
@@ -210,7 +211,6 @@ func (o *Overlay) onPunctureRequest(p *packet, req *proto.PunctureRequest, now t
 		return
 	}
 	b.lastHeard = now
-	o.vote(p, now)
 	t := req.Target
 	if t.ID == o.cfg.PeerID {
 		return
@@ -273,8 +273,9 @@ func routable(a netip.AddrPort) bool {
 		!(ip.Is4() && ip.As4() == [4]byte{255, 255, 255, 255})
 }
 
-// vote counts the address the sender saw us at. Callers have checked that
-// the sender is verified: a spoofed packet never votes.
+// vote counts the address the sender saw us at. Only answers to requests we
+// chose to send vote (they echo our nonce, so the sender is no spoofer, and
+// it cannot vote more often than we ask it).
 func (o *Overlay) vote(p *packet, now time.Time) {
 	old := o.votes.wan
 	if o.votes.add(p.from.Addr(), p.hdr.Dest, now) {

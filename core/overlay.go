@@ -81,13 +81,14 @@ func New(cfg Config) (*Overlay, error) {
 		ctx:       ctx,
 		cancel:    cancel,
 		table:     newPeerTable(cfg.MaxPeers, cfg.MaxCandidates),
-		votes:     newVoter(cfg.VoteWindow, cfg.LAN),
+		votes:     newVoter(cfg.VoteWindow, cfg.LAN, cfg.VoteHold),
 		tok:       newTokens(cfg.TokenBucket),
 		out:       map[uint64]outstanding{},
 		bootstrap: append([]netip.AddrPort(nil), cfg.Bootstrap...),
 		backoff:   cfg.BootstrapBackoffMin,
 		sendBuf:   make([]byte, 0, proto.MaxDatagram),
 	}
+	o.table.live = cfg.KeepAlive
 	if o.runners, o.byCID, err = newRunners(o, cfg.Communities, cfg.CommunityQueueLen); err != nil {
 		cancel()
 		return nil, err

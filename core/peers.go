@@ -46,11 +46,15 @@ type invitee struct {
 // expected invitees. It is owned by the worker goroutine.
 type peerTable struct {
 	max, maxCand int
-	byID         map[proto.ID]*peer
-	byAddr       map[netip.AddrPort]*peer
-	order        []*peer // sorted by ID: stable round-robin introductions
-	cands        map[proto.ID]*candidate
-	invitees     map[proto.ID]*invitee
+	// live: a peer heard from this recently keeps its entry against claims
+	// (its ID proved at another address, or another ID proved at its
+	// address). Set to KeepAlive by New; 0 turns the protection off.
+	live     time.Duration
+	byID     map[proto.ID]*peer
+	byAddr   map[netip.AddrPort]*peer
+	order    []*peer // sorted by ID: stable round-robin introductions
+	cands    map[proto.ID]*candidate
+	invitees map[proto.ID]*invitee
 }
 
 func newPeerTable(max, maxCand int) *peerTable {
@@ -68,13 +72,22 @@ func (t *peerTable) len() int { return len(t.order) }
 func (t *peerTable) full() bool { return len(t.order) >= t.max }
 
 // upsert records that peer id proved itself at addr. It returns the peer and
-// whether it is new, or nil when the table is full.
+// whether it is new, or nil when the table is full or the claim collides
+// with a live peer (see live).
 func (t *peerTable) upsert(id proto.ID, addr netip.AddrPort, now time.Time, punctureRate float64) (*peer, bool) {
 	if p, ok := t.byID[id]; ok {
 		if p.addr != addr {
-			// The peer moved (new NAT mapping, new network); the proof was
-			// made at the new address, so follow it.
+			// The peer moved (new NAT mapping, new network): follow the
+			// proof to the new address, but only once the old one has gone
+			// quiet. Otherwise anybody who proves its own address could
+			// take over a live peer's entry by claiming its ID.
+			if now.Sub(p.lastHeard) < t.live {
+				return nil, false
+			}
 			if q := t.byAddr[addr]; q != nil && q != p {
+				if now.Sub(q.lastHeard) < t.live {
+					return nil, false
+				}
 				t.remove(q.id)
 			}
 			delete(t.byAddr, p.addr)
@@ -89,7 +102,11 @@ func (t *peerTable) upsert(id proto.ID, addr netip.AddrPort, now time.Time, punc
 	}
 	if q := t.byAddr[addr]; q != nil {
 		// Another identity at the same address: the old one is gone (a
-		// restart without its data directory, or a reused NAT port).
+		// restart without its data directory, or a reused NAT port) once
+		// it has gone quiet; while it is live, the newcomer waits.
+		if now.Sub(q.lastHeard) < t.live {
+			return nil, false
+		}
 		t.remove(q.id)
 	}
 	p := &peer{id: id, addr: addr, added: now, lastHeard: now,

@@ -51,13 +51,20 @@ type voter struct {
 	wan    netip.AddrPort
 	ip     netip.Addr // our public IP, when a majority agrees on it (also behind a symmetric NAT)
 	nat    NATType
+	// hold: a new winner replaces a WAN address we already have only once it
+	// has kept the majority this long. Two liars can be two of the last
+	// three observers now and then; keeping it for seconds while honest
+	// observers answer too is what they cannot do. A real move keeps it.
+	hold        time.Duration
+	pending     netip.AddrPort // the challenger, while it waits out hold
+	pendingFrom time.Time
 }
 
-func newVoter(window int, lan netip.AddrPort) *voter {
+func newVoter(window int, lan netip.AddrPort, hold time.Duration) *voter {
 	if window < 2 {
 		window = 2
 	}
-	return &voter{window: window, lan: lan, votes: make([]vote, 0, window)}
+	return &voter{window: window, lan: lan, hold: hold, votes: make([]vote, 0, window)}
 }
 
 // observerKey groups IPv6 observers by /56: what one subscriber typically gets.
@@ -123,14 +130,25 @@ func (v *voter) add(observer netip.Addr, reported netip.AddrPort, now time.Time)
 		v.votes = append(v.votes[:0], v.votes[1:]...)
 	}
 	v.votes = append(v.votes, vote{observer: key, addr: reported, at: now})
-	return v.decide()
+	return v.decide(now)
 }
 
 // decide recomputes the WAN address and NAT type from the window.
-func (v *voter) decide() bool {
+func (v *voter) decide(now time.Time) bool {
 	oldWAN, oldNAT := v.wan, v.nat
-	if w, ok := v.majority(func(a vote) netip.AddrPort { return a.addr }); ok {
-		v.wan = w
+	w, ok := v.majority(func(a vote) netip.AddrPort { return a.addr })
+	switch {
+	case !ok || w == v.wan:
+		v.pending = netip.AddrPort{}
+	case !v.wan.IsValid():
+		v.wan, v.pending = w, netip.AddrPort{} // a first address needs no wait
+	default: // a challenger to the address we have
+		if w != v.pending {
+			v.pending, v.pendingFrom = w, now
+		}
+		if now.Sub(v.pendingFrom) >= v.hold {
+			v.wan, v.pending = w, netip.AddrPort{}
+		}
 	}
 	ipWin, ipOK := v.majority(func(a vote) netip.AddrPort { return netip.AddrPortFrom(a.addr.Addr(), 0) })
 	if ipOK {

@@ -15,7 +15,7 @@ var (
 func obs(s string) netip.Addr { return netip.MustParseAddr(s) }
 
 func TestVoteOneLiarCannotFlip(t *testing.T) {
-	v := newVoter(3, lanAddr)
+	v := newVoter(3, lanAddr, 0)
 	now := time.Unix(0, 0)
 	v.add(obs("198.51.100.1"), wanX, now)
 	v.add(obs("198.51.100.2"), wanX, now)
@@ -34,7 +34,7 @@ func TestVoteOneLiarCannotFlip(t *testing.T) {
 }
 
 func TestVoteOneObserverIsNotEnough(t *testing.T) {
-	v := newVoter(3, lanAddr)
+	v := newVoter(3, lanAddr, 0)
 	for range 10 {
 		v.add(obs("198.51.100.1"), wanX, time.Unix(0, 0))
 	}
@@ -44,7 +44,7 @@ func TestVoteOneObserverIsNotEnough(t *testing.T) {
 }
 
 func TestVoteIPv6Slash56IsOneObserver(t *testing.T) {
-	v := newVoter(3, lanAddr)
+	v := newVoter(3, lanAddr, 0)
 	now := time.Unix(0, 0)
 	v.add(obs("2001:db8:aa:bb00::1"), wanY, now)
 	v.add(obs("2001:db8:aa:bbff::2"), wanY, now) // same /56
@@ -58,7 +58,7 @@ func TestVoteIPv6Slash56IsOneObserver(t *testing.T) {
 }
 
 func TestVoteTwoHonestObserversCanMove(t *testing.T) {
-	v := newVoter(3, lanAddr)
+	v := newVoter(3, lanAddr, 0)
 	now := time.Unix(0, 0)
 	v.add(obs("198.51.100.1"), wanX, now)
 	v.add(obs("198.51.100.2"), wanX, now)
@@ -73,7 +73,7 @@ func TestVoteTwoHonestObserversCanMove(t *testing.T) {
 }
 
 func TestVoteTieKeepsCurrent(t *testing.T) {
-	v := newVoter(4, lanAddr)
+	v := newVoter(4, lanAddr, 0)
 	now := time.Unix(0, 0)
 	v.add(obs("198.51.100.1"), wanX, now)
 	v.add(obs("198.51.100.2"), wanX, now)
@@ -85,7 +85,7 @@ func TestVoteTieKeepsCurrent(t *testing.T) {
 }
 
 func TestVoteSymmetric(t *testing.T) {
-	v := newVoter(3, lanAddr)
+	v := newVoter(3, lanAddr, 0)
 	now := time.Unix(0, 0)
 	v.add(obs("198.51.100.1"), netip.MustParseAddrPort("203.0.113.7:1000"), now)
 	v.add(obs("198.51.100.2"), netip.MustParseAddrPort("203.0.113.7:2000"), now)
@@ -97,7 +97,7 @@ func TestVoteSymmetric(t *testing.T) {
 
 func TestVotePublic(t *testing.T) {
 	pub := netip.MustParseAddrPort("198.51.100.9:1873")
-	v := newVoter(3, pub)
+	v := newVoter(3, pub, 0)
 	now := time.Unix(0, 0)
 	v.add(obs("203.0.113.1"), pub, now)
 	v.add(obs("203.0.113.2"), pub, now)
@@ -107,7 +107,7 @@ func TestVotePublic(t *testing.T) {
 }
 
 func TestVoteIgnoresOwnPrivateSubnet(t *testing.T) {
-	v := newVoter(3, lanAddr)
+	v := newVoter(3, lanAddr, 0)
 	now := time.Unix(0, 0)
 	v.add(obs("10.0.0.3"), lanAddr, now)
 	v.add(obs("10.0.0.4"), lanAddr, now)
@@ -119,5 +119,42 @@ func TestVoteIgnoresOwnPrivateSubnet(t *testing.T) {
 	v.add(obs("192.168.2.1"), wanX, now)
 	if v.wan != wanX {
 		t.Fatalf("wan %v, want %v", v.wan, wanX)
+	}
+}
+
+// A new majority replaces a WAN address we have only after it has lasted
+// VoteHold: two liars who are briefly two of the last three observers never
+// get there, a real move does.
+func TestVoteHold(t *testing.T) {
+	v := newVoter(3, lanAddr, 10*time.Second)
+	t0 := time.Unix(1000, 0)
+	at := func(s float64) time.Time { return t0.Add(time.Duration(s * float64(time.Second))) }
+	v.add(obs("198.51.100.1"), wanX, at(0))
+	v.add(obs("198.51.100.2"), wanX, at(0))
+	if v.wan != wanX {
+		t.Fatalf("first address %v, want %v at once", v.wan, wanX)
+	}
+	// Liars in one /24 speak, two honest observers answer in between: for
+	// a minute the liars are a majority now and then, never for 10 s.
+	for i := range 60 {
+		s := float64(i)
+		v.add(obs("192.0.2.66"), wanY, at(s))
+		v.add(obs("192.0.2.67"), wanY, at(s+0.2))
+		v.add(obs("198.51.100.1"), wanX, at(s+0.4))
+		v.add(obs("198.51.100.2"), wanX, at(s+0.6))
+		if v.wan != wanX {
+			t.Fatalf("liars flipped the WAN to %v at %.1f s", v.wan, s+0.6)
+		}
+	}
+	// A real move: every observer now sees Y.
+	for i := range 12 {
+		v.add(obs("198.51.100.1"), wanY, at(100+float64(i)))
+		v.add(obs("198.51.100.2"), wanY, at(100+float64(i)))
+		if i < 10 && v.wan != wanX {
+			t.Fatalf("moved to %v after %d s, want after 10 s", v.wan, i)
+		}
+	}
+	if v.wan != wanY {
+		t.Fatalf("after a 12 s move: wan %v, want %v", v.wan, wanY)
 	}
 }

@@ -69,10 +69,9 @@ func TestConeMesh(t *testing.T) {
 // TestSymmetricAmongCones: four cone hosts, two symmetric ones, and a
 // second public node (without one, a symmetric host hears a proven answer
 // from the bootstrap only, and one observer is too few to call a NAT
-// symmetric). The cone hosts still mesh, within 10 s: slower than in
-// TestConeMesh, since introducers spend walks on symmetric invitees whose
-// punctures cannot work (1.2 to 6.6 s in 37 runs). The symmetric hosts say "symmetric" within 10 s, and the test
-// logs which pairs connected.
+// symmetric). The cone hosts still mesh within 10 s, with their WAN
+// addresses right; the symmetric hosts say "symmetric" within 10 s, and the
+// test logs which pairs connected.
 func TestSymmetricAmongCones(t *testing.T) {
 	cones, syms := names("c", 4), names("s", 2)
 	l := newLab(t, topology(Cone, cones...)+" "+strings.TrimPrefix(topology(Symmetric, syms...), "boot:public ")+" pub:public", options{})
@@ -92,8 +91,12 @@ func TestSymmetricAmongCones(t *testing.T) {
 	} else {
 		t.Logf("symmetric hosts classified after %.2fs", at.Seconds())
 	}
-	if p := w.wanProblems(coneNodes); len(p) > 0 {
-		t.Errorf("cone hosts' WAN addresses:\n%s", strings.Join(p, "\n"))
+	// A node votes only on answers to its own requests, so a cone host that
+	// met its peers through their walks may need a walk or two more.
+	if ok, at = w.until(10*time.Second, func(w *watch) bool { return len(w.wanProblems(coneNodes)) == 0 }); !ok {
+		t.Errorf("cone hosts' WAN addresses after 10 s:\n%s", strings.Join(w.wanProblems(coneNodes), "\n"))
+	} else {
+		t.Logf("cone hosts' WAN addresses right after %.2fs", at.Seconds())
 	}
 	t.Logf("who reaches whom, time from start (- never):\n%s", w.pairTable(all))
 }
