@@ -49,7 +49,10 @@ func ListenUDP(addr string) (*UDPTransport, error) {
 func NewUDPTransport(c *net.UDPConn) *UDPTransport { return &UDPTransport{conn: c} }
 
 // ReadFrom implements Transport. IPv4-mapped IPv6 sources are unmapped so
-// that one peer has one address, whichever socket family saw it.
+// that one peer has one address, whichever socket family saw it. A datagram
+// longer than b is truncated to len(b), as UDP does. One syscall per
+// datagram: batched reads (recvmmsg) did not raise the node's throughput, see
+// docs/performance.md.
 func (t *UDPTransport) ReadFrom(b []byte) (int, netip.AddrPort, error) {
 	n, from, err := t.conn.ReadFromUDPAddrPort(b)
 	if err != nil {

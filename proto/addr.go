@@ -86,6 +86,9 @@ func (r *reader) ids(dst []ID) ([]ID, error) {
 		return nil, err
 	}
 	ids := dst[:0]
+	if cap(ids) < n {
+		ids = make([]ID, 0, n) // n is bounded by MaxCommunities
+	}
 	for range n {
 		id, err := r.id()
 		if err != nil {

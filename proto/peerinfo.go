@@ -68,6 +68,9 @@ func (r *reader) peers(dst []PeerInfo, limit int) ([]PeerInfo, error) {
 		return nil, err
 	}
 	ps := dst[:0]
+	if cap(ps) < n {
+		ps = make([]PeerInfo, 0, n) // n is bounded by limit
+	}
 	for range n {
 		p, err := r.peerInfo()
 		if err != nil {
