@@ -38,14 +38,14 @@ func withChatAPI(h http.Handler, c *chat.Chat, done <-chan struct{}) http.Handle
 	mux.Handle("/", h)
 	mux.HandleFunc("POST /api/chat", func(w http.ResponseWriter, r *http.Request) { postChat(w, r, c) })
 	mux.HandleFunc("GET /api/chat", func(w http.ResponseWriter, r *http.Request) {
-		chatJSON(w, http.StatusOK, struct {
+		writeJSON(w, http.StatusOK, struct {
 			Messages []chat.Message `json:"messages"`
 		}{Messages: append([]chat.Message{}, c.History()...)})
 	})
 	mux.HandleFunc("GET /api/chat/stream", func(w http.ResponseWriter, r *http.Request) { streamChat(w, r, c, done) })
 	mux.HandleFunc("/api/chat", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Allow", "GET, HEAD, POST")
-		chatError(w, http.StatusMethodNotAllowed, r.Method+" not allowed")
+		apiError(w, http.StatusMethodNotAllowed, r.Method+" not allowed")
 	})
 	return mux
 }
@@ -56,7 +56,7 @@ func withChatAPI(h http.Handler, c *chat.Chat, done <-chan struct{}) http.Handle
 // this server never grants.
 func postChat(w http.ResponseWriter, r *http.Request, c *chat.Chat) {
 	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
-		chatError(w, http.StatusUnsupportedMediaType, "Content-Type must be application/json")
+		apiError(w, http.StatusUnsupportedMediaType, "Content-Type must be application/json")
 		return
 	}
 	var req struct {
@@ -64,25 +64,25 @@ func postChat(w http.ResponseWriter, r *http.Request, c *chat.Chat) {
 	}
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, chatMaxRequest))
 	if err := dec.Decode(&req); err != nil {
-		chatError(w, http.StatusBadRequest, "bad JSON: "+err.Error())
+		apiError(w, http.StatusBadRequest, "bad JSON: "+err.Error())
 		return
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		chatError(w, http.StatusBadRequest, "bad JSON: trailing data after the object")
+		apiError(w, http.StatusBadRequest, "bad JSON: trailing data after the object")
 		return
 	}
 	if req.Text == nil {
-		chatError(w, http.StatusBadRequest, `bad JSON: want {"text": "..."}`)
+		apiError(w, http.StatusBadRequest, `bad JSON: want {"text": "..."}`)
 		return
 	}
 	m, err := c.Post(*req.Text)
 	switch {
 	case errors.Is(err, chat.ErrBadText):
-		chatError(w, http.StatusBadRequest, err.Error())
+		apiError(w, http.StatusBadRequest, err.Error())
 	case err != nil:
-		chatError(w, http.StatusServiceUnavailable, err.Error())
+		apiError(w, http.StatusServiceUnavailable, err.Error())
 	default:
-		chatJSON(w, http.StatusOK, m)
+		writeJSON(w, http.StatusOK, m)
 	}
 }
 
@@ -94,7 +94,7 @@ func streamChat(w http.ResponseWriter, r *http.Request, c *chat.Chat, done <-cha
 	// The server's WriteTimeout is meant for small documents; a stream
 	// lives as long as the client.
 	if err := rc.SetWriteDeadline(time.Time{}); err != nil {
-		chatError(w, http.StatusInternalServerError, "streaming unsupported: "+err.Error())
+		apiError(w, http.StatusInternalServerError, "streaming unsupported: "+err.Error())
 		return
 	}
 	msgs, stop := c.Subscribe()
@@ -129,22 +129,10 @@ func streamChat(w http.ResponseWriter, r *http.Request, c *chat.Chat, done <-cha
 	}
 }
 
-func chatError(w http.ResponseWriter, code int, msg string) {
-	chatJSON(w, code, struct {
+// apiError answers {"error": msg} with status code, for the chat and game
+// APIs alike.
+func apiError(w http.ResponseWriter, code int, msg string) {
+	writeJSON(w, code, struct {
 		Error string `json:"error"`
 	}{msg})
-}
-
-func chatJSON(w http.ResponseWriter, code int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
-		return
-	}
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(code)
-	w.Write(append(b, '\n'))
 }

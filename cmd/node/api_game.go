@@ -44,15 +44,15 @@ func withGameAPI(h http.Handler, g *game.Community) http.Handler {
 		}
 		u, err := uuid.Parse(req.Peer)
 		if err != nil || len(req.Peer) != 36 {
-			gameError(w, http.StatusBadRequest, `"peer" must be a peer ID like 3310f224-6b2c-5ba4-a13d-d6c2f65e89c4`)
+			apiError(w, http.StatusBadRequest, `"peer" must be a peer ID like 3310f224-6b2c-5ba4-a13d-d6c2f65e89c4`)
 			return
 		}
 		id, err := g.Challenge(proto.ID(u))
 		if err != nil {
-			gameError(w, gameStatus(err), err.Error())
+			apiError(w, gameStatus(err), err.Error())
 			return
 		}
-		gameJSON(w, http.StatusOK, map[string]string{"game": id.String()})
+		writeJSON(w, http.StatusOK, map[string]string{"game": id.String()})
 	})
 	mux.HandleFunc("POST /api/game/move", func(w http.ResponseWriter, r *http.Request) {
 		var req struct {
@@ -64,20 +64,20 @@ func withGameAPI(h http.Handler, g *game.Community) http.Handler {
 		}
 		id, err := game.ParseGameID(req.Game)
 		if err != nil {
-			gameError(w, http.StatusBadRequest, `"game": `+err.Error())
+			apiError(w, http.StatusBadRequest, `"game": `+err.Error())
 			return
 		}
 		m, err := game.ParseMove(req.Move)
 		if err != nil {
-			gameError(w, http.StatusBadRequest, `"move": `+err.Error())
+			apiError(w, http.StatusBadRequest, `"move": `+err.Error())
 			return
 		}
 		if err := g.Play(id, m); err != nil {
-			gameError(w, gameStatus(err), err.Error())
+			apiError(w, gameStatus(err), err.Error())
 			return
 		}
 		snap, _ := g.Game(id)
-		gameJSON(w, http.StatusOK, gameView(snap))
+		writeJSON(w, http.StatusOK, gameView(snap))
 	})
 	mux.HandleFunc("GET /api/game/games", func(w http.ResponseWriter, r *http.Request) {
 		games := g.Games()
@@ -85,7 +85,7 @@ func withGameAPI(h http.Handler, g *game.Community) http.Handler {
 		for i, s := range games {
 			out[i] = gameView(s)
 		}
-		gameJSON(w, http.StatusOK, map[string]any{"games": out})
+		writeJSON(w, http.StatusOK, map[string]any{"games": out})
 	})
 	mux.HandleFunc("GET /api/game/scores", func(w http.ResponseWriter, r *http.Request) {
 		type score struct {
@@ -99,7 +99,7 @@ func withGameAPI(h http.Handler, g *game.Community) http.Handler {
 		for i, s := range scores {
 			out[i] = score{s.Peer.String(), s.Wins, s.Losses, s.Draws}
 		}
-		gameJSON(w, http.StatusOK, map[string]any{"scores": out})
+		writeJSON(w, http.StatusOK, map[string]any{"scores": out})
 	})
 	// The catch-all under /api/game/ keeps the answers JSON: a wrong
 	// method on a known path is 405 with Allow, anything else 404.
@@ -108,10 +108,10 @@ func withGameAPI(h http.Handler, g *game.Community) http.Handler {
 	mux.HandleFunc("/api/game/", func(w http.ResponseWriter, r *http.Request) {
 		if a, ok := allow[r.URL.Path]; ok {
 			w.Header().Set("Allow", a)
-			gameError(w, http.StatusMethodNotAllowed, r.Method+" not allowed")
+			apiError(w, http.StatusMethodNotAllowed, r.Method+" not allowed")
 			return
 		}
-		gameError(w, http.StatusNotFound, "no such endpoint")
+		apiError(w, http.StatusNotFound, "no such endpoint")
 	})
 	return mux
 }
@@ -142,17 +142,17 @@ func gameView(g game.Game) gameJSONView {
 // moves through the loopback API.
 func readGameJSON(w http.ResponseWriter, r *http.Request, v any) bool {
 	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
-		gameError(w, http.StatusUnsupportedMediaType, "Content-Type must be application/json")
+		apiError(w, http.StatusUnsupportedMediaType, "Content-Type must be application/json")
 		return false
 	}
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, gameMaxRequest))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		gameError(w, http.StatusBadRequest, "bad JSON: "+err.Error())
+		apiError(w, http.StatusBadRequest, "bad JSON: "+err.Error())
 		return false
 	}
 	if dec.More() {
-		gameError(w, http.StatusBadRequest, "bad JSON: more than one value")
+		apiError(w, http.StatusBadRequest, "bad JSON: more than one value")
 		return false
 	}
 	return true
@@ -171,18 +171,4 @@ func gameStatus(err error) int {
 		return http.StatusServiceUnavailable
 	}
 	return http.StatusBadRequest
-}
-
-func gameError(w http.ResponseWriter, code int, msg string) {
-	gameJSON(w, code, map[string]string{"error": msg})
-}
-
-func gameJSON(w http.ResponseWriter, code int, v any) {
-	b, _ := json.Marshal(v) // maps and structs of strings, bools and times
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(code)
-	w.Write(append(b, '\n'))
 }

@@ -36,7 +36,7 @@ const (
 func newHandler(status func() core.Status, mon *monitor) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /status", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, status())
+		writeJSON(w, http.StatusOK, status())
 	})
 	if mon != nil {
 		// promhttp answers in the format the scraper asks for and gzips
@@ -48,9 +48,9 @@ func newHandler(status func() core.Status, mon *monitor) http.Handler {
 	return mux
 }
 
-// writeJSON serves v as JSON that is never cached: every answer is a
-// snapshot.
-func writeJSON(w http.ResponseWriter, v any) {
+// writeJSON serves v as JSON with status code, never cached: every answer
+// is a snapshot. Every JSON answer of the node goes through here.
+func writeJSON(w http.ResponseWriter, code int, v any) {
 	b, err := json.Marshal(v)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
@@ -60,6 +60,7 @@ func writeJSON(w http.ResponseWriter, v any) {
 	h.Set("Content-Type", "application/json")
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(code)
 	w.Write(append(b, '\n'))
 }
 

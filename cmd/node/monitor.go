@@ -127,7 +127,7 @@ func (h *peerHistory) since(from time.Time) []histPoint {
 // candidates], ...]} for the last historyWindow.
 func (h *peerHistory) serveHistory(w http.ResponseWriter, _ *http.Request) {
 	now := time.Now()
-	writeJSON(w, struct {
+	writeJSON(w, http.StatusOK, struct {
 		NowMS  int64       `json:"now_ms"`
 		Points []histPoint `json:"points"`
 	}{now.UnixMilli(), h.since(now.Add(-historyWindow))})
