@@ -10,13 +10,13 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	"regexp"
 	"runtime"
 	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/walkie-p2p/walkie/community"
 	"github.com/walkie-p2p/walkie/proto"
 )
 
@@ -32,9 +32,6 @@ const (
 // version is the release, set at link time with
 // -ldflags "-X main.version=v1.2.3". Empty means: ask the build info.
 var version = ""
-
-// communityName is what a community name must look like.
-var communityName = regexp.MustCompile(`^[a-z0-9-]{1,32}$`)
 
 // options is the validated command line.
 type options struct {
@@ -249,7 +246,7 @@ func parseCommunities(s string) ([]string, error) {
 	for name := range strings.SplitSeq(s, ",") {
 		name = strings.TrimSpace(name)
 		switch {
-		case !communityName.MatchString(name):
+		case !community.ValidName(name): // the one rule, shared with core
 			return nil, badFlag("communities", s, "community name %q must be 1 to 32 of a-z, 0-9 and -", name)
 		case slices.Contains(names, name):
 			return nil, badFlag("communities", s, "community %q is listed twice", name)
