@@ -247,7 +247,7 @@ func parseCommunities(s string) ([]string, error) {
 		name = strings.TrimSpace(name)
 		switch {
 		case !community.ValidName(name): // the one rule, shared with core
-			return nil, badFlag("communities", s, "community name %q must be 1 to 32 of a-z, 0-9 and -", name)
+			return nil, badFlag("communities", s, "community name %q must be 1 to 32 of a-z, 0-9 and -, not starting with -", name)
 		case slices.Contains(names, name):
 			return nil, badFlag("communities", s, "community %q is listed twice", name)
 		}
