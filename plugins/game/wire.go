@@ -141,7 +141,7 @@ func Decode(t community.Type, data []byte) (Message, error) {
 	if want == nil {
 		return b, fmt.Errorf("game: unknown type %d", t)
 	}
-	if len(data) > MaxBody {
+	if len(data) > MaxBody || checkLengths(data) != nil {
 		return b, errMalformed
 	}
 	r := bytes.NewReader(data)
