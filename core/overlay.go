@@ -36,6 +36,7 @@ type Overlay struct {
 	inbox chan packet
 
 	runners []*runner            // the communities, in Config order
+	ids     []proto.ID           // their IDs, as announced
 	byCID   map[proto.ID]*runner // by community ID; read-only after New
 	cwg     sync.WaitGroup       // community goroutines
 
@@ -92,6 +93,9 @@ func New(cfg Config) (*Overlay, error) {
 	if o.runners, o.byCID, err = newRunners(o, cfg.Communities, cfg.CommunityQueueLen); err != nil {
 		cancel()
 		return nil, err
+	}
+	for _, r := range o.runners {
+		o.ids = append(o.ids, r.id)
 	}
 	return o, nil
 }
@@ -231,14 +235,10 @@ func (o *Overlay) pick(lan, wan netip.AddrPort) netip.AddrPort {
 	return wan
 }
 
-// communityIDs lists the communities we announce.
-func (o *Overlay) communityIDs() []proto.ID {
-	ids := make([]proto.ID, len(o.runners))
-	for i, r := range o.runners {
-		ids[i] = r.id
-	}
-	return ids
-}
+// communityIDs lists the communities we announce: computed once in New,
+// since they never change, and only read (encoders copy it onto the wire),
+// so every request and response can share it without allocating.
+func (o *Overlay) communityIDs() []proto.ID { return o.ids }
 
 // Metrics returns the Metrics the overlay reports to (a *Stats unless
 // Config.Metrics was set).
