@@ -51,19 +51,29 @@ func topology(kind Kind, names ...string) string {
 // restricted cone NATs. Within 5 s every host reaches every other at its
 // punctured public address, and knows its own WAN address and NAT type.
 func TestConeMesh(t *testing.T) {
+	at := coneMesh(t, options{}, 5*time.Second, "full cone mesh")
+	t.Logf("full mesh of 6 cone hosts, WAN addresses right, after %.2fs", at.Seconds())
+}
+
+// coneMesh starts a bootstrap and six hosts behind cone NATs built with
+// opts, and fails unless within limit every host reaches every other at its
+// punctured public address and knows its own WAN address and NAT type. It
+// returns how long that took.
+func coneMesh(t *testing.T, opts options, limit time.Duration, what string) time.Duration {
+	t.Helper()
 	hosts := names("c", 6)
-	l := newLab(t, topology(Cone, hosts...), options{})
+	l := newLab(t, topology(Cone, hosts...), opts)
 	l.start("boot", "")
 	nodes, t0 := l.startGroup(hosts, l.bootAddr("boot"))
 	w := newWatch(t0, nodes...)
-	ok, at := w.until(5*time.Second, func(w *watch) bool {
+	ok, at := w.until(limit, func(w *watch) bool {
 		return w.meshed(nodes) && len(w.wanProblems(nodes)) == 0
 	})
 	t.Logf("who reaches whom, time from start:\n%s", w.pairTable(nodes))
 	if !ok {
-		t.Fatalf("no full cone mesh within 5 s:\n%s", strings.Join(append(w.missing(nodes), w.wanProblems(nodes)...), "\n"))
+		t.Fatalf("no %s within %v:\n%s", what, limit, strings.Join(append(w.missing(nodes), w.wanProblems(nodes)...), "\n"))
 	}
-	t.Logf("full mesh of 6 cone hosts, WAN addresses right, after %.2fs", at.Seconds())
+	return at
 }
 
 // TestSymmetricAmongCones: four cone hosts, two symmetric ones, and a
@@ -104,19 +114,7 @@ func TestSymmetricAmongCones(t *testing.T) {
 // TestLossyConeMesh: 100 ms delay and 5% loss on every router's WAN
 // egress. The six-host cone mesh still forms within 15 s.
 func TestLossyConeMesh(t *testing.T) {
-	hosts := names("c", 6)
-	l := newLab(t, topology(Cone, hosts...), options{delay: 100 * time.Millisecond, lossPct: 5})
-	l.start("boot", "")
-	nodes, t0 := l.startGroup(hosts, l.bootAddr("boot"))
-	w := newWatch(t0, nodes...)
-	ok, at := w.until(15*time.Second, func(w *watch) bool {
-		return w.meshed(nodes) && len(w.wanProblems(nodes)) == 0
-	})
-	t.Logf("who reaches whom, time from start:\n%s", w.pairTable(nodes))
-	if !ok {
-		t.Fatalf("no cone mesh within 15 s with 100 ms delay and 5%% loss:\n%s",
-			strings.Join(append(w.missing(nodes), w.wanProblems(nodes)...), "\n"))
-	}
+	at := coneMesh(t, options{delay: 100 * time.Millisecond, lossPct: 5}, 15*time.Second, "cone mesh with 100 ms delay and 5% loss")
 	t.Logf("lossy mesh of 6 cone hosts after %.2fs", at.Seconds())
 }
 
@@ -164,19 +162,7 @@ func TestRestartRejoins(t *testing.T) {
 // behind most home routers: the hosts must not mistake each other's LAN
 // address for a reachable one, and still mesh within 5 s.
 func TestConeMeshSameLAN(t *testing.T) {
-	hosts := names("c", 6)
-	l := newLab(t, topology(Cone, hosts...), options{sameLAN: true})
-	l.start("boot", "")
-	nodes, t0 := l.startGroup(hosts, l.bootAddr("boot"))
-	w := newWatch(t0, nodes...)
-	ok, at := w.until(5*time.Second, func(w *watch) bool {
-		return w.meshed(nodes) && len(w.wanProblems(nodes)) == 0
-	})
-	t.Logf("who reaches whom, time from start:\n%s", w.pairTable(nodes))
-	if !ok {
-		t.Fatalf("no cone mesh of hosts on one private subnet within 5 s:\n%s",
-			strings.Join(append(w.missing(nodes), w.wanProblems(nodes)...), "\n"))
-	}
+	at := coneMesh(t, options{sameLAN: true}, 5*time.Second, "cone mesh of hosts on one private subnet")
 	t.Logf("full mesh of 6 cone hosts on one private subnet after %.2fs", at.Seconds())
 }
 
