@@ -7,15 +7,16 @@ import "net/netip"
 // constants: append only, never renumber. Keys must stay below 64 (they
 // index a bit mask) and each message below 16 fields (a fixmap).
 const (
-	keyNonce       = 1 // uint
-	keyLAN         = 2 // address
-	keyToken       = 3 // bin, at most MaxToken bytes
-	keyCommunities = 4 // array of at most MaxCommunities IDs
-	keyPeers       = 5 // array of at most MaxIntroPeers PeerInfo maps
-	keyInvitee     = 6 // PeerInfo map
-	keyTarget      = 7 // PeerInfo map
-	keyFlags       = 8 // uint bit set; unknown bits are ignored
-	keyMore        = 9 // array of at most MaxMoreInvitees PeerInfo maps
+	keyNonce       = 1  // uint
+	keyLAN         = 2  // address
+	keyToken       = 3  // bin, at most MaxToken bytes
+	keyCommunities = 4  // array of at most MaxCommunities IDs
+	keyPeers       = 5  // array of at most MaxIntroPeers PeerInfo maps
+	keyInvitee     = 6  // PeerInfo map
+	keyTarget      = 7  // PeerInfo map
+	keyFlags       = 8  // uint bit set; unknown bits are ignored
+	keyMore        = 9  // array of at most MaxMoreInvitees PeerInfo maps
+	keyNAT         = 10 // uint, a packed NATHint
 )
 
 // Flag bits of key 8.
@@ -42,6 +43,7 @@ type body struct {
 	target      PeerInfo
 	flags       uint64
 	more        []PeerInfo
+	nat         uint64
 }
 
 // appendBody appends the fields of f whose keys are in keys, in key order.
@@ -56,9 +58,9 @@ func appendBody(b []byte, keys uint64, f *body) ([]byte, error) {
 	hasToken, hasComm := has(keyToken, len(f.token) > 0), has(keyCommunities, len(f.communities) > 0)
 	hasPeers, hasInvitee := has(keyPeers, len(f.peers) > 0), has(keyInvitee, f.invitee != nil)
 	hasTarget, hasFlags := has(keyTarget, true), has(keyFlags, f.flags != 0)
-	hasMore := has(keyMore, len(f.more) > 0)
+	hasMore, hasNAT := has(keyMore, len(f.more) > 0), has(keyNAT, f.nat != 0)
 
-	out := appendMapLen(b, count(hasNonce, hasLAN, hasToken, hasComm, hasPeers, hasInvitee, hasTarget, hasFlags, hasMore))
+	out := appendMapLen(b, count(hasNonce, hasLAN, hasToken, hasComm, hasPeers, hasInvitee, hasTarget, hasFlags, hasMore, hasNAT))
 	if hasNonce {
 		out = appendUint(appendUint(out, keyNonce), f.nonce)
 	}
@@ -100,6 +102,9 @@ func appendBody(b []byte, keys uint64, f *body) ([]byte, error) {
 				return b, err
 			}
 		}
+	}
+	if hasNAT {
+		out = appendUint(appendUint(out, keyNAT), f.nat)
 	}
 	return out, nil
 }
@@ -146,6 +151,8 @@ func decodeBodyInto(b []byte, known, required uint64, f *body) error {
 			f.flags, err = r.uint()
 		case keyMore:
 			f.more, err = r.peers(more, MaxMoreInvitees)
+		case keyNAT:
+			f.nat, err = r.uint()
 		}
 		return err
 	})

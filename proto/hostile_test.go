@@ -255,3 +255,30 @@ func TestOmitEmpty(t *testing.T) {
 		}
 	}
 }
+
+// A NAT hint that this version cannot act on safely reads as unknown: an
+// unknown kind, a sequential hint without a usable step; bits above 31 are
+// room for later fields and ignored.
+func TestNATHintUnpack(t *testing.T) {
+	for _, tc := range []struct {
+		v    uint64
+		want NATHint
+	}{
+		{0, NATHint{}},
+		{1, NATHint{Kind: NATEasy}},
+		{2 | 5<<8 | 40000<<16, NATHint{Kind: NATRandom}}, // port and step mean nothing for random
+		{3 | 1<<8 | 40000<<16, NATHint{Kind: NATSequential, Port: 40000, Step: 1}},
+		{3 | 16<<8 | 1<<16 | 1<<40, NATHint{Kind: NATSequential, Port: 1, Step: 16}},
+		{3 | 0<<8 | 40000<<16, NATHint{}},  // no step
+		{3 | 17<<8 | 40000<<16, NATHint{}}, // step too large
+		{4, NATHint{}},                     // a kind from a later version
+		{255 | 1<<8, NATHint{}},
+	} {
+		if got := unpackNAT(tc.v); got != tc.want {
+			t.Errorf("unpackNAT(%#x) = %+v, want %+v", tc.v, got, tc.want)
+		}
+		if tc.want.Kind != NATUnknown && unpackNAT(tc.want.pack()) != tc.want {
+			t.Errorf("%+v does not survive pack/unpack", tc.want)
+		}
+	}
+}

@@ -37,11 +37,13 @@ func maxPeers(n int) []PeerInfo {
 // maxMessages holds every message with every field at its largest.
 func maxMessages() []Message {
 	inv := maxPeer(0xee)
+	nat := NATHint{Kind: NATSequential, Port: 65535, Step: MaxNATStep}
 	return []Message{
-		&IntroRequest{Nonce: ^uint64(0), LAN: maxAddr(1), Token: seq(1, MaxToken), Communities: maxIDs(MaxCommunities)},
+		&IntroRequest{Nonce: ^uint64(0), LAN: maxAddr(1), Token: seq(1, MaxToken), Communities: maxIDs(MaxCommunities),
+			KeepAlive: true, Symmetric: true, WantMore: true, NAT: nat},
 		&IntroResponse{Nonce: ^uint64(0), LAN: maxAddr(1), Token: seq(1, MaxToken), Communities: maxIDs(MaxCommunities),
-			Peers: maxPeers(MaxIntroPeers), Invitee: &inv, MoreInvitees: maxPeers(MaxMoreInvitees)},
-		&PunctureRequest{Nonce: ^uint64(0), Target: maxPeer(0xee)},
+			Peers: maxPeers(MaxIntroPeers), Invitee: &inv, MoreInvitees: maxPeers(MaxMoreInvitees), InviteeNAT: nat},
+		&PunctureRequest{Nonce: ^uint64(0), Target: maxPeer(0xee), TargetNAT: nat},
 		&Puncture{Nonce: ^uint64(0), LAN: maxAddr(1), Token: seq(1, MaxToken)},
 		&Beacon{LAN: maxAddr(1), Communities: maxIDs(MaxCommunities)},
 	}

@@ -13,7 +13,8 @@ type Message interface {
 }
 
 // IntroRequest (A to B) asks B for peers.
-// Body keys: 1 nonce (required), 2 lan, 3 token, 4 communities, 8 flags.
+// Body keys: 1 nonce (required), 2 lan, 3 token, 4 communities, 8 flags,
+// 10 nat.
 type IntroRequest struct {
 	Nonce       uint64         // random identifier, echoed by the response
 	LAN         netip.AddrPort // sender's own LAN address
@@ -32,9 +33,12 @@ type IntroRequest struct {
 	// sender knows fewer peers than it wants, and every invitee is a peer
 	// it meets at once.
 	WantMore bool
+	// NAT is the sender's own NAT, as its votes say (key 10): what an
+	// introducer passes on to the peers it introduces.
+	NAT NATHint
 }
 
-const introRequestKeys = 1<<keyNonce | 1<<keyLAN | 1<<keyToken | 1<<keyCommunities | 1<<keyFlags
+const introRequestKeys = 1<<keyNonce | 1<<keyLAN | 1<<keyToken | 1<<keyCommunities | 1<<keyFlags | 1<<keyNAT
 
 // Type returns TypeIntroRequest.
 func (*IntroRequest) Type() Type { return TypeIntroRequest }
@@ -51,7 +55,7 @@ func (m *IntroRequest) AppendBody(b []byte) ([]byte, error) {
 	if m.WantMore {
 		flags |= flagWantMore
 	}
-	return appendBody(b, introRequestKeys, &body{nonce: m.Nonce, lan: m.LAN, token: m.Token, communities: m.Communities, flags: flags})
+	return appendBody(b, introRequestKeys, &body{nonce: m.Nonce, lan: m.LAN, token: m.Token, communities: m.Communities, flags: flags, nat: m.NAT.pack()})
 }
 
 // DecodeIntroRequestInto decodes the body of an IntroRequest into m,
@@ -61,7 +65,8 @@ func DecodeIntroRequestInto(b []byte, m *IntroRequest) error {
 	f := body{token: m.Token, communities: m.Communities}
 	err := decodeBodyInto(b, introRequestKeys, 1<<keyNonce, &f)
 	*m = IntroRequest{Nonce: f.nonce, LAN: f.lan, Token: f.token, Communities: f.communities,
-		KeepAlive: f.flags&flagKeepAlive != 0, Symmetric: f.flags&flagSymmetric != 0, WantMore: f.flags&flagWantMore != 0}
+		KeepAlive: f.flags&flagKeepAlive != 0, Symmetric: f.flags&flagSymmetric != 0, WantMore: f.flags&flagWantMore != 0,
+		NAT: unpackNAT(f.nat)}
 	return err
 }
 
@@ -69,13 +74,14 @@ func DecodeIntroRequestInto(b []byte, m *IntroRequest) error {
 func DecodeIntroRequest(b []byte) (IntroRequest, error) {
 	f, err := decodeBody(b, introRequestKeys, 1<<keyNonce)
 	return IntroRequest{Nonce: f.nonce, LAN: f.lan, Token: f.token, Communities: f.communities,
-		KeepAlive: f.flags&flagKeepAlive != 0, Symmetric: f.flags&flagSymmetric != 0, WantMore: f.flags&flagWantMore != 0}, err
+		KeepAlive: f.flags&flagKeepAlive != 0, Symmetric: f.flags&flagSymmetric != 0, WantMore: f.flags&flagWantMore != 0,
+		NAT: unpackNAT(f.nat)}, err
 }
 
 // IntroResponse (B to A) answers an IntroRequest with peers, an invitee C
 // that B has asked to puncture toward A, and a token for A's address.
 // Body keys: 1 nonce (required), 2 lan, 3 token, 4 communities, 5 peers,
-// 6 invitee, 9 more invitees.
+// 6 invitee, 9 more invitees, 10 nat (the invitee's).
 type IntroResponse struct {
 	Nonce       uint64         // echo of the request's Nonce
 	LAN         netip.AddrPort // responder's LAN address
@@ -86,9 +92,12 @@ type IntroResponse struct {
 	// MoreInvitees are further invitees, asked to puncture toward A like
 	// the first, for a request with WantMore; <= MaxMoreInvitees.
 	MoreInvitees []PeerInfo
+	// InviteeNAT is the first invitee's NAT as it announced it (key 10),
+	// so that A knows whether to probe for it.
+	InviteeNAT NATHint
 }
 
-const introResponseKeys = 1<<keyNonce | 1<<keyLAN | 1<<keyToken | 1<<keyCommunities | 1<<keyPeers | 1<<keyInvitee | 1<<keyMore
+const introResponseKeys = 1<<keyNonce | 1<<keyLAN | 1<<keyToken | 1<<keyCommunities | 1<<keyPeers | 1<<keyInvitee | 1<<keyMore | 1<<keyNAT
 
 // Type returns TypeIntroResponse.
 func (*IntroResponse) Type() Type { return TypeIntroResponse }
@@ -96,7 +105,7 @@ func (*IntroResponse) Type() Type { return TypeIntroResponse }
 // AppendBody appends the msgpack body of m to b.
 func (m *IntroResponse) AppendBody(b []byte) ([]byte, error) {
 	return appendBody(b, introResponseKeys, &body{nonce: m.Nonce, lan: m.LAN, token: m.Token,
-		communities: m.Communities, peers: m.Peers, invitee: m.Invitee, more: m.MoreInvitees})
+		communities: m.Communities, peers: m.Peers, invitee: m.Invitee, more: m.MoreInvitees, nat: m.InviteeNAT.pack()})
 }
 
 // DecodeIntroResponseInto decodes the body of an IntroResponse into m,
@@ -106,7 +115,7 @@ func DecodeIntroResponseInto(b []byte, m *IntroResponse) error {
 	f := body{token: m.Token, communities: m.Communities, peers: m.Peers, invitee: m.Invitee, more: m.MoreInvitees}
 	err := decodeBodyInto(b, introResponseKeys, 1<<keyNonce, &f)
 	*m = IntroResponse{Nonce: f.nonce, LAN: f.lan, Token: f.token, Communities: f.communities,
-		Peers: f.peers, Invitee: f.invitee, MoreInvitees: f.more}
+		Peers: f.peers, Invitee: f.invitee, MoreInvitees: f.more, InviteeNAT: unpackNAT(f.nat)}
 	return err
 }
 
@@ -114,30 +123,32 @@ func DecodeIntroResponseInto(b []byte, m *IntroResponse) error {
 func DecodeIntroResponse(b []byte) (IntroResponse, error) {
 	f, err := decodeBody(b, introResponseKeys, 1<<keyNonce)
 	return IntroResponse{Nonce: f.nonce, LAN: f.lan, Token: f.token, Communities: f.communities,
-		Peers: f.peers, Invitee: f.invitee, MoreInvitees: f.more}, err
+		Peers: f.peers, Invitee: f.invitee, MoreInvitees: f.more, InviteeNAT: unpackNAT(f.nat)}, err
 }
 
 // PunctureRequest (B to C) asks C to send a Puncture toward Target (A).
-// Body keys: 1 nonce (required), 7 target (required).
+// Body keys: 1 nonce (required), 7 target (required), 10 nat (the
+// target's).
 type PunctureRequest struct {
-	Nonce  uint64   // identifies the introduction (the request's nonce)
-	Target PeerInfo // the peer to puncture toward: ID, LAN, and WAN as the introducer sees it
+	Nonce     uint64   // identifies the introduction (the request's nonce)
+	Target    PeerInfo // the peer to puncture toward: ID, LAN, and WAN as the introducer sees it
+	TargetNAT NATHint  // the target's NAT as it announced it
 }
 
-const punctureRequestKeys = 1<<keyNonce | 1<<keyTarget
+const punctureRequestKeys = 1<<keyNonce | 1<<keyTarget | 1<<keyNAT
 
 // Type returns TypePunctureRequest.
 func (*PunctureRequest) Type() Type { return TypePunctureRequest }
 
 // AppendBody appends the msgpack body of m to b.
 func (m *PunctureRequest) AppendBody(b []byte) ([]byte, error) {
-	return appendBody(b, punctureRequestKeys, &body{nonce: m.Nonce, target: m.Target})
+	return appendBody(b, punctureRequestKeys, &body{nonce: m.Nonce, target: m.Target, nat: m.TargetNAT.pack()})
 }
 
 // DecodePunctureRequest decodes the body of a PunctureRequest.
 func DecodePunctureRequest(b []byte) (PunctureRequest, error) {
-	f, err := decodeBody(b, punctureRequestKeys, punctureRequestKeys)
-	return PunctureRequest{Nonce: f.nonce, Target: f.target}, err
+	f, err := decodeBody(b, punctureRequestKeys, 1<<keyNonce|1<<keyTarget)
+	return PunctureRequest{Nonce: f.nonce, Target: f.target, TargetNAT: unpackNAT(f.nat)}, err
 }
 
 // Puncture (C to A) opens C's NAT toward A and carries a token, so that A's

@@ -66,6 +66,18 @@ func goldenVectors() []goldenVector {
 				"8401cf0123456789abcdef02c406c0a8010a075103c410a0a1a2a3a4a5a6a7a8a9aaabacadaeaf0801", // body
 		},
 		{
+			name: "intro-request-symmetric",
+			h:    goldenHeader(goldenDest4),
+			m: &IntroRequest{
+				Nonce:     0x0123456789abcdef,
+				Token:     seq(0xa0, 8),
+				Symmetric: true,
+				NAT:       NATHint{Kind: NATRandom},
+			},
+			hex: "574b01010cf79f5a54b65aea93ce9a029e3b58720102030405060708090a0b0c0d0e0f1004cb0071070751" + // header
+				"8401cf0123456789abcdef03c408a0a1a2a3a4a5a6a708020a02", // body,
+		},
+		{
 			name: "intro-response",
 			h:    goldenHeader(goldenDest6),
 			m: &IntroResponse{
@@ -91,6 +103,17 @@ func goldenVectors() []goldenVector {
 			},
 			hex: "574b01030cf79f5a54b65aea93ce9a029e3b58720102030405060708090a0b0c0d0e0f1004cb0071070751" + // header
 				"8201cf0123456789abcdef078301c410606162636465666768696a6b6c6d6e6f02c406c0a8010a075103c406cb0071070751", // body
+		},
+		{
+			name: "puncture-request-sequential",
+			h:    goldenHeader(goldenDest4),
+			m: &PunctureRequest{
+				Nonce:     0x0123456789abcdef,
+				Target:    PeerInfo{ID: idOf(0x60), WAN: netip.MustParseAddrPort("203.0.113.7:40001")},
+				TargetNAT: NATHint{Kind: NATSequential, Port: 40001, Step: 1},
+			},
+			hex: "574b01030cf79f5a54b65aea93ce9a029e3b58720102030405060708090a0b0c0d0e0f1004cb0071070751" + // header
+				"8301cf0123456789abcdef078201c410606162636465666768696a6b6c6d6e6f03c406cb0071079c410ace9c410103", // body,
 		},
 		{
 			name: "puncture",

@@ -1,0 +1,53 @@
+package proto
+
+// NATKind is what a node's WAN votes say about how its NAT picks public
+// ports. It travels in NATHint (body key 10), so that a peer behind an
+// easy NAT knows whether and how to aim probes at a hard one.
+type NATKind uint8
+
+// The NAT kinds. Wire constants: append only.
+const (
+	// NATUnknown: not classified yet, or a kind this version does not know.
+	NATUnknown NATKind = 0
+	// NATEasy: public, or a cone NAT (one public port for every
+	// destination): hole punching works as it always did.
+	NATEasy NATKind = 1
+	// NATRandom: symmetric, a random public port for every destination.
+	NATRandom NATKind = 2
+	// NATSequential: symmetric, the next public port (plus Step) for every
+	// new destination.
+	NATSequential NATKind = 3
+)
+
+// MaxNATStep is the largest port step a sequential NAT hint may carry; a
+// NAT that moves further per mapping is treated as random.
+const MaxNATStep = 16
+
+// NATHint describes the sender's NAT (IntroRequest), an invitee's
+// (IntroResponse) or a puncture target's (PunctureRequest). On the wire it
+// is one uint: Kind in bits 0-7, Step in 8-15, Port in 16-31. A zero hint is
+// omitted.
+type NATHint struct {
+	Kind NATKind
+	Port uint16 // NATSequential: the highest public port an observer saw
+	Step uint8  // NATSequential: how far the port moves per new mapping, 1..MaxNATStep
+}
+
+func (h NATHint) pack() uint64 {
+	return uint64(h.Kind) | uint64(h.Step)<<8 | uint64(h.Port)<<16
+}
+
+// unpackNAT reads a packed hint. Bits above 31 are ignored (room for
+// later fields); an unknown kind or a sequential hint whose step is out of
+// range reads as NATUnknown, so a newer or broken sender never makes us
+// probe on a guess.
+func unpackNAT(v uint64) NATHint {
+	h := NATHint{Kind: NATKind(v), Step: uint8(v >> 8), Port: uint16(v >> 16)}
+	switch {
+	case h.Kind == NATSequential && h.Step >= 1 && h.Step <= MaxNATStep:
+		return h
+	case h.Kind == NATEasy || h.Kind == NATRandom:
+		return NATHint{Kind: h.Kind}
+	}
+	return NATHint{}
+}
