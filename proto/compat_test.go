@@ -48,7 +48,7 @@ func TestLibraryBodies(t *testing.T) {
 		more = append(more, peer(&want.MoreInvitees[i]))
 	}
 	body, err := msgpack.Marshal(map[uint8]any{
-		1: want.Nonce, 2: appendAddr(nil, want.LAN)[2:], 3: want.Token, 4: comms, 5: peers, 6: peer(want.Invitee), 9: more,
+		1: want.Nonce, 2: appendAddr(nil, want.LAN)[2:], 3: want.Token, 4: comms, 5: peers, 6: peer(want.Invitee), 9: more, 10: want.InviteeNAT.pack(),
 		99: map[string]any{"future": []any{1.5, "x", nil, true}},
 	})
 	if err != nil {

@@ -257,7 +257,7 @@ func TestOmitEmpty(t *testing.T) {
 }
 
 // A NAT hint that this version cannot act on safely reads as unknown: an
-// unknown kind, a sequential hint without a usable step; bits above 31 are
+// unknown kind, a sequential hint without a usable step; bits above 32 are
 // room for later fields and ignored.
 func TestNATHintUnpack(t *testing.T) {
 	for _, tc := range []struct {
@@ -267,8 +267,10 @@ func TestNATHintUnpack(t *testing.T) {
 		{0, NATHint{}},
 		{1, NATHint{Kind: NATEasy}},
 		{2 | 5<<8 | 40000<<16, NATHint{Kind: NATRandom}}, // port and step mean nothing for random
+		{2 | 1<<32, NATHint{Kind: NATRandom, Wants: true}},
+		{1 | 1<<32, NATHint{Kind: NATEasy}}, // an easy node has nothing to ask
 		{3 | 1<<8 | 40000<<16, NATHint{Kind: NATSequential, Port: 40000, Step: 1}},
-		{3 | 16<<8 | 1<<16 | 1<<40, NATHint{Kind: NATSequential, Port: 1, Step: 16}},
+		{3 | 16<<8 | 1<<16 | 1<<32 | 1<<40, NATHint{Kind: NATSequential, Port: 1, Step: 16, Wants: true}},
 		{3 | 0<<8 | 40000<<16, NATHint{}},  // no step
 		{3 | 17<<8 | 40000<<16, NATHint{}}, // step too large
 		{4, NATHint{}},                     // a kind from a later version

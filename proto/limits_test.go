@@ -37,7 +37,7 @@ func maxPeers(n int) []PeerInfo {
 // maxMessages holds every message with every field at its largest.
 func maxMessages() []Message {
 	inv := maxPeer(0xee)
-	nat := NATHint{Kind: NATSequential, Port: 65535, Step: MaxNATStep}
+	nat := NATHint{Kind: NATSequential, Port: 65535, Step: MaxNATStep, Wants: true}
 	return []Message{
 		&IntroRequest{Nonce: ^uint64(0), LAN: maxAddr(1), Token: seq(1, MaxToken), Communities: maxIDs(MaxCommunities),
 			KeepAlive: true, Symmetric: true, WantMore: true, NAT: nat},

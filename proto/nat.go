@@ -25,28 +25,41 @@ const MaxNATStep = 16
 
 // NATHint describes the sender's NAT (IntroRequest), an invitee's
 // (IntroResponse) or a puncture target's (PunctureRequest). On the wire it
-// is one uint: Kind in bits 0-7, Step in 8-15, Port in 16-31. A zero hint is
-// omitted.
+// is one uint: Kind in bits 0-7, Step in 8-15, Port in 16-31, Wants in bit
+// 32. A zero hint is omitted.
 type NATHint struct {
 	Kind NATKind
 	Port uint16 // NATSequential: the highest public port an observer saw
 	Step uint8  // NATSequential: how far the port moves per new mapping, 1..MaxNATStep
+	// Wants (symmetric kinds only): the node asks easy peers to probe for
+	// it, because it knows fewer peers than it wants. Probing costs
+	// hundreds of packets, so a node with enough peers does not ask.
+	Wants bool
 }
+
+// natWants is the bit of a packed hint that carries Wants.
+const natWants = 1 << 32
 
 func (h NATHint) pack() uint64 {
-	return uint64(h.Kind) | uint64(h.Step)<<8 | uint64(h.Port)<<16
+	v := uint64(h.Kind) | uint64(h.Step)<<8 | uint64(h.Port)<<16
+	if h.Wants {
+		v |= natWants
+	}
+	return v
 }
 
-// unpackNAT reads a packed hint. Bits above 31 are ignored (room for
+// unpackNAT reads a packed hint. Bits above 32 are ignored (room for
 // later fields); an unknown kind or a sequential hint whose step is out of
 // range reads as NATUnknown, so a newer or broken sender never makes us
 // probe on a guess.
 func unpackNAT(v uint64) NATHint {
-	h := NATHint{Kind: NATKind(v), Step: uint8(v >> 8), Port: uint16(v >> 16)}
+	h := NATHint{Kind: NATKind(v), Step: uint8(v >> 8), Port: uint16(v >> 16), Wants: v&natWants != 0}
 	switch {
 	case h.Kind == NATSequential && h.Step >= 1 && h.Step <= MaxNATStep:
 		return h
-	case h.Kind == NATEasy || h.Kind == NATRandom:
+	case h.Kind == NATRandom:
+		return NATHint{Kind: h.Kind, Wants: h.Wants}
+	case h.Kind == NATEasy:
 		return NATHint{Kind: h.Kind}
 	}
 	return NATHint{}

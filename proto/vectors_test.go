@@ -110,10 +110,10 @@ func goldenVectors() []goldenVector {
 			m: &PunctureRequest{
 				Nonce:     0x0123456789abcdef,
 				Target:    PeerInfo{ID: idOf(0x60), WAN: netip.MustParseAddrPort("203.0.113.7:40001")},
-				TargetNAT: NATHint{Kind: NATSequential, Port: 40001, Step: 1},
+				TargetNAT: NATHint{Kind: NATSequential, Port: 40001, Step: 1, Wants: true},
 			},
 			hex: "574b01030cf79f5a54b65aea93ce9a029e3b58720102030405060708090a0b0c0d0e0f1004cb0071070751" + // header
-				"8301cf0123456789abcdef078201c410606162636465666768696a6b6c6d6e6f03c406cb0071079c410ace9c410103", // body,
+				"8301cf0123456789abcdef078201c410606162636465666768696a6b6c6d6e6f03c406cb0071079c410acf000000019c410103", // body,
 		},
 		{
 			name: "puncture",
