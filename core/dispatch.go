@@ -150,7 +150,7 @@ func (e env) Send(to proto.ID, typ community.Type, body []byte) error {
 		return community.ErrTooLarge
 	}
 	pkt := append(h.AppendTo(o.sendBuf[:0]), body...)
-	if err := o.cfg.Transport.WriteTo(pkt, q.addr); err != nil {
+	if err := o.write(pkt, q.addr); err != nil {
 		if o.ctx.Err() != nil {
 			return community.ErrClosed
 		}
@@ -159,7 +159,6 @@ func (e env) Send(to proto.ID, typ community.Type, body []byte) error {
 		r.log.Debug("send failed", "to", q.addr, "type", typ, "err", err)
 		return nil
 	}
-	o.sent++
 	o.m.CommunityMessage(r.name, uint8(typ), Outbound)
 	return nil
 }

@@ -59,6 +59,7 @@ type Overlay struct {
 	started    time.Time
 	firstPeer  time.Duration // 0 until the first verified peer
 	sendBuf    []byte
+	batch      outBatch // the worker's datagrams waiting for one BatchWriter call
 	s          scratch
 	sent       uint64    // datagrams sent since start
 	rateMark   time.Time // start of the current minute of the sent-rate window
@@ -88,6 +89,7 @@ func New(cfg Config) (*Overlay, error) {
 		bootstrap: append([]netip.AddrPort(nil), cfg.Bootstrap...),
 		backoff:   cfg.BootstrapBackoffMin,
 		sendBuf:   make([]byte, 0, proto.MaxDatagram),
+		batch:     newOutBatch(cfg.Transport),
 	}
 	o.table.live = cfg.KeepAlive
 	if o.runners, o.byCID, err = newRunners(o, cfg.Communities, cfg.CommunityQueueLen); err != nil {
@@ -111,7 +113,7 @@ func (o *Overlay) Start() {
 		o.mu.Unlock()
 		o.startCommunities()
 		o.wg.Add(2)
-		go o.read(o.cfg.Transport)
+		go o.readMain()
 		go o.run()
 		if o.cfg.Beacon != nil {
 			o.wg.Add(1)
@@ -164,7 +166,9 @@ func (o *Overlay) SetBootstrap(addrs []netip.AddrPort) {
 func (o *Overlay) run() {
 	defer o.wg.Done()
 	o.mu.Lock()
+	o.begin()
 	next := o.tick(time.Now())
+	o.end()
 	o.mu.Unlock()
 	timer := time.NewTimer(next)
 	defer timer.Stop()
@@ -174,15 +178,35 @@ func (o *Overlay) run() {
 			return
 		case p := <-o.inbox:
 			o.mu.Lock()
+			o.begin()
 			o.handle(&p, time.Now())
-			o.mu.Unlock()
 			o.pool.put(p.buf)
+			o.drain()
+			o.end()
+			o.mu.Unlock()
 		case <-timer.C:
 			o.mu.Lock()
+			o.begin()
 			next = o.tick(time.Now())
+			o.end()
 			o.reportMembers()
 			o.mu.Unlock()
 			timer.Reset(next)
+		}
+	}
+}
+
+// drain handles up to batchLen-1 more packets that are already queued, so
+// that their answers leave in one batch; it never waits for one. mu must be
+// held.
+func (o *Overlay) drain() {
+	for range batchLen - 1 {
+		select {
+		case p := <-o.inbox:
+			o.handle(&p, time.Now())
+			o.pool.put(p.buf)
+		default:
+			return
 		}
 	}
 }
@@ -199,7 +223,8 @@ func (o *Overlay) walkInterval() time.Duration {
 
 // send encodes and writes one message, padded to padTo bytes. With limit > 0
 // a message longer than limit is not sent but dropped as an amplification.
-// It reports whether the message went out.
+// It reports whether the message went out (inside the worker's batch: was
+// queued; write logs a later failure).
 func (o *Overlay) send(to netip.AddrPort, m proto.Message, padTo, limit int) bool {
 	pkt, err := proto.Encode(o.sendBuf[:0], proto.Header{
 		Community: proto.CoreCommunity(),
@@ -215,11 +240,10 @@ func (o *Overlay) send(to netip.AddrPort, m proto.Message, padTo, limit int) boo
 		o.m.Drop(DropAmplification)
 		return false
 	}
-	if err := o.cfg.Transport.WriteTo(pkt, to); err != nil {
+	if err := o.write(pkt, to); err != nil {
 		o.log.Debug("send failed", "to", to, "type", m.Type(), "err", err)
 		return false
 	}
-	o.sent++
 	return true
 }
 
