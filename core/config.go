@@ -96,6 +96,30 @@ type Config struct {
 	// introducer (burst twice that). Default 10/s.
 	PunctureRate float64
 
+	// ListenProbe opens one more socket on the node's own address, for port
+	// prediction from behind a symmetric NAT: the hard side of an attempt
+	// opens up to ProbeSockets of them, and keeps the one that got through
+	// for as long as that peer stays. Default nil: this node never opens
+	// probe sockets (it still probes toward symmetric peers when its own
+	// NAT is easy). cmd/node sets it.
+	ListenProbe func() (Transport, error)
+	// ProbeSockets is how many sockets the hard side opens when its NAT
+	// picks random ports (a sequential NAT needs 32). Default 256.
+	ProbeSockets int
+	// ProbePackets caps the probes the easy side sends in one attempt.
+	// Default 512.
+	ProbePackets int
+	// ProbeRate is the easy side's probes per second. Default 500/s.
+	ProbeRate float64
+	// ProbeTime ends an attempt that has not got through. Default 3s.
+	ProbeTime time.Duration
+	// MaxProbeRoutes bounds the probe sockets kept for peers reached
+	// through them. Default 16.
+	MaxProbeRoutes int
+	// NoPortPrediction turns port prediction off on both sides. Default
+	// false (on).
+	NoPortPrediction bool
+
 	// Logger receives the overlay's logs. Default: discard.
 	Logger *slog.Logger
 	// Metrics receives counters and gauges. Default: a fresh *Stats.
@@ -128,6 +152,11 @@ func DefaultConfig() Config {
 		SourceRate:          100,
 		SourceBurst:         200,
 		PunctureRate:        10,
+		ProbeSockets:        256,
+		ProbePackets:        512,
+		ProbeRate:           500,
+		ProbeTime:           3 * time.Second,
+		MaxProbeRoutes:      16,
 	}
 }
 
@@ -181,6 +210,13 @@ func (c Config) withDefaults() (Config, error) {
 	setInt(&c.QueueLen, d.QueueLen)
 	setInt(&c.CommunityQueueLen, d.CommunityQueueLen)
 	setInt(&c.SourceBurst, d.SourceBurst)
+	setInt(&c.ProbeSockets, d.ProbeSockets)
+	setInt(&c.ProbePackets, d.ProbePackets)
+	setInt(&c.MaxProbeRoutes, d.MaxProbeRoutes)
+	setDur(&c.ProbeTime, d.ProbeTime)
+	if c.ProbeRate <= 0 {
+		c.ProbeRate = d.ProbeRate
+	}
 	if c.SourceRate <= 0 {
 		c.SourceRate = d.SourceRate
 	}

@@ -10,6 +10,9 @@ import (
 
 // handle dispatches one queued core packet. It runs on the worker with mu held.
 func (o *Overlay) handle(p *packet, now time.Time) {
+	if o.punch.att != nil {
+		o.probeHit(p, now)
+	}
 	var err error
 	switch p.hdr.Type {
 	case proto.TypeIntroRequest:
@@ -63,7 +66,8 @@ func (o *Overlay) onIntroRequest(p *packet, req *proto.IntroRequest, now time.Ti
 	// could send votes at will. Only answers to our own requests vote.
 	a, isNew := o.table.upsert(p.hdr.Sender, p.from, now, o.cfg.PunctureRate)
 	if a != nil {
-		a.lan, a.symmetric = req.LAN, req.Symmetric
+		a.lan, a.nat = req.LAN, req.NAT
+		a.symmetric = req.Symmetric || req.NAT.Kind == proto.NATRandom || req.NAT.Kind == proto.NATSequential
 		a.communities = append(a.communities[:0], req.Communities...) // req is scratch
 		if isNew {
 			o.peerAdded(a, now)
@@ -108,13 +112,25 @@ func (o *Overlay) onIntroRequest(p *packet, req *proto.IntroRequest, now time.Ti
 	} else if c := o.table.random(); c != nil && c.id != p.hdr.Sender {
 		picked = append(picked, c)
 	}
+	if req.NAT.Kind == proto.NATEasy {
+		// Only the first invitee's NAT travels (key 10): put a symmetric
+		// one there, so that A knows to probe for it.
+		for i, c := range picked {
+			if c.symmetric {
+				picked[0], picked[i] = picked[i], picked[0]
+				break
+			}
+		}
+	}
 	o.s.picked = picked
 	resp.MoreInvitees = resp.MoreInvitees[:0]
+	resp.InviteeNAT = proto.NATHint{}
 	for i, c := range picked {
 		info := proto.PeerInfo{ID: c.id, LAN: c.lan, WAN: c.addr}
 		if i == 0 {
 			o.s.invitee = info
 			resp.Invitee = &o.s.invitee
+			resp.InviteeNAT = c.nat
 		} else {
 			resp.MoreInvitees = append(resp.MoreInvitees, info)
 		}
@@ -125,7 +141,7 @@ func (o *Overlay) onIntroRequest(p *packet, req *proto.IntroRequest, now time.Ti
 			a.lastSent = now
 		}
 	}
-	o.s.preq = proto.PunctureRequest{Nonce: req.Nonce, Target: proto.PeerInfo{ID: p.hdr.Sender, LAN: req.LAN, WAN: p.from}}
+	o.s.preq = proto.PunctureRequest{Nonce: req.Nonce, Target: proto.PeerInfo{ID: p.hdr.Sender, LAN: req.LAN, WAN: p.from}, TargetNAT: req.NAT}
 	for _, c := range picked {
 		if o.send(c.addr, &o.s.preq, 0, 0) {
 			o.m.Add(PunctureRequestsSent, 1)
@@ -176,16 +192,18 @@ func (o *Overlay) onIntroResponse(p *packet, resp *proto.IntroResponse, now time
 		}
 	}
 	if resp.Invitee != nil {
-		o.meet(resp.Invitee, now)
+		o.meet(resp.Invitee, resp.InviteeNAT, now)
 	}
 	for i := range resp.MoreInvitees {
-		o.meet(&resp.MoreInvitees[i], now)
+		o.meet(&resp.MoreInvitees[i], proto.NATHint{}, now)
 	}
 }
 
 // meet prepares for an invitee C that an introducer asked to puncture
 // toward us: we expect its puncture, and send it a request of our own.
-func (o *Overlay) meet(c *proto.PeerInfo, now time.Time) {
+// When one of us is behind a symmetric NAT (nat is C's), we also start port
+// prediction.
+func (o *Overlay) meet(c *proto.PeerInfo, nat proto.NATHint, now time.Time) {
 	if c.ID == o.cfg.PeerID || o.table.full() || o.table.byID[c.ID] != nil {
 		return
 	}
@@ -195,6 +213,7 @@ func (o *Overlay) meet(c *proto.PeerInfo, now time.Time) {
 	// introduction: one introduction per walk, or every introduction would
 	// set off another.
 	o.sendIntroRequest(o.pick(c.LAN, c.WAN), nil, true, now)
+	o.probeFor(c.ID, c.LAN, c.WAN, nat, now)
 }
 
 // onPunctureRequest honours a verified introducer's request to puncture
@@ -231,6 +250,7 @@ func (o *Overlay) onPunctureRequest(p *packet, req *proto.PunctureRequest, now t
 	if o.send(to, &o.s.pun, 0, 0) {
 		o.m.Add(PuncturesSent, 1)
 	}
+	o.probeFor(t.ID, t.LAN, t.WAN, req.TargetNAT, now)
 }
 
 // onPuncture accepts a puncture from an invitee we were told to expect, and

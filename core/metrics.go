@@ -20,6 +20,11 @@ const (
 	PuncturesSent
 	PuncturesReceived
 	WANAddressChanges
+	// Port prediction (docs/nat-traversal.md): attempts started, attempts
+	// that reached the peer, and the probe datagrams they cost.
+	PortPredictionAttempts
+	PortPredictionSuccesses
+	PortProbesSent
 	numCounters
 )
 
@@ -44,6 +49,12 @@ func (c Counter) Name() string {
 		return "walkie_punctures_received_total"
 	case WANAddressChanges:
 		return "walkie_wan_address_changes_total"
+	case PortPredictionAttempts:
+		return "walkie_port_prediction_attempts_total"
+	case PortPredictionSuccesses:
+		return "walkie_port_prediction_successes_total"
+	case PortProbesSent:
+		return "walkie_port_probes_sent_total"
 	}
 	return "walkie_unknown_total"
 }

@@ -60,6 +60,8 @@ type Overlay struct {
 	firstPeer  time.Duration // 0 until the first verified peer
 	sendBuf    []byte
 	batch      outBatch // the worker's datagrams waiting for one BatchWriter call
+	punch      prober   // port prediction toward and from symmetric NATs
+	rearm      bool     // the worker must recompute its timer: an attempt started
 	s          scratch
 	sent       uint64    // datagrams sent since start
 	rateMark   time.Time // start of the current minute of the sent-rate window
@@ -90,6 +92,7 @@ func New(cfg Config) (*Overlay, error) {
 		backoff:   cfg.BootstrapBackoffMin,
 		sendBuf:   make([]byte, 0, proto.MaxDatagram),
 		batch:     newOutBatch(cfg.Transport),
+		punch:     newProber(),
 	}
 	o.table.live = cfg.KeepAlive
 	if o.runners, o.byCID, err = newRunners(o, cfg.Communities, cfg.CommunityQueueLen); err != nil {
@@ -129,6 +132,9 @@ func (o *Overlay) Close() error {
 	var err error
 	o.close.Do(func() {
 		o.cancel()
+		o.mu.Lock()
+		o.closeProbes() // their readers end; no new ones open once ctx is done
+		o.mu.Unlock()
 		err = o.cfg.Transport.Close()
 		if o.cfg.Beacon != nil {
 			if berr := o.cfg.Beacon.Close(); err == nil {
@@ -183,7 +189,12 @@ func (o *Overlay) run() {
 			o.pool.put(p.buf)
 			o.drain()
 			o.end()
+			rearm := o.rearm
+			o.rearm = false
 			o.mu.Unlock()
+			if rearm { // a port prediction attempt paces its probes on the timer
+				timer.Reset(time.Millisecond)
+			}
 		case <-timer.C:
 			o.mu.Lock()
 			o.begin()

@@ -24,6 +24,7 @@ type peer struct {
 	lastSent    time.Time
 	cursor      int           // round-robin position of the next invitee we name to it
 	symmetric   bool          // it said its NAT is symmetric
+	nat         proto.NATHint // its NAT, as it announced it: passed on when we introduce it
 	punctures   *rate.Limiter // puncture requests we honour from it
 }
 

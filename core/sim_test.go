@@ -140,6 +140,8 @@ func simulate(t *testing.T, total int, length time.Duration) (rows []string) {
 			fail[kinds[i]] += f
 		}
 		var after runtime.MemStats
+		runtime.GC() // live heap only: closed probe sockets are garbage, and the
+		runtime.GC() // buffer pool keeps what their readers held until a second GC
 		runtime.ReadMemStats(&after)
 		heap := float64(after.HeapInuse-min(before.HeapInuse, after.HeapInuse)) / float64(total) / 1024
 		r := "not reached"
@@ -155,6 +157,13 @@ func simulate(t *testing.T, total int, length time.Duration) (rows []string) {
 			ratio := float64(succ[a]) / max(1, float64(succ[a]+fail[a]))
 			rows = append(rows, fmt.Sprintf("%s punctures as requester: %d ok, %d failed (%.0f%%)", line, succ[a], fail[a], 100*ratio))
 		}
+		var pp core.PortPredictionStatus
+		for _, o := range nodes {
+			st := o.Status().PortPrediction
+			pp.Attempts, pp.Successes, pp.Probes = pp.Attempts+st.Attempts, pp.Successes+st.Successes, pp.Probes+st.Probes
+		}
+		rows = append(rows, fmt.Sprintf("    port prediction (both sides count): %d attempts, %d got through, %d probes (%.0f per node)",
+			pp.Attempts, pp.Successes, pp.Probes, float64(pp.Probes)/float64(total)))
 		for _, o := range nodes {
 			o.Close()
 		}
@@ -163,6 +172,11 @@ func simulate(t *testing.T, total int, length time.Duration) (rows []string) {
 	return rows
 }
 
+// simNode starts a node that can open probe sockets for port prediction
+// (WALKIE_SIM_PREDICTION=off turns it off, for comparison).
 func simNode(t *testing.T, h *memnet.Host, boot []netip.AddrPort) *core.Overlay {
-	return node(t, h, boot)
+	return node(t, h, boot, func(c *core.Config) {
+		c.ListenProbe = func() (core.Transport, error) { return h.Listen(0) }
+		c.NoPortPrediction = os.Getenv("WALKIE_SIM_PREDICTION") == "off"
+	})
 }

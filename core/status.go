@@ -11,19 +11,32 @@ import (
 // Status is a snapshot of the node, as served by GET /status. Its JSON field
 // names are a contract (design.md section 7).
 type Status struct {
-	PeerID      string            `json:"peer_id"`
-	LAN         string            `json:"lan"`
-	WAN         string            `json:"wan"` // "" while unknown, and behind a symmetric NAT
-	WANIP       string            `json:"wan_ip"`
-	NAT         string            `json:"nat"`
-	Peers       []PeerStatus      `json:"peers"`
-	Communities []CommunityStatus `json:"communities"`
-	StartedAt   time.Time         `json:"started_at"`
-	FirstPeerMS *int64            `json:"first_peer_ms"` // null until the first verified peer
+	PeerID string `json:"peer_id"`
+	LAN    string `json:"lan"`
+	WAN    string `json:"wan"` // "" while unknown, and behind a symmetric NAT
+	WANIP  string `json:"wan_ip"`
+	NAT    string `json:"nat"`
+	// NATPorts is how a symmetric NAT moves its ports, as the votes say:
+	// "sequential" or "random"; "" otherwise.
+	NATPorts string `json:"nat_ports"`
+	// PortPrediction counts this node's port prediction attempts.
+	PortPrediction PortPredictionStatus `json:"port_prediction"`
+	Peers          []PeerStatus         `json:"peers"`
+	Communities    []CommunityStatus    `json:"communities"`
+	StartedAt      time.Time            `json:"started_at"`
+	FirstPeerMS    *int64               `json:"first_peer_ms"` // null until the first verified peer
 	// PacketsSent counts the datagrams the overlay sent since start, and
 	// PacketsPerMin those of the last full minute (0 in the first minute).
 	PacketsSent   uint64 `json:"packets_sent"`
 	PacketsPerMin uint64 `json:"packets_sent_per_min"`
+}
+
+// PortPredictionStatus is Status.PortPrediction: attempts started, those
+// that got through, and the probe datagrams they all cost.
+type PortPredictionStatus struct {
+	Attempts  uint64 `json:"attempts"`
+	Successes uint64 `json:"successes"`
+	Probes    uint64 `json:"probes_sent"`
 }
 
 // PeerStatus is one entry of Status.Peers: a verified peer, or an introduced
@@ -58,6 +71,13 @@ func (o *Overlay) Status() Status {
 		Peers:       make([]PeerStatus, 0, o.table.len()+len(o.table.cands)),
 		Communities: make([]CommunityStatus, 0, len(o.runners)),
 		PacketsSent: o.sent, PacketsPerMin: o.sentPerMin,
+		PortPrediction: PortPredictionStatus{Attempts: o.punch.attempts, Successes: o.punch.successes, Probes: o.punch.probes},
+	}
+	switch o.votes.hint().Kind {
+	case proto.NATRandom:
+		s.NATPorts = "random"
+	case proto.NATSequential:
+		s.NATPorts = "sequential"
 	}
 	if o.votes.wan.IsValid() {
 		s.WAN = o.votes.wan.String()

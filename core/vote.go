@@ -3,6 +3,8 @@ package core
 import (
 	"net/netip"
 	"time"
+
+	"github.com/walkie-p2p/walkie/proto"
 )
 
 // NATType is what the WAN votes say about the NAT in front of this node.
@@ -217,4 +219,42 @@ func (v *voter) portsDiffer(ip netip.Addr) bool {
 		}
 	}
 	return true
+}
+
+// seqSpan: the ports that the window's observers saw behind a sequential NAT
+// lie within this many ports of each other (the NAT hands out one port per
+// new destination, and a node opens hundreds, not thousands, between the
+// votes of one window). Three random ports in so narrow a span happen about
+// one time in a hundred.
+const seqSpan = 4096
+
+// hint describes our NAT for peers: easy (public or cone), or how a
+// symmetric NAT moves its ports. Sequential: the votes for our public IP lie
+// within seqSpan, and their differences share a step of at most
+// proto.MaxNATStep; Port is the highest, the newest mapping we know of.
+func (v *voter) hint() proto.NATHint {
+	switch v.nat {
+	case NATPublic, NATCone:
+		return proto.NATHint{Kind: proto.NATEasy}
+	case NATSymmetric:
+	default:
+		return proto.NATHint{}
+	}
+	lo, hi, first, step := 65535, 0, -1, 0
+	for _, a := range v.votes {
+		if a.addr.Addr() != v.ip {
+			continue
+		}
+		p := int(a.addr.Port())
+		lo, hi = min(lo, p), max(hi, p)
+		if first < 0 {
+			first = p
+		} else {
+			step = gcd(step, max(p-first, first-p))
+		}
+	}
+	if hi-lo > seqSpan || step == 0 || step > proto.MaxNATStep {
+		return proto.NATHint{Kind: proto.NATRandom}
+	}
+	return proto.NATHint{Kind: proto.NATSequential, Port: uint16(hi), Step: uint8(step)}
 }

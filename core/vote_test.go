@@ -1,9 +1,12 @@
 package core
 
 import (
+	"fmt"
 	"net/netip"
 	"testing"
 	"time"
+
+	"github.com/walkie-p2p/walkie/proto"
 )
 
 var (
@@ -156,5 +159,41 @@ func TestVoteHold(t *testing.T) {
 	}
 	if v.wan != wanY {
 		t.Fatalf("after a 12 s move: wan %v, want %v", v.wan, wanY)
+	}
+}
+
+// The hint tells peers how our NAT moves its ports: easy for public and
+// cone, sequential when the observers saw ports close together (with their
+// common step), random otherwise.
+func TestVoteHint(t *testing.T) {
+	at := func(ports ...uint16) proto.NATHint {
+		v := newVoter(3, lanAddr, 0)
+		for i, p := range ports {
+			v.add(obs(fmt.Sprintf("198.51.100.%d", i+1)), netip.AddrPortFrom(obs("203.0.113.7"), p), time.Unix(int64(i), 0))
+		}
+		return v.hint()
+	}
+	for _, tc := range []struct {
+		name  string
+		ports []uint16
+		want  proto.NATHint
+	}{
+		{"unknown", []uint16{40001}, proto.NATHint{}},
+		{"cone", []uint16{40001, 40001, 40001}, proto.NATHint{Kind: proto.NATEasy}},
+		{"sequential", []uint16{40001, 40002, 40005}, proto.NATHint{Kind: proto.NATSequential, Port: 40005, Step: 1}},
+		{"sequential step 2", []uint16{40010, 40002, 40004}, proto.NATHint{Kind: proto.NATSequential, Port: 40010, Step: 2}},
+		{"step too large", []uint16{40000, 40032, 40064}, proto.NATHint{Kind: proto.NATRandom}},
+		{"random", []uint16{40001, 1999, 61234}, proto.NATHint{Kind: proto.NATRandom}},
+		{"span too wide", []uint16{10000, 10001, 10000 + seqSpan + 1}, proto.NATHint{Kind: proto.NATRandom}},
+	} {
+		if got := at(tc.ports...); got != tc.want {
+			t.Errorf("%s %v: hint %+v, want %+v", tc.name, tc.ports, got, tc.want)
+		}
+	}
+	pub := newVoter(3, lanAddr, 0)
+	pub.add(obs("198.51.100.1"), lanAddr, time.Unix(0, 0))
+	pub.add(obs("198.51.100.2"), lanAddr, time.Unix(1, 0))
+	if h := pub.hint(); h.Kind != proto.NATEasy {
+		t.Errorf("public: hint %+v, want easy", h)
 	}
 }

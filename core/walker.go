@@ -37,6 +37,7 @@ func (o *Overlay) tick(now time.Time) time.Duration {
 		o.keepAlive(now)
 	}
 	o.beacon(now)
+	probeNext := o.probeTick(now)
 	o.m.Peers(o.table.len(), len(o.table.cands))
 	if now.Sub(o.rateMark) >= time.Minute {
 		if !o.rateMark.IsZero() {
@@ -50,6 +51,9 @@ func (o *Overlay) tick(now time.Time) time.Duration {
 		next = o.walkInterval()
 	} else if d := o.nextWalk.Sub(now); d < next {
 		next = d
+	}
+	if probeNext > 0 && probeNext < next {
+		next = probeNext
 	}
 	return max(next, time.Millisecond)
 }
@@ -120,7 +124,7 @@ func (o *Overlay) sendIntroRequest(to netip.AddrPort, tok []byte, keepAlive bool
 		pad = o.cfg.MinRequestSize
 	}
 	o.s.ask = proto.IntroRequest{Nonce: nonce, LAN: o.cfg.LAN, Token: tok, Communities: o.communityIDs(),
-		KeepAlive: keepAlive, Symmetric: o.votes.nat == NATSymmetric,
+		KeepAlive: keepAlive, Symmetric: o.votes.nat == NATSymmetric, NAT: o.natHint(),
 		WantMore: !keepAlive && o.table.len() < o.cfg.TargetPeers}
 	if !o.send(to, &o.s.ask, pad, 0) {
 		return

@@ -47,6 +47,16 @@ func newOutBatch(t Transport) outBatch {
 // returns the transport's error. mu must be held. It counts what was sent in
 // o.sent, so packets_sent is exact either way.
 func (o *Overlay) write(b []byte, to netip.AddrPort) error {
+	if t := o.routeTo(to); t != nil {
+		// A peer reached through a probe socket hears from that socket,
+		// the one its NAT admits (core/punch.go). It goes at once, ahead
+		// of the batch: order between destinations does not matter.
+		if err := t.WriteTo(b, to); err != nil {
+			return err
+		}
+		o.sent++
+		return nil
+	}
 	ob := &o.batch
 	if !ob.on {
 		return o.writeNow(b, to)

@@ -80,6 +80,10 @@ func serve(ctx context.Context, opts *options, log *slog.Logger) error {
 	}
 	cfg.PeerID = id
 	cfg.Transport = transport
+	// Port prediction from behind a symmetric NAT opens more sockets on
+	// the same address (docs/nat-traversal.md).
+	probeAddr := netip.AddrPortFrom(bound.Addr(), 0).String()
+	cfg.ListenProbe = func() (core.Transport, error) { return core.ListenUDP(probeAddr) }
 	cfg.LAN = lan
 	cfg.Bootstrap = literals(opts.bootstrap)
 	comms, err := buildCommunities(opts.communities, opts.dataDir)

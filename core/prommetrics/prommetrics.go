@@ -254,6 +254,12 @@ func counterHelp(c core.Counter) string {
 		return "Punctures received from an expected invitee."
 	case core.WANAddressChanges:
 		return "Times the voted WAN address changed."
+	case core.PortPredictionAttempts:
+		return "Port prediction attempts started toward a peer behind (or from behind) a symmetric NAT."
+	case core.PortPredictionSuccesses:
+		return "Port prediction attempts in which a probe got through."
+	case core.PortProbesSent:
+		return "Probe datagrams sent by port prediction attempts (both sides, every socket)."
 	}
 	return "A walkie counter."
 }

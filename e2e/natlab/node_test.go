@@ -45,7 +45,13 @@ type status struct {
 	FirstPeerMS *int64       `json:"first_peer_ms"`
 	PacketsSent uint64       `json:"packets_sent"`
 	// PacketsPerMin is a pointer so that a missing field shows as nil.
-	PacketsPerMin *uint64 `json:"packets_sent_per_min"`
+	PacketsPerMin  *uint64 `json:"packets_sent_per_min"`
+	NATPorts       string  `json:"nat_ports"`
+	PortPrediction struct {
+		Attempts  uint64 `json:"attempts"`
+		Successes uint64 `json:"successes"`
+		Probes    uint64 `json:"probes_sent"`
+	} `json:"port_prediction"`
 }
 
 // peerStatus is one entry of status.Peers.

@@ -1,0 +1,352 @@
+package core
+
+import (
+	"math/rand/v2"
+	"net/netip"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/walkie-p2p/walkie/proto"
+)
+
+// Port prediction: getting a symmetric ("hard") NAT and an easy one (cone)
+// to meet, where a plain puncture fails because the hard side's next public
+// port is unknown. The hard side opens many sockets and sends one probe from
+// each to the easy side's address: each opens a mapping in the hard NAT that
+// admits the easy side. The easy side sprays probes at the hard side's IP,
+// at predicted ports (sequential NAT) or random ones (random NAT, the
+// birthday paradox). A probe that lands on an open mapping gets through;
+// the hard side then keeps that socket for that peer. docs/nat-traversal.md
+// has the design, the figures and where it fails.
+
+const (
+	// probeStartEvery and probeStartBurst bound attempts: one in flight at a
+	// time, four a minute at most.
+	probeStartEvery = 15 * time.Second
+	probeStartBurst = 2
+	// probeRetryMin and probeRetryMax: a pair that failed waits this long
+	// before its next attempt, doubling per failure. Short at first, since
+	// the two sides may have acted on different knowledge (one had not
+	// classified its NAT yet when the introducer last heard from it).
+	probeRetryMin = time.Minute
+	probeRetryMax = 30 * time.Minute
+	// maxProbeFailures bounds the memory of failed pairs.
+	maxProbeFailures = 256
+	// seqSockets, seqStride and seqProbes shape an attempt with a
+	// sequential NAT: the hard side's 32 sockets take about 32 consecutive
+	// ports above the highest one its votes saw; the easy side probes every
+	// 16th port above it, 64 probes, so that every run of 16 ports within
+	// 1,024 of the hint is hit whatever other flows took meanwhile.
+	seqSockets = 32
+	seqStride  = 16
+	seqProbes  = 64
+	// probeBurst is how often the easy side sends its paced probes.
+	probeBurst = 20 * time.Millisecond
+	// lowPort is the lowest port a NAT hands out to a mapping.
+	lowPort = 1024
+)
+
+// attempt is one port prediction attempt in flight.
+type attempt struct {
+	peer  proto.ID
+	hard  bool           // we are the symmetric side
+	to    netip.AddrPort // hard: the easy peer's address, where every probe socket sends
+	ip    netip.Addr     // easy: the hard peer's public IP
+	hint  proto.NATHint  // easy: the hard peer's NAT
+	nonce uint64
+	socks []Transport // hard: the probe sockets, until one is adopted or the attempt ends
+	sent  int         // easy: probes sent so far
+	max   int         // easy: probes to send
+	next  time.Time   // easy: when the next burst goes out
+	until time.Time
+}
+
+// prober is the port prediction state; the worker owns it, under mu.
+type prober struct {
+	att    *attempt
+	starts *rate.Limiter
+	failed map[proto.ID]failure      // pairs that failed
+	routes map[netip.AddrPort]*route // peers reached through a probe socket
+	// What /status shows, as the metrics count it.
+	attempts, successes, probes uint64
+}
+
+// failure is a pair's failed attempts: how many, and the next time it may
+// be tried.
+type failure struct {
+	n     int
+	retry time.Time
+}
+
+// route is a probe socket kept for the one peer it reached.
+type route struct {
+	t     Transport
+	added time.Time
+}
+
+func newProber() prober {
+	return prober{
+		starts: rate.NewLimiter(rate.Every(probeStartEvery), probeStartBurst),
+		failed: map[proto.ID]failure{},
+		routes: map[netip.AddrPort]*route{},
+	}
+}
+
+// probeFor starts an attempt toward a peer we were just introduced to, if
+// one side is hard, the other easy, and the caps allow. theirs is the NAT
+// the peer announced; lan and wan are where the introducer says it is.
+func (o *Overlay) probeFor(id proto.ID, lan, wan netip.AddrPort, theirs proto.NATHint, now time.Time) {
+	pr := &o.punch
+	if o.cfg.NoPortPrediction || pr.att != nil || !routable(wan) || o.pick(lan, wan) != wan || o.ctx.Err() != nil {
+		return // off, busy, or the peer is behind our own IP: no NAT between us
+	}
+	// Both sides decide on the hard side's need, the one it announced
+	// (Wants), so that they act on the same introduction: an attempt costs
+	// hundreds of packets, worth it while the symmetric node lacks peers.
+	mine := o.natHint()
+	switch {
+	case mine.Wants && theirs.Kind == proto.NATEasy:
+		// Only with a peer that knows it is easy: it probes only then.
+		if o.cfg.ListenProbe == nil || len(pr.routes) >= o.cfg.MaxProbeRoutes {
+			return
+		}
+	case theirs.Wants && o.votes.nat == NATCone:
+		// A public node needs no probes: the hard side's own packet
+		// reaches it, and the answer goes back through that mapping.
+	default:
+		return
+	}
+	hard := mine.Wants
+	if o.table.byID[id] != nil || pr.routes[wan] != nil {
+		return // we hear each other already
+	}
+	if f, ok := pr.failed[id]; ok && now.Before(f.retry) {
+		return
+	}
+	if !pr.starts.AllowN(now, 1) {
+		return
+	}
+	a := &attempt{peer: id, hard: hard, nonce: rand.Uint64(), until: now.Add(o.cfg.ProbeTime)}
+	pr.att = a
+	o.rearm = true
+	pr.attempts++
+	o.m.Add(PortPredictionAttempts, 1)
+	if !hard {
+		a.ip, a.hint, a.next = wan.Addr(), theirs, now
+		a.max = o.cfg.ProbePackets
+		if theirs.Kind == proto.NATSequential {
+			a.max = min(a.max, seqProbes)
+		}
+		o.log.Debug("port prediction: probing", "peer", id, "ip", a.ip, "nat", theirs)
+		o.sprayProbes(now)
+		return
+	}
+	a.to = wan
+	n := o.cfg.ProbeSockets
+	if mine.Kind == proto.NATSequential {
+		n = min(n, seqSockets)
+	}
+	o.log.Debug("port prediction: opening probe sockets", "peer", id, "to", wan, "sockets", n)
+	for range n {
+		t, err := o.cfg.ListenProbe()
+		if err != nil {
+			o.log.Warn("port prediction: cannot open a probe socket", "err", err)
+			break
+		}
+		a.socks = append(a.socks, t)
+		o.wg.Add(1)
+		go o.read(t)
+		o.s.tok = o.tok.issue(wan, now)
+		o.s.pun = proto.Puncture{Nonce: a.nonce, LAN: o.cfg.LAN, Token: o.s.tok[:]}
+		if o.sendVia(t, wan, &o.s.pun) {
+			o.probeSent()
+		}
+	}
+}
+
+// sprayProbes sends the easy side's probes that are due: ProbeRate a
+// second, in bursts every probeBurst.
+func (o *Overlay) sprayProbes(now time.Time) {
+	a := o.punch.att
+	if a == nil || a.hard || now.Before(a.next) {
+		return
+	}
+	n := max(1, int(o.cfg.ProbeRate*probeBurst.Seconds()))
+	for ; n > 0 && a.sent < a.max; n-- {
+		a.sent++
+		port, ok := probePort(a.hint, a.sent)
+		if !ok {
+			a.sent = a.max // past the top of the port range
+			break
+		}
+		to := netip.AddrPortFrom(a.ip, port)
+		o.s.tok = o.tok.issue(to, now)
+		o.s.pun = proto.Puncture{Nonce: a.nonce, LAN: o.cfg.LAN, Token: o.s.tok[:]}
+		if o.send(to, &o.s.pun, 0, 0) {
+			o.probeSent()
+		}
+	}
+	a.next = now.Add(probeBurst)
+}
+
+// probePort is the port of the easy side's i-th probe (from 1): the
+// sequential sweep above the hint, or a random port.
+func probePort(h proto.NATHint, i int) (uint16, bool) {
+	if h.Kind != proto.NATSequential {
+		return uint16(lowPort + rand.IntN(65536-lowPort)), true
+	}
+	p := int(h.Port) + int(h.Step)*seqStride*i
+	return uint16(p), p <= 65535
+}
+
+// probeHit looks at a packet while an attempt is in flight. The hard side
+// got through when the easy peer's packet arrives on one of its probe
+// sockets: it keeps that socket for the peer and answers through it. The
+// easy side got through when the hard peer's packet arrives from its IP at
+// any port: that port is the hard peer's address for us from now on. Either
+// way the packet is then handled as usual.
+func (o *Overlay) probeHit(p *packet, now time.Time) {
+	a := o.punch.att
+	if a == nil || p.hdr.Sender != a.peer {
+		return
+	}
+	if a.hard {
+		if p.from != a.to {
+			return
+		}
+		for i, t := range a.socks {
+			if t != p.via {
+				continue
+			}
+			a.socks = append(a.socks[:i], a.socks[i+1:]...)
+			if old := o.punch.routes[a.to]; old != nil {
+				old.t.Close()
+			}
+			o.punch.routes[a.to] = &route{t: t, added: now}
+			o.endAttempt(true, now)
+			o.s.tok = o.tok.issue(p.from, now)
+			o.s.pun = proto.Puncture{Nonce: a.nonce, LAN: o.cfg.LAN, Token: o.s.tok[:]}
+			o.send(p.from, &o.s.pun, 0, 0) // through the socket just kept
+			return
+		}
+		return
+	}
+	if p.from.Addr() != a.ip {
+		return
+	}
+	o.endAttempt(true, now)
+	if inv, ok := o.table.invitees[a.peer]; ok {
+		inv.wan = p.from // its puncture will come from here
+	}
+	o.s.tok = o.tok.issue(p.from, now)
+	o.s.pun = proto.Puncture{Nonce: a.nonce, LAN: o.cfg.LAN, Token: o.s.tok[:]}
+	o.send(p.from, &o.s.pun, 0, 0)
+}
+
+// endAttempt closes the attempt's sockets that were not kept, and
+// remembers a failure.
+func (o *Overlay) endAttempt(ok bool, now time.Time) {
+	pr := &o.punch
+	a := pr.att
+	if a == nil {
+		return
+	}
+	pr.att = nil
+	for _, t := range a.socks {
+		t.Close()
+	}
+	if ok {
+		pr.successes++
+		o.m.Add(PortPredictionSuccesses, 1)
+		o.log.Debug("port prediction: got through", "peer", a.peer, "probes", a.sent, "sockets", len(a.socks)+1)
+		delete(pr.failed, a.peer)
+		return
+	}
+	o.log.Debug("port prediction: failed", "peer", a.peer, "probes", a.sent, "sockets", len(a.socks))
+	f, ok := pr.failed[a.peer]
+	if !ok && len(pr.failed) >= maxProbeFailures {
+		clear(pr.failed)
+	}
+	f.n++
+	f.retry = now.Add(min(probeRetryMin<<min(f.n-1, 8), probeRetryMax))
+	pr.failed[a.peer] = f
+}
+
+// probeTick sends due probes, ends an attempt whose time is up and closes
+// the probe sockets of peers that are gone. It returns how soon it wants
+// the next tick (0: no wish).
+func (o *Overlay) probeTick(now time.Time) time.Duration {
+	pr := &o.punch
+	for addr, r := range pr.routes {
+		if o.table.byAddr[addr] == nil && now.Sub(r.added) > o.cfg.InviteeTTL {
+			r.t.Close()
+			delete(pr.routes, addr)
+		}
+	}
+	a := pr.att
+	if a == nil {
+		return 0
+	}
+	if !now.Before(a.until) {
+		o.endAttempt(false, now)
+		return 0
+	}
+	o.sprayProbes(now)
+	if !a.hard && a.sent < a.max {
+		return max(a.next.Sub(now), time.Millisecond)
+	}
+	return a.until.Sub(now)
+}
+
+// routeTo is the probe socket kept for to, or nil for the node's own.
+func (o *Overlay) routeTo(to netip.AddrPort) Transport {
+	if r := o.punch.routes[to]; r != nil {
+		return r.t
+	}
+	return nil
+}
+
+// closeProbes closes every probe socket, so that their readers end.
+func (o *Overlay) closeProbes() {
+	if a := o.punch.att; a != nil {
+		for _, t := range a.socks {
+			t.Close()
+		}
+		a.socks = nil
+	}
+	for addr, r := range o.punch.routes {
+		r.t.Close()
+		delete(o.punch.routes, addr)
+	}
+}
+
+// sendVia encodes m and writes it from t (a probe socket) to to.
+func (o *Overlay) sendVia(t Transport, to netip.AddrPort, m proto.Message) bool {
+	pkt, err := proto.Encode(o.sendBuf[:0], proto.Header{Community: proto.CoreCommunity(), Sender: o.cfg.PeerID, Dest: to}, m)
+	if err != nil {
+		return false
+	}
+	if err := t.WriteTo(pkt, to); err != nil {
+		o.log.Debug("probe send failed", "to", to, "err", err)
+		return false
+	}
+	o.sent++
+	return true
+}
+
+// natHint is the NAT hint we announce: what the votes say, and whether we
+// want easy peers to probe for us (symmetric, with fewer peers than we want,
+// and not switched off).
+func (o *Overlay) natHint() proto.NATHint {
+	h := o.votes.hint()
+	h.Wants = (h.Kind == proto.NATRandom || h.Kind == proto.NATSequential) &&
+		!o.cfg.NoPortPrediction && o.table.len() < o.cfg.TargetPeers
+	return h
+}
+
+// probeSent counts one probe datagram.
+func (o *Overlay) probeSent() {
+	o.punch.probes++
+	o.m.Add(PortProbesSent, 1)
+}
