@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/time/rate"
-
 	"github.com/walkie-p2p/walkie/proto"
 )
 
@@ -76,7 +74,7 @@ func BenchmarkHandleIntroRequest(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			lim := &sourceLimiter{rate: 1e12, burst: 1 << 30, m: map[netip.Addr]*rate.Limiter{}}
+			lim := newSourceLimiter(1e12, 1<<30)
 			b.ReportAllocs()
 			b.ResetTimer()
 			for range b.N {

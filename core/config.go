@@ -85,8 +85,10 @@ type Config struct {
 	// never be larger than what it sent, still fits. Default 128 bytes.
 	MinRequestSize int
 	// QueueLen bounds the worker's inbound queue, in packets. Default 256:
-	// the worker handles a packet in about 2 µs, and the buffer is allocated
-	// up front for every node (100,000 nodes share one simulation).
+	// the worker handles a packet in about 1 µs, and the buffer is allocated
+	// up front for every node (100,000 nodes share one simulation). A
+	// transport that reads in batches (UDP on Linux) hands the worker whole
+	// batches, QueueLen packets' worth, besides that queue.
 	QueueLen int
 	// SourceRate and SourceBurst bound the packets per second accepted from
 	// one source IP. Defaults 100/s and 200.

@@ -2,14 +2,12 @@ package core
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
+	"crypto/aes"
 	"errors"
+	"math"
 	"net/netip"
 	"testing"
 	"time"
-
-	"golang.org/x/time/rate"
 
 	"github.com/walkie-p2p/walkie/community"
 	"github.com/walkie-p2p/walkie/proto"
@@ -69,10 +67,11 @@ var (
 // fixedTokens returns a token issuer with an all-zero key, so that seeds can
 // carry valid tokens.
 func fixedTokens(bucket time.Duration) *tokens {
-	t := &tokens{bucket: bucket}
-	t.h = hmac.New(sha256.New, t.key[:])
-	t.sum = make([]byte, 0, sha256.Size)
-	return t
+	block, err := aes.NewCipher(make([]byte, 16))
+	if err != nil {
+		panic(err)
+	}
+	return &tokens{block: block, bucket: bucket}
 }
 
 // fuzzOverlay returns a node, not started, with the fixed world above and a
@@ -196,7 +195,7 @@ func FuzzDispatch(f *testing.F) {
 		o, fc, st, sink := fuzzOverlay(t)
 		defer o.Close()
 		from := fuzzSources[int(src)%len(fuzzSources)]
-		lim := &sourceLimiter{rate: rate.Inf, burst: 1, m: map[netip.Addr]*rate.Limiter{}}
+		lim := newSourceLimiter(math.Inf(1), 1)
 		before := progress(st, sink, fc)
 		buf := o.pool.get()
 		n := copy(buf[:], data) // a reader's buffer: one byte more than MaxDatagram
@@ -250,7 +249,7 @@ func TestFuzzSeedsReachEveryPath(t *testing.T) {
 	handledKinds := map[string]bool{}
 	for i, pkt := range pkts {
 		o, fc, st, _ := fuzzOverlay(t)
-		lim := &sourceLimiter{rate: rate.Inf, burst: 1, m: map[netip.Addr]*rate.Limiter{}}
+		lim := newSourceLimiter(math.Inf(1), 1)
 		buf := o.pool.get()
 		n := copy(buf[:], pkt)
 		if _, ok := o.admit(buf, n, fuzzSources[srcs[i]], o.cfg.Transport, lim); ok {

@@ -54,7 +54,7 @@ func (o *Overlay) onIntroRequest(p *packet, req *proto.IntroRequest, now time.Ti
 	o.s.tok = o.tok.issue(p.from, now)
 	resp := &o.s.answer
 	*resp = proto.IntroResponse{Nonce: req.Nonce, LAN: o.cfg.LAN, Token: o.s.tok[:], Peers: resp.Peers[:0]}
-	if !o.tok.valid(req.Token, p.from, now) {
+	if !o.tok.validAgainst(req.Token, &o.s.tok, p.from, now) {
 		// Unverified: maybe a spoofed source. Answer with a token only, and
 		// never with more bytes than we received (amplification <= 1x).
 		if o.send(p.from, resp, 0, p.n) {

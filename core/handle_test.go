@@ -5,8 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/time/rate"
-
 	"github.com/walkie-p2p/walkie/proto"
 )
 
@@ -20,7 +18,7 @@ func inject(t *testing.T, o *Overlay, from netip.AddrPort, sender proto.ID, m pr
 	}
 	buf := o.pool.get()
 	n := copy(buf[:], pkt)
-	lim := &sourceLimiter{rate: 1e9, burst: 1e9, m: map[netip.Addr]*rate.Limiter{}}
+	lim := newSourceLimiter(1e9, 1e9)
 	if r, ok := o.admit(buf, n, from, o.cfg.Transport, lim); !ok {
 		t.Fatalf("not admitted: %v", r)
 	}

@@ -34,6 +34,10 @@ type Overlay struct {
 	m     Metrics
 	pool  bufPool
 	inbox chan packet
+	// batches carries whole ReadBatches of core packets from the main
+	// socket's reader (handoff.go); free returns them. Nil when the
+	// transport does not read in batches.
+	batches, free chan *pktBatch
 
 	runners []*runner            // the communities, in Config order
 	ids     []proto.ID           // their IDs, as announced
@@ -95,6 +99,9 @@ func New(cfg Config) (*Overlay, error) {
 		punch:     newProber(),
 	}
 	o.table.live = cfg.KeepAlive
+	if _, ok := cfg.Transport.(BatchReader); ok {
+		o.newHandoff() // before any goroutine reads o.batches
+	}
 	if o.runners, o.byCID, err = newRunners(o, cfg.Communities, cfg.CommunityQueueLen); err != nil {
 		cancel()
 		return nil, err
@@ -185,14 +192,20 @@ func (o *Overlay) run() {
 		case p := <-o.inbox:
 			o.mu.Lock()
 			o.begin()
-			o.handle(&p, time.Now())
+			now := time.Now() // one clock per batch: what is queued arrived together
+			o.handle(&p, now)
 			o.pool.put(p.buf)
-			o.drain()
-			o.end()
-			rearm := o.rearm
-			o.rearm = false
-			o.mu.Unlock()
-			if rearm { // a port prediction attempt paces its probes on the timer
+			o.drain(now)
+			if o.finish() { // a port prediction attempt paces its probes on the timer
+				timer.Reset(time.Millisecond)
+			}
+		case b := <-o.batches:
+			o.mu.Lock()
+			o.begin()
+			now := time.Now()
+			o.handleBatch(b, now)
+			o.drain(now)
+			if o.finish() {
 				timer.Reset(time.Millisecond)
 			}
 		case <-timer.C:
@@ -207,19 +220,34 @@ func (o *Overlay) run() {
 	}
 }
 
-// drain handles up to batchLen-1 more packets that are already queued, so
-// that their answers leave in one batch; it never waits for one. mu must be
-// held.
-func (o *Overlay) drain() {
-	for range batchLen - 1 {
+// drain handles more packets that are already queued, one by one or in a
+// reader's batch, about batchLen in all, so that their answers leave in one
+// sendmmsg; it never waits for one. mu must be held.
+func (o *Overlay) drain(now time.Time) {
+	for n := 0; n < batchLen; {
 		select {
 		case p := <-o.inbox:
-			o.handle(&p, time.Now())
+			o.handle(&p, now)
 			o.pool.put(p.buf)
+			n++
+		case b := <-o.batches:
+			n += len(b.ps)
+			o.handleBatch(b, now)
 		default:
 			return
 		}
 	}
+}
+
+// finish sends what the worker's run produced and releases mu. It reports
+// whether the worker must recompute its timer (a port prediction attempt
+// started).
+func (o *Overlay) finish() bool {
+	o.end()
+	rearm := o.rearm
+	o.rearm = false
+	o.mu.Unlock()
+	return rearm
 }
 
 // walkInterval is the time to the next walk: fast while the table is small,

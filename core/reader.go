@@ -2,11 +2,11 @@ package core
 
 import (
 	"errors"
+	"math"
 	"net"
 	"net/netip"
 	"sync"
-
-	"golang.org/x/time/rate"
+	"time"
 
 	"github.com/walkie-p2p/walkie/proto"
 )
@@ -38,23 +38,53 @@ func (bp *bufPool) put(b *[proto.MaxDatagram + 1]byte) { bp.p.Put(b) }
 // under a flood of spoofed sources.
 const maxLimiters = 4096
 
-// sourceLimiter is a per-source-IP token bucket, used by one reader goroutine.
+// sourceLimiter is a per-source-IP token bucket, used by one reader
+// goroutine only: so its buckets need no lock (x/time/rate's mutex and
+// clock read per packet were 2% of a loaded node's CPU).
 type sourceLimiter struct {
-	rate  rate.Limit
-	burst int
-	m     map[netip.Addr]*rate.Limiter
+	rate  float64 // tokens per second; +Inf: no limit
+	burst float64
+	m     map[netip.Addr]*bucket
+	// now is the clock of the batch being admitted, read once per
+	// ReadBatch rather than once per datagram; zero means time.Now().
+	now time.Time
+}
+
+// bucket is one source's tokens as of last.
+type bucket struct {
+	tokens float64
+	last   time.Time
+}
+
+func newSourceLimiter(perSec float64, burst int) *sourceLimiter {
+	return &sourceLimiter{rate: perSec, burst: float64(burst), m: map[netip.Addr]*bucket{}}
 }
 
 func (s *sourceLimiter) allow(ip netip.Addr) bool {
-	l, ok := s.m[ip]
+	if math.IsInf(s.rate, 1) {
+		return true
+	}
+	now := s.now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	b, ok := s.m[ip]
 	if !ok {
 		if len(s.m) >= maxLimiters {
 			clear(s.m)
 		}
-		l = rate.NewLimiter(s.rate, s.burst)
-		s.m[ip] = l
+		b = &bucket{tokens: s.burst, last: now}
+		s.m[ip] = b
 	}
-	return l.Allow()
+	if d := now.Sub(b.last); d > 0 {
+		b.tokens = min(s.burst, b.tokens+d.Seconds()*s.rate)
+		b.last = now
+	}
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
 }
 
 // read is the reader goroutine of one transport. It parses only the fixed
@@ -84,7 +114,7 @@ func (o *Overlay) read(t Transport) {
 
 // newLimiter returns a reader's per-source rate limiter.
 func (o *Overlay) newLimiter() *sourceLimiter {
-	return &sourceLimiter{rate: rate.Limit(o.cfg.SourceRate), burst: o.cfg.SourceBurst, m: map[netip.Addr]*rate.Limiter{}}
+	return newSourceLimiter(o.cfg.SourceRate, o.cfg.SourceBurst)
 }
 
 // readMain is read for the node's own transport, with batched reads if it
@@ -130,13 +160,28 @@ func (o *Overlay) readBatches(t Transport, br BatchReader, lim *sourceLimiter) {
 			o.log.Debug("read failed", "err", err)
 			continue
 		}
+		lim.now = time.Now()
+		b := o.takeBatch()
 		for i := range n {
-			if r, ok := o.admit(bufs[i], ds[i].N, ds[i].Addr, t, lim); !ok {
+			p, r, ok := o.parse(bufs[i], ds[i].N, ds[i].Addr, t, lim)
+			switch {
+			case !ok:
+			case p.hdr.Community != proto.CoreCommunity():
+				r, ok = o.toCommunity(p)
+			case b != nil:
+				b.ps = append(b.ps, p)
+			default:
+				r, ok = o.enqueue(p)
+			}
+			if !ok {
 				o.m.Drop(r)
 				continue
 			}
 			bufs[i] = o.pool.get()
 			ds[i].B = bufs[i][:]
+		}
+		if b != nil {
+			o.sendBatch(b)
 		}
 	}
 }
@@ -144,28 +189,47 @@ func (o *Overlay) readBatches(t Transport, br BatchReader, lim *sourceLimiter) {
 // admit parses and queues one datagram, or says why it was dropped. Core
 // packets go to the worker, community packets to that community's queue.
 func (o *Overlay) admit(buf *[proto.MaxDatagram + 1]byte, n int, from netip.AddrPort, t Transport, lim *sourceLimiter) (DropReason, bool) {
+	p, r, ok := o.parse(buf, n, from, t, lim)
+	switch {
+	case !ok:
+		return r, false
+	case p.hdr.Community != proto.CoreCommunity():
+		return o.toCommunity(p)
+	}
+	return o.enqueue(p)
+}
+
+// parse checks one datagram's size, header, sender and source rate.
+func (o *Overlay) parse(buf *[proto.MaxDatagram + 1]byte, n int, from netip.AddrPort, t Transport, lim *sourceLimiter) (packet, DropReason, bool) {
 	if n > proto.MaxDatagram {
-		return DropTooLarge, false
+		return packet{}, DropTooLarge, false
 	}
 	hdr, body, err := proto.ParseHeader(buf[:n])
 	if err != nil {
-		return dropReasonOf(err), false
+		return packet{}, dropReasonOf(err), false
 	}
 	if hdr.Sender == o.cfg.PeerID {
-		return DropSelf, false
+		return packet{}, DropSelf, false
 	}
 	if !lim.allow(from.Addr()) {
-		return DropRateLimited, false
+		return packet{}, DropRateLimited, false
 	}
-	if hdr.Community != proto.CoreCommunity() {
-		r := o.byCID[hdr.Community]
-		if r == nil || !r.ok {
-			return DropUnknownCommunity, false
-		}
-		return r.enqueue(packet{buf: buf, n: n, from: from, hdr: hdr, body: body, via: t})
+	return packet{buf: buf, n: n, from: from, hdr: hdr, body: body, via: t}, 0, true
+}
+
+// toCommunity queues a community packet for its community.
+func (o *Overlay) toCommunity(p packet) (DropReason, bool) {
+	r := o.byCID[p.hdr.Community]
+	if r == nil || !r.ok {
+		return DropUnknownCommunity, false
 	}
+	return r.enqueue(p)
+}
+
+// enqueue queues a core packet for the worker, never waiting.
+func (o *Overlay) enqueue(p packet) (DropReason, bool) {
 	select {
-	case o.inbox <- packet{buf: buf, n: n, from: from, hdr: hdr, body: body, via: t}:
+	case o.inbox <- p:
 		return 0, true
 	default:
 		return DropQueueFull, false

@@ -1,11 +1,11 @@
 package core
 
 import (
-	"crypto/hmac"
+	"crypto/aes"
+	"crypto/cipher"
 	"crypto/rand"
-	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/binary"
-	"hash"
 	"net/netip"
 	"time"
 )
@@ -19,36 +19,43 @@ const tokenLen = 16
 // no spoofer. Stateless: nothing is stored per address, so a flood of
 // spoofed requests costs no memory. The key is random per process, and a
 // token is valid for the bucket it was made in and the next one.
+//
+// The MAC is AES-128 in CBC-MAC mode over exactly two blocks (bucket,
+// address, port). CBC-MAC is a secure MAC for messages of one fixed length,
+// which these are, and with AES instructions it costs a few nanoseconds
+// where HMAC-SHA256 cost about 0.4 µs: two of those per answered request
+// were 6% of a loaded node's CPU.
 type tokens struct {
-	key    [32]byte
+	block  cipher.Block
 	bucket time.Duration
-	h      hash.Hash // HMAC-SHA256 under key, reused: tokens is used under the overlay's lock
-	sum    []byte
-	in     [8 + 16 + 2]byte // MAC input; a field, since a local would escape into h.Write
+	x, y   [aes.BlockSize]byte // MAC state; fields, since locals would escape through Block (used under the overlay's lock)
 }
 
 func newTokens(bucket time.Duration) *tokens {
-	t := &tokens{bucket: bucket}
-	if _, err := rand.Read(t.key[:]); err != nil {
+	var key [16]byte
+	if _, err := rand.Read(key[:]); err != nil {
 		panic("walkie: crypto/rand failed: " + err.Error()) // never on supported systems
 	}
-	t.h = hmac.New(sha256.New, t.key[:])
-	t.sum = make([]byte, 0, sha256.Size)
-	return t
+	b, err := aes.NewCipher(key[:])
+	if err != nil {
+		panic("walkie: " + err.Error()) // a 16-byte key is always valid
+	}
+	return &tokens{block: b, bucket: bucket}
 }
 
+// mac is E(E(bucket | ip[0:8]) xor (ip[8:16] | port | 0...)).
 func (t *tokens) mac(addr netip.AddrPort, bucket int64) [tokenLen]byte {
-	in := &t.in
-	binary.BigEndian.PutUint64(in[:8], uint64(bucket))
+	x, y := &t.x, &t.y
 	a16 := addr.Addr().Unmap().As16()
-	copy(in[8:24], a16[:])
-	binary.BigEndian.PutUint16(in[24:], addr.Port())
-	t.h.Reset()
-	t.h.Write(in[:])
-	t.sum = t.h.Sum(t.sum[:0])
-	var out [tokenLen]byte
-	copy(out[:], t.sum)
-	return out
+	binary.BigEndian.PutUint64(x[:8], uint64(bucket))
+	copy(x[8:], a16[:8])
+	t.block.Encrypt(x[:], x[:])
+	copy(y[:8], a16[8:])
+	binary.BigEndian.PutUint16(y[8:], addr.Port())
+	clear(y[10:])
+	subtle.XORBytes(y[:], y[:], x[:])
+	t.block.Encrypt(y[:], y[:])
+	return *y
 }
 
 func (t *tokens) now(now time.Time) int64 { return now.UnixNano() / int64(t.bucket) }
@@ -61,15 +68,20 @@ func (t *tokens) issue(addr netip.AddrPort, now time.Time) [tokenLen]byte {
 // valid reports whether tok is a token we issued to addr in this bucket or
 // the one before.
 func (t *tokens) valid(tok []byte, addr netip.AddrPort, now time.Time) bool {
+	cur := t.issue(addr, now)
+	return t.validAgainst(tok, &cur, addr, now)
+}
+
+// validAgainst is valid for a caller that has just issued cur, the token of
+// this bucket for addr: the usual echo matches it, and only an older token
+// costs a second MAC.
+func (t *tokens) validAgainst(tok []byte, cur *[tokenLen]byte, addr netip.AddrPort, now time.Time) bool {
 	if len(tok) != tokenLen {
 		return false
 	}
-	b := t.now(now)
-	for _, bucket := range [2]int64{b, b - 1} {
-		m := t.mac(addr, bucket)
-		if hmac.Equal(m[:], tok) {
-			return true
-		}
+	if subtle.ConstantTimeCompare(cur[:], tok) == 1 {
+		return true
 	}
-	return false
+	prev := t.mac(addr, t.now(now)-1)
+	return subtle.ConstantTimeCompare(prev[:], tok) == 1
 }
