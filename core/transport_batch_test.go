@@ -165,21 +165,7 @@ func TestUDPTransportBatchErrors(t *testing.T) {
 	if got, _ := readAll(t, b, ds, 4); len(got) != 4 {
 		t.Errorf("%d datagrams arrived, want the 4 sent before the bad ones", len(got))
 	}
-	done := make(chan error, 1)
-	go func() {
-		_, err := b.ReadBatch(ds)
-		done <- err
-	}()
-	time.Sleep(10 * time.Millisecond)
-	b.Close()
-	select {
-	case err := <-done:
-		if !errors.Is(err, net.ErrClosed) {
-			t.Fatalf("ReadBatch after Close: %v, want net.ErrClosed", err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("Close did not unblock ReadBatch")
-	}
+	closeUnblocks(t, "ReadBatch", func() error { _, err := b.ReadBatch(ds); return err }, b)
 	a.Close()
 	if n, err := a.WriteBatch([]Datagram{ok}); n != 0 || !errors.Is(err, net.ErrClosed) {
 		t.Errorf("WriteBatch after Close: %d, %v; want 0 and net.ErrClosed", n, err)
