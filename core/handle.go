@@ -66,7 +66,7 @@ func (o *Overlay) onIntroRequest(p *packet, req *proto.IntroRequest, now time.Ti
 	// could send votes at will. Only answers to our own requests vote.
 	a, isNew := o.table.upsert(p.hdr.Sender, p.from, now, o.cfg.PunctureRate)
 	if a != nil {
-		a.lan, a.nat = req.LAN, req.NAT
+		a.lan, a.nat, a.natAt = req.LAN, req.NAT, now
 		a.symmetric = req.Symmetric || req.NAT.Kind == proto.NATRandom || req.NAT.Kind == proto.NATSequential
 		a.communities = append(a.communities[:0], req.Communities...) // req is scratch
 		if isNew {
@@ -131,6 +131,7 @@ func (o *Overlay) onIntroRequest(p *packet, req *proto.IntroRequest, now time.Ti
 			o.s.invitee = info
 			resp.Invitee = &o.s.invitee
 			resp.InviteeNAT = c.nat
+			resp.InviteeNAT.Wants = probePair(req.NAT, c, now)
 		} else {
 			resp.MoreInvitees = append(resp.MoreInvitees, info)
 		}
@@ -142,7 +143,15 @@ func (o *Overlay) onIntroRequest(p *packet, req *proto.IntroRequest, now time.Ti
 		}
 	}
 	o.s.preq = proto.PunctureRequest{Nonce: req.Nonce, Target: proto.PeerInfo{ID: p.hdr.Sender, LAN: req.LAN, WAN: p.from}, TargetNAT: req.NAT}
-	for _, c := range picked {
+	// Both sides of a port prediction attempt hear the same verdict (the
+	// Wants bit): an attempt that one side starts alone is hundreds of
+	// wasted packets. A probes for its first invitee only, one attempt at
+	// a time.
+	o.s.preq.TargetNAT.Wants = resp.InviteeNAT.Wants
+	for i, c := range picked {
+		if i == 1 {
+			o.s.preq.TargetNAT.Wants = false
+		}
 		if o.send(c.addr, &o.s.preq, 0, 0) {
 			o.m.Add(PunctureRequestsSent, 1)
 			c.lastSent = now

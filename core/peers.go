@@ -25,6 +25,7 @@ type peer struct {
 	cursor      int           // round-robin position of the next invitee we name to it
 	symmetric   bool          // it said its NAT is symmetric
 	nat         proto.NATHint // its NAT, as it announced it: passed on when we introduce it
+	natAt       time.Time     // when it announced nat
 	punctures   *rate.Limiter // puncture requests we honour from it
 }
 

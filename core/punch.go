@@ -45,21 +45,34 @@ const (
 	probeBurst = 20 * time.Millisecond
 	// lowPort is the lowest port a NAT hands out to a mapping.
 	lowPort = 1024
+	// natFresh: an introducer passes on a peer's readiness for an attempt
+	// (NATHint.Wants) only this long after the peer said so; the requester's
+	// own is always fresh. A busy partner that still looks ready costs its
+	// partner a lone spray or a socket burst.
+	natFresh = 2 * time.Second
+	// probeDelay: an attempt starts this long after the introduction, and
+	// not at all if the pair met meanwhile. Votes cannot tell a full cone
+	// from a port-restricted one, and with a full cone (or a lucky race)
+	// the plain puncture gets through within a round trip; probing at once
+	// spent hundreds of packets on such pairs in make sim.
+	probeDelay = 500 * time.Millisecond
 )
 
 // attempt is one port prediction attempt in flight.
 type attempt struct {
-	peer  proto.ID
-	hard  bool           // we are the symmetric side
-	to    netip.AddrPort // hard: the easy peer's address, where every probe socket sends
-	ip    netip.Addr     // easy: the hard peer's public IP
-	hint  proto.NATHint  // easy: the hard peer's NAT
-	nonce uint64
-	socks []Transport // hard: the probe sockets, until one is adopted or the attempt ends
-	sent  int         // easy: probes sent so far
-	max   int         // easy: probes to send
-	next  time.Time   // easy: when the next burst goes out
-	until time.Time
+	peer    proto.ID
+	hard    bool           // we are the symmetric side
+	to      netip.AddrPort // hard: the easy peer's address, where every probe socket sends
+	ip      netip.Addr     // easy: the hard peer's public IP
+	hint    proto.NATHint  // easy: the hard peer's NAT
+	nonce   uint64
+	start   time.Time   // planned start: probeDelay after the introduction
+	started bool        // launched: probes went out
+	socks   []Transport // hard: the probe sockets, until one is adopted or the attempt ends
+	sent    int         // easy: probes sent so far
+	max     int         // easy: probes to send; hard: sockets to open
+	next    time.Time   // easy: when the next burst goes out
+	until   time.Time
 }
 
 // prober is the port prediction state; the worker owns it, under mu.
@@ -93,9 +106,10 @@ func newProber() prober {
 	}
 }
 
-// probeFor starts an attempt toward a peer we were just introduced to, if
+// probeFor plans an attempt toward a peer we were just introduced to, if
 // one side is hard, the other easy, and the caps allow. theirs is the NAT
-// the peer announced; lan and wan are where the introducer says it is.
+// the peer announced; lan and wan are where the introducer says it is. The
+// attempt starts probeDelay later, and only if the pair has not met by then.
 func (o *Overlay) probeFor(id proto.ID, lan, wan netip.AddrPort, theirs proto.NATHint, now time.Time) {
 	pr := &o.punch
 	if o.cfg.NoPortPrediction || pr.att != nil || !routable(wan) || o.pick(lan, wan) != wan || o.ctx.Err() != nil {
@@ -105,50 +119,64 @@ func (o *Overlay) probeFor(id proto.ID, lan, wan netip.AddrPort, theirs proto.NA
 	// (Wants), so that they act on the same introduction: an attempt costs
 	// hundreds of packets, worth it while the symmetric node lacks peers.
 	mine := o.natHint()
-	switch {
-	case mine.Wants && theirs.Kind == proto.NATEasy:
-		// Only with a peer that knows it is easy: it probes only then.
-		if o.cfg.ListenProbe == nil || len(pr.routes) >= o.cfg.MaxProbeRoutes {
-			return
-		}
-	case theirs.Wants && o.votes.nat == NATCone:
-		// A public node needs no probes: the hard side's own packet
-		// reaches it, and the answer goes back through that mapping.
-	default:
-		return
+	hard := func(h proto.NATHint) bool { return h.Kind == proto.NATRandom || h.Kind == proto.NATSequential }
+	if !mine.Wants || !theirs.Wants || hard(mine) == hard(theirs) {
+		return // one side is not ready, or no hard and easy pair
 	}
-	hard := mine.Wants
 	if o.table.byID[id] != nil || pr.routes[wan] != nil {
 		return // we hear each other already
 	}
 	if f, ok := pr.failed[id]; ok && now.Before(f.retry) {
 		return
 	}
-	if !pr.starts.AllowN(now, 1) {
-		return
-	}
-	a := &attempt{peer: id, hard: hard, nonce: rand.Uint64(), until: now.Add(o.cfg.ProbeTime)}
-	pr.att = a
-	o.rearm = true
-	pr.attempts++
-	o.m.Add(PortPredictionAttempts, 1)
-	if !hard {
-		a.ip, a.hint, a.next = wan.Addr(), theirs, now
+	a := &attempt{peer: id, hard: hard(mine), nonce: rand.Uint64(), start: now.Add(probeDelay)}
+	if a.hard {
+		a.to = wan
+		a.max = o.cfg.ProbeSockets
+		if mine.Kind == proto.NATSequential {
+			a.max = min(a.max, seqSockets)
+		}
+	} else {
+		a.ip, a.hint = wan.Addr(), theirs
 		a.max = o.cfg.ProbePackets
 		if theirs.Kind == proto.NATSequential {
 			a.max = min(a.max, seqProbes)
 		}
-		o.log.Debug("port prediction: probing", "peer", id, "ip", a.ip, "nat", theirs)
+	}
+	pr.att = a
+	o.rearm = true
+}
+
+// probePair is an introducer's verdict on a port prediction attempt between
+// requester A (its hint as just announced) and invitee c: one side hard,
+// the other easy, both ready, c's readiness fresh.
+func probePair(a proto.NATHint, c *peer, now time.Time) bool {
+	hard := func(h proto.NATHint) bool { return h.Kind == proto.NATRandom || h.Kind == proto.NATSequential }
+	known := func(h proto.NATHint) bool { return h.Kind != proto.NATUnknown }
+	return a.Wants && c.nat.Wants && now.Sub(c.natAt) < natFresh &&
+		known(a) && known(c.nat) && hard(a) != hard(c.nat)
+}
+
+// launch starts a planned attempt: unless the pair met meanwhile (a full
+// cone lets the plain introduction through) or the start budget is spent,
+// in which case it is dropped without a cost.
+func (o *Overlay) launch(now time.Time) {
+	pr := &o.punch
+	a := pr.att
+	if o.table.byID[a.peer] != nil || !pr.starts.AllowN(now, 1) {
+		pr.att = nil
+		return
+	}
+	a.started, a.until, a.next = true, now.Add(o.cfg.ProbeTime), now
+	pr.attempts++
+	o.m.Add(PortPredictionAttempts, 1)
+	if !a.hard {
+		o.log.Debug("port prediction: probing", "peer", a.peer, "ip", a.ip, "nat", a.hint)
 		o.sprayProbes(now)
 		return
 	}
-	a.to = wan
-	n := o.cfg.ProbeSockets
-	if mine.Kind == proto.NATSequential {
-		n = min(n, seqSockets)
-	}
-	o.log.Debug("port prediction: opening probe sockets", "peer", id, "to", wan, "sockets", n)
-	for range n {
+	o.log.Debug("port prediction: opening probe sockets", "peer", a.peer, "to", a.to, "sockets", a.max)
+	for range a.max {
 		t, err := o.cfg.ListenProbe()
 		if err != nil {
 			o.log.Warn("port prediction: cannot open a probe socket", "err", err)
@@ -157,9 +185,9 @@ func (o *Overlay) probeFor(id proto.ID, lan, wan netip.AddrPort, theirs proto.NA
 		a.socks = append(a.socks, t)
 		o.wg.Add(1)
 		go o.read(t)
-		o.s.tok = o.tok.issue(wan, now)
+		o.s.tok = o.tok.issue(a.to, now)
 		o.s.pun = proto.Puncture{Nonce: a.nonce, LAN: o.cfg.LAN, Token: o.s.tok[:]}
-		if o.sendVia(t, wan, &o.s.pun) {
+		if o.sendVia(t, a.to, &o.s.pun) {
 			o.probeSent()
 		}
 	}
@@ -169,7 +197,7 @@ func (o *Overlay) probeFor(id proto.ID, lan, wan netip.AddrPort, theirs proto.NA
 // second, in bursts every probeBurst.
 func (o *Overlay) sprayProbes(now time.Time) {
 	a := o.punch.att
-	if a == nil || a.hard || now.Before(a.next) {
+	if a == nil || !a.started || a.hard || now.Before(a.next) {
 		return
 	}
 	n := max(1, int(o.cfg.ProbeRate*probeBurst.Seconds()))
@@ -208,7 +236,7 @@ func probePort(h proto.NATHint, i int) (uint16, bool) {
 // way the packet is then handled as usual.
 func (o *Overlay) probeHit(p *packet, now time.Time) {
 	a := o.punch.att
-	if a == nil || p.hdr.Sender != a.peer {
+	if a == nil || !a.started || p.hdr.Sender != a.peer {
 		return
 	}
 	if a.hard {
@@ -288,6 +316,14 @@ func (o *Overlay) probeTick(now time.Time) time.Duration {
 	if a == nil {
 		return 0
 	}
+	if !a.started {
+		if now.Before(a.start) {
+			return a.start.Sub(now)
+		}
+		if o.launch(now); pr.att == nil {
+			return 0
+		}
+	}
 	if !now.Before(a.until) {
 		o.endAttempt(false, now)
 		return 0
@@ -336,12 +372,21 @@ func (o *Overlay) sendVia(t Transport, to netip.AddrPort, m proto.Message) bool 
 }
 
 // natHint is the NAT hint we announce: what the votes say, and whether we
-// want easy peers to probe for us (symmetric, with fewer peers than we want,
-// and not switched off).
+// want easy peers to probe for us: symmetric, with fewer peers than we want,
+// not switched off, and ready to start an attempt now (none in flight, the
+// start budget not spent). An easy peer sprays only for a partner that
+// said so, since a spray nobody answers is hundreds of wasted packets; in
+// make sim, most were, while "wants" ignored whether we were busy.
 func (o *Overlay) natHint() proto.NATHint {
 	h := o.votes.hint()
-	h.Wants = (h.Kind == proto.NATRandom || h.Kind == proto.NATSequential) &&
-		!o.cfg.NoPortPrediction && o.table.len() < o.cfg.TargetPeers
+	ready := !o.cfg.NoPortPrediction && o.punch.att == nil && o.punch.starts.TokensAt(time.Now()) >= 1
+	switch h.Kind {
+	case proto.NATRandom, proto.NATSequential:
+		h.Wants = ready && o.cfg.ListenProbe != nil && len(o.punch.routes) < o.cfg.MaxProbeRoutes &&
+			o.table.len() < o.cfg.TargetPeers
+	case proto.NATEasy:
+		h.Wants = ready && o.votes.nat == NATCone // a public node needs no probes
+	}
 	return h
 }
 

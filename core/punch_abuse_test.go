@@ -2,9 +2,12 @@ package core
 
 import (
 	"net/netip"
+	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
+	"github.com/walkie-p2p/walkie/core/memnet"
 	"github.com/walkie-p2p/walkie/proto"
 )
 
@@ -64,4 +67,89 @@ func TestProbePort(t *testing.T) {
 	if _, ok := probePort(h, 2); ok {
 		t.Error("a sequential sweep past 65535 did not stop")
 	}
+}
+
+// An attempt whose partner never answers ends on time, closes every socket
+// it opened, and the pair is tried again only after a minute.
+func TestProbeAttemptGivesUp(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		n := memnet.New(memnet.Config{Seed: 1})
+		defer n.Close()
+		h := n.NAT(memnet.Symmetric(netip.MustParseAddr("203.0.113.9"))).Host(netip.MustParseAddr("10.0.0.2"))
+		conn, err := h.Listen(1873)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var open, total atomic.Int64
+		cfg := DefaultLocalConfig()
+		cfg.PeerID = proto.ID{1}
+		cfg.Transport = conn
+		cfg.ListenProbe = func() (Transport, error) {
+			c, err := h.Listen(0)
+			if err != nil {
+				return nil, err
+			}
+			open.Add(1)
+			total.Add(1)
+			return closeCounter{c, &open}, nil
+		}
+		o, err := New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer o.Close()
+		stats := o.m.(*Stats)
+		// Two observers saw two far-apart ports: a random symmetric NAT.
+		now := time.Now()
+		o.votes.add(netip.MustParseAddr("198.51.100.1"), netip.MustParseAddrPort("203.0.113.9:40001"), now)
+		o.votes.add(netip.MustParseAddr("198.51.100.2"), netip.MustParseAddrPort("203.0.113.9:2222"), now)
+		if h := o.natHint(); h.Kind != proto.NATRandom || !h.Wants {
+			t.Fatalf("setup: hint %+v, want random and wanting", h)
+		}
+		nobody := netip.MustParseAddrPort("198.51.100.50:1873") // a cone that will not probe back
+		try := func(run time.Duration) {
+			o.mu.Lock()
+			o.probeFor(proto.ID{9}, netip.AddrPort{}, nobody, proto.NATHint{Kind: proto.NATEasy, Wants: true}, time.Now())
+			o.mu.Unlock()
+			for end := time.Now().Add(run); time.Now().Before(end); time.Sleep(probeBurst) {
+				o.mu.Lock()
+				o.probeTick(time.Now())
+				o.mu.Unlock()
+			}
+			synctest.Wait() // the closed sockets' readers end
+		}
+		try(5 * time.Second)
+		if a, p := stats.Count(PortPredictionAttempts), stats.Count(PortProbesSent); a != 1 || p != 256 || total.Load() != 256 {
+			t.Fatalf("first attempt: %d attempts, %d probes, %d sockets; want 1, 256, 256", a, p, total.Load())
+		}
+		if open.Load() != 0 || o.punch.att != nil || len(o.punch.routes) != 0 {
+			t.Fatalf("after the attempt: %d sockets open, attempt %v, %d routes", open.Load(), o.punch.att, len(o.punch.routes))
+		}
+		if stats.Count(PortPredictionSuccesses) != 0 {
+			t.Fatal("a failed attempt counted as a success")
+		}
+		try(5 * time.Second) // within the minute: not again
+		if a := stats.Count(PortPredictionAttempts); a != 1 {
+			t.Fatalf("%d attempts within a minute of the failure, want 1", a)
+		}
+		time.Sleep(time.Minute)
+		try(5 * time.Second)
+		if a := stats.Count(PortPredictionAttempts); a != 2 || open.Load() != 0 {
+			t.Fatalf("after a minute: %d attempts, %d sockets open; want 2 and 0", a, open.Load())
+		}
+	})
+}
+
+// closeCounter counts a probe socket's Close once.
+type closeCounter struct {
+	*memnet.Conn
+	open *atomic.Int64
+}
+
+func (c closeCounter) Close() error {
+	if err := c.Conn.Close(); err != nil {
+		return err
+	}
+	c.open.Add(-1)
+	return nil
 }

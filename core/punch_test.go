@@ -143,39 +143,3 @@ func TestPortPredictionRandom(t *testing.T) {
 		}
 	})
 }
-
-// An attempt that cannot succeed (the cone side will not probe) ends on
-// time, closes every socket it opened, and is retried after 1, 2, 4
-// minutes.
-func TestPortPredictionGivesUp(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		n := memnet.New(memnet.Config{Latency: 20 * time.Millisecond, Seed: 3})
-		defer n.Close()
-		boot := node(t, n.Host(ip("198.51.100.1")), nil)
-		node(t, n.Host(ip("198.51.100.2")), []netip.AddrPort{boot.LAN()})
-		cone := node(t, n.NAT(memnet.PortRestrictedCone(ip("203.0.113.1"))).Host(ip("10.0.0.2")), []netip.AddrPort{boot.LAN()},
-			func(c *core.Config) { c.NoPortPrediction = true })
-		sh := n.NAT(memnet.Symmetric(ip("203.0.113.9"))).Host(ip("10.0.0.2"))
-		cl := &countingListen{h: sh}
-		sym := node(t, sh, []netip.AddrPort{boot.LAN()}, func(c *core.Config) { c.ListenProbe = cl.listen })
-		time.Sleep(5 * time.Minute)
-		if knows(sym, cone) {
-			t.Fatal("met without the cone side probing: the test is not testing a failure")
-		}
-		s := stats(sym)
-		attempts, probes := s.Count(core.PortPredictionAttempts), s.Count(core.PortProbesSent)
-		t.Logf("5 min: %d attempts, %d probes, %d sockets opened", attempts, probes, cl.total.Load())
-		if attempts < 2 || attempts > 3 {
-			t.Errorf("%d attempts toward one peer in 5 min, want 2 or 3 (retries after 1, 2, 4 min)", attempts)
-		}
-		if probes > 256*attempts || uint64(cl.total.Load()) > 256*attempts {
-			t.Errorf("%d probes from %d sockets, want at most 256 an attempt", probes, cl.total.Load())
-		}
-		if open := cl.open.Load(); open != 0 {
-			t.Errorf("%d probe sockets still open after the attempt failed", open)
-		}
-		if s.Count(core.PortPredictionSuccesses) != 0 {
-			t.Errorf("a failed attempt counted as a success")
-		}
-	})
-}

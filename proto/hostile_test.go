@@ -268,7 +268,8 @@ func TestNATHintUnpack(t *testing.T) {
 		{1, NATHint{Kind: NATEasy}},
 		{2 | 5<<8 | 40000<<16, NATHint{Kind: NATRandom}}, // port and step mean nothing for random
 		{2 | 1<<32, NATHint{Kind: NATRandom, Wants: true}},
-		{1 | 1<<32, NATHint{Kind: NATEasy}}, // an easy node has nothing to ask
+		{1 | 1<<32, NATHint{Kind: NATEasy, Wants: true}},
+		{0 | 1<<32, NATHint{}}, // unknown kind: nothing to act on
 		{3 | 1<<8 | 40000<<16, NATHint{Kind: NATSequential, Port: 40000, Step: 1}},
 		{3 | 16<<8 | 1<<16 | 1<<32 | 1<<40, NATHint{Kind: NATSequential, Port: 1, Step: 16, Wants: true}},
 		{3 | 0<<8 | 40000<<16, NATHint{}},  // no step

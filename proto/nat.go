@@ -31,9 +31,11 @@ type NATHint struct {
 	Kind NATKind
 	Port uint16 // NATSequential: the highest public port an observer saw
 	Step uint8  // NATSequential: how far the port moves per new mapping, 1..MaxNATStep
-	// Wants (symmetric kinds only): the node asks easy peers to probe for
-	// it, because it knows fewer peers than it wants. Probing costs
-	// hundreds of packets, so a node with enough peers does not ask.
+	// Wants: the node would take part in a port prediction attempt now.
+	// From a symmetric node it asks easy peers to probe for it (it knows
+	// fewer peers than it wants); from an easy node it says that it would
+	// probe. Probing costs hundreds of packets, so neither side starts one
+	// for a partner that did not say so.
 	Wants bool
 }
 
@@ -57,10 +59,8 @@ func unpackNAT(v uint64) NATHint {
 	switch {
 	case h.Kind == NATSequential && h.Step >= 1 && h.Step <= MaxNATStep:
 		return h
-	case h.Kind == NATRandom:
+	case h.Kind == NATRandom || h.Kind == NATEasy:
 		return NATHint{Kind: h.Kind, Wants: h.Wants}
-	case h.Kind == NATEasy:
-		return NATHint{Kind: h.Kind}
 	}
 	return NATHint{}
 }
