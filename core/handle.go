@@ -67,7 +67,7 @@ func (o *Overlay) onIntroRequest(p *packet, req *proto.IntroRequest, now time.Ti
 	a, isNew := o.table.upsert(p.hdr.Sender, p.from, now, o.cfg.PunctureRate)
 	if a != nil {
 		a.lan, a.nat, a.natAt = req.LAN, req.NAT, now
-		a.symmetric = req.Symmetric || req.NAT.Kind == proto.NATRandom || req.NAT.Kind == proto.NATSequential
+		a.symmetric = req.Symmetric || isHard(req.NAT)
 		a.communities = append(a.communities[:0], req.Communities...) // req is scratch
 		if isNew {
 			o.peerAdded(a, now)

@@ -115,12 +115,12 @@ func (o *Overlay) probeFor(id proto.ID, lan, wan netip.AddrPort, theirs proto.NA
 	if o.cfg.NoPortPrediction || pr.att != nil || !routable(wan) || o.pick(lan, wan) != wan || o.ctx.Err() != nil {
 		return // off, busy, or the peer is behind our own IP: no NAT between us
 	}
-	// Both sides decide on the hard side's need, the one it announced
-	// (Wants), so that they act on the same introduction: an attempt costs
-	// hundreds of packets, worth it while the symmetric node lacks peers.
+	// theirs.Wants is the introducer's verdict on the pair (probePair),
+	// which the other side heard too; mine.Wants is whether we are still
+	// ready. An attempt that one side starts alone costs hundreds of
+	// packets for nothing.
 	mine := o.natHint()
-	hard := func(h proto.NATHint) bool { return h.Kind == proto.NATRandom || h.Kind == proto.NATSequential }
-	if !mine.Wants || !theirs.Wants || hard(mine) == hard(theirs) {
+	if !mine.Wants || !theirs.Wants || isHard(mine) == isHard(theirs) {
 		return // one side is not ready, or no hard and easy pair
 	}
 	if o.table.byID[id] != nil || pr.routes[wan] != nil {
@@ -129,7 +129,7 @@ func (o *Overlay) probeFor(id proto.ID, lan, wan netip.AddrPort, theirs proto.NA
 	if f, ok := pr.failed[id]; ok && now.Before(f.retry) {
 		return
 	}
-	a := &attempt{peer: id, hard: hard(mine), nonce: rand.Uint64(), start: now.Add(probeDelay)}
+	a := &attempt{peer: id, hard: isHard(mine), nonce: rand.Uint64(), start: now.Add(probeDelay)}
 	if a.hard {
 		a.to = wan
 		a.max = o.cfg.ProbeSockets
@@ -151,11 +151,12 @@ func (o *Overlay) probeFor(id proto.ID, lan, wan netip.AddrPort, theirs proto.NA
 // requester A (its hint as just announced) and invitee c: one side hard,
 // the other easy, both ready, c's readiness fresh.
 func probePair(a proto.NATHint, c *peer, now time.Time) bool {
-	hard := func(h proto.NATHint) bool { return h.Kind == proto.NATRandom || h.Kind == proto.NATSequential }
-	known := func(h proto.NATHint) bool { return h.Kind != proto.NATUnknown }
 	return a.Wants && c.nat.Wants && now.Sub(c.natAt) < natFresh &&
-		known(a) && known(c.nat) && hard(a) != hard(c.nat)
+		a.Kind != proto.NATUnknown && c.nat.Kind != proto.NATUnknown && isHard(a) != isHard(c.nat)
 }
+
+// isHard reports a symmetric NAT: one whose next port a peer cannot know.
+func isHard(h proto.NATHint) bool { return h.Kind == proto.NATRandom || h.Kind == proto.NATSequential }
 
 // launch starts a planned attempt: unless the pair met meanwhile (a full
 // cone lets the plain introduction through) or the start budget is spent,
@@ -163,7 +164,9 @@ func probePair(a proto.NATHint, c *peer, now time.Time) bool {
 func (o *Overlay) launch(now time.Time) {
 	pr := &o.punch
 	a := pr.att
-	if o.table.byID[a.peer] != nil || !pr.starts.AllowN(now, 1) {
+	// Closed: Close has closed the probe sockets under mu, and waits for
+	// their readers; no new one may start.
+	if o.ctx.Err() != nil || o.table.byID[a.peer] != nil || !pr.starts.AllowN(now, 1) {
 		pr.att = nil
 		return
 	}
