@@ -21,14 +21,13 @@ import (
 // has the design, the figures and where it fails.
 
 const (
-	// probeStartEvery and probeStartBurst bound attempts: one in flight at a
-	// time, four a minute at most.
+	// probeStartEvery and probeStartBurst bound attempts (one in flight at
+	// a time besides): two at once, then one per 15 s, four a minute.
 	probeStartEvery = 15 * time.Second
 	probeStartBurst = 2
 	// probeRetryMin and probeRetryMax: a pair that failed waits this long
-	// before its next attempt, doubling per failure. Short at first, since
-	// the two sides may have acted on different knowledge (one had not
-	// classified its NAT yet when the introducer last heard from it).
+	// before its next attempt, doubling per failure. Short at first: one
+	// attempt in eight misses by bad luck alone.
 	probeRetryMin = time.Minute
 	probeRetryMax = 30 * time.Minute
 	// maxProbeFailures bounds the memory of failed pairs.
