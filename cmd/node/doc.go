@@ -45,6 +45,11 @@
 //	                    239.255.18.73:1873. Default true. If the group cannot
 //	                    be joined, walkie logs a warning, still sends
 //	                    beacons, and carries on.
+//	-port-prediction BOOL
+//	                    take part in port prediction with symmetric NATs
+//	                    (docs/nat-traversal.md): probe sockets and sprays of
+//	                    a few hundred packets, only while this node or its
+//	                    partner is short of peers. Default true.
 //	-dns ADDR           DNS server ip:port for -bootstrap host names. Default:
 //	                    the system's resolver; with no /etc/resolv.conf (as
 //	                    on Android, where a binary without cgo cannot ask the

@@ -43,6 +43,7 @@ type options struct {
 	plugins      []string         // -plugin, repeatable: existing files, distinct
 	logLevel     slog.Level       // -log-level
 	lanDiscovery bool             // -lan-discovery
+	prediction   bool             // -port-prediction
 	dns          netip.AddrPort   // -dns; invalid means the system's resolver
 	profile      string           // -profile: default or mobile
 	version      bool             // -version
@@ -86,6 +87,7 @@ func newFlagSet(o *options, raw *rawFlags) *flag.FlagSet {
 	fs.StringVar(&o.profile, "profile", "default", "`name` of the walk profile: default, or mobile (fewer packets once the table is healthy)")
 	fs.StringVar(&raw.dns, "dns", "", "DNS server `ip:port` for -bootstrap names (default: the system's; "+fallbackDNS+" if there is no "+resolvConf+", as on Android)")
 	fs.BoolVar(&o.lanDiscovery, "lan-discovery", true, "find nodes on the LAN by multicast on 239.255.18.73:1873")
+	fs.BoolVar(&o.prediction, "port-prediction", true, "take part in port prediction with symmetric NATs (hundreds of probe packets an attempt, only while peers are few)")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
 	return fs
 }

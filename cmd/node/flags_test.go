@@ -25,10 +25,11 @@ func TestParseFlagsGood(t *testing.T) {
 			want := options{
 				listen: netip.MustParseAddrPort("0.0.0.0:1873"), dataDir: filepath.Join(home, ".walkie"),
 				httpAddr: "127.0.0.1:1874", communities: []string{"chat", "game"}, logLevel: slog.LevelInfo, lanDiscovery: true,
+				prediction: true,
 			}
 			if o.listen != want.listen || o.dataDir != want.dataDir || o.httpAddr != want.httpAddr ||
 				!slices.Equal(o.communities, want.communities) || o.logLevel != want.logLevel ||
-				o.lanDiscovery != want.lanDiscovery || len(o.bootstrap) != 0 || o.version || o.help {
+				o.lanDiscovery != want.lanDiscovery || o.prediction != want.prediction || len(o.bootstrap) != 0 || o.version || o.help {
 				t.Errorf("got %+v, want %+v", *o, want)
 			}
 		}},
@@ -61,8 +62,8 @@ func TestParseFlagsGood(t *testing.T) {
 				t.Errorf("communities %q http %q", o.communities, o.httpAddr)
 			}
 		}},
-		{"everything", []string{"-data", "/var/lib/walkie", "-log-level", "DEBUG", "-lan-discovery=false", "-communities", "a-1,b", "-http", "localhost:0"}, func(t *testing.T, o *options) {
-			if o.dataDir != "/var/lib/walkie" || o.logLevel != slog.LevelDebug || o.lanDiscovery ||
+		{"everything", []string{"-data", "/var/lib/walkie", "-log-level", "DEBUG", "-lan-discovery=false", "-port-prediction=false", "-communities", "a-1,b", "-http", "localhost:0"}, func(t *testing.T, o *options) {
+			if o.dataDir != "/var/lib/walkie" || o.logLevel != slog.LevelDebug || o.lanDiscovery || o.prediction ||
 				!slices.Equal(o.communities, []string{"a-1", "b"}) || o.httpAddr != "localhost:0" {
 				t.Errorf("got %+v", *o)
 			}

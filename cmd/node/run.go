@@ -84,6 +84,7 @@ func serve(ctx context.Context, opts *options, log *slog.Logger) error {
 	// the same address (docs/nat-traversal.md).
 	probeAddr := netip.AddrPortFrom(bound.Addr(), 0).String()
 	cfg.ListenProbe = func() (core.Transport, error) { return core.ListenUDP(probeAddr) }
+	cfg.NoPortPrediction = !opts.prediction
 	cfg.LAN = lan
 	cfg.Bootstrap = literals(opts.bootstrap)
 	comms, err := buildCommunities(opts.communities, opts.dataDir)
