@@ -88,7 +88,7 @@ function renderSummary(st, ms, nowMS) {
   else if (st.wan_ip) setText('wan', st.wan_ip + ' (port varies)');
   else setText('wan', 'not known yet');
   const nat = $('nat');
-  setText('nat', st.nat);
+  setText('nat', st.nat_ports ? st.nat + ', ' + st.nat_ports + ' ports' : st.nat);
   nat.className = 'badge ' + st.nat;
   const upMS = nowMS - Date.parse(st.started_at);
   setText('uptime', fmtDuration(upMS));
@@ -113,6 +113,9 @@ function renderSummary(st, ms, nowMS) {
   setText('c-pun-recv', c('walkie_punctures_received_total'));
   setText('pun-ok', fmtInt(metric(ms, 'walkie_punctures_total', { result: 'success' })));
   setText('pun-fail', fmtInt(metric(ms, 'walkie_punctures_total', { result: 'failure' })));
+  const pp = st.port_prediction || {};
+  setText('pp', pp.attempts ? fmtInt(pp.attempts) + ' attempts, ' + fmtInt(pp.successes) + ' through, ' +
+    fmtInt(pp.probes_sent) + ' probes' : 'none');
   const n = metric(ms, 'walkie_introduction_rtt_seconds_count');
   const sum = metric(ms, 'walkie_introduction_rtt_seconds_sum');
   setText('rtt', n > 0 ? fmtDuration((sum / n) * 1000) + ' avg' : 'not measured yet');
