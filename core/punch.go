@@ -146,17 +146,6 @@ func (o *Overlay) probeFor(id proto.ID, lan, wan netip.AddrPort, theirs proto.NA
 	o.rearm = true
 }
 
-// probePair is an introducer's verdict on a port prediction attempt between
-// requester A (its hint as just announced) and invitee c: one side hard,
-// the other easy, both ready, c's readiness fresh.
-func probePair(a proto.NATHint, c *peer, now time.Time) bool {
-	return a.Wants && c.nat.Wants && now.Sub(c.natAt) < natFresh &&
-		a.Kind != proto.NATUnknown && c.nat.Kind != proto.NATUnknown && isHard(a) != isHard(c.nat)
-}
-
-// isHard reports a symmetric NAT: one whose next port a peer cannot know.
-func isHard(h proto.NATHint) bool { return h.Kind == proto.NATRandom || h.Kind == proto.NATSequential }
-
 // launch starts a planned attempt: unless the pair met meanwhile (a full
 // cone lets the plain introduction through) or the start budget is spent,
 // in which case it is dropped without a cost.
@@ -371,25 +360,6 @@ func (o *Overlay) sendVia(t Transport, to netip.AddrPort, m proto.Message) bool 
 	}
 	o.sent++
 	return true
-}
-
-// natHint is the NAT hint we announce: what the votes say, and whether we
-// want easy peers to probe for us: symmetric, with fewer peers than we want,
-// not switched off, and ready to start an attempt now (none in flight, the
-// start budget not spent). An easy peer sprays only for a partner that
-// said so, since a spray nobody answers is hundreds of wasted packets; in
-// make sim, most were, while "wants" ignored whether we were busy.
-func (o *Overlay) natHint() proto.NATHint {
-	h := o.votes.hint()
-	ready := !o.cfg.NoPortPrediction && o.punch.att == nil && o.punch.starts.TokensAt(time.Now()) >= 1
-	switch h.Kind {
-	case proto.NATRandom, proto.NATSequential:
-		h.Wants = ready && o.cfg.ListenProbe != nil && len(o.punch.routes) < o.cfg.MaxProbeRoutes &&
-			o.table.len() < o.cfg.TargetPeers
-	case proto.NATEasy:
-		h.Wants = ready && o.votes.nat == NATCone // a public node needs no probes
-	}
-	return h
 }
 
 // probeSent counts one probe datagram.

@@ -1,0 +1,42 @@
+package core
+
+import (
+	"time"
+
+	"github.com/walkie-p2p/walkie/proto"
+)
+
+// How the two sides of a port prediction attempt agree to make one: each
+// announces its NAT and whether it is ready (natHint), and the introducer
+// gives both the same verdict (probePair). An attempt that one side starts
+// alone costs hundreds of packets for nothing.
+
+// natHint is the NAT hint we announce: what the votes say, and whether we
+// want easy peers to probe for us: symmetric, with fewer peers than we want,
+// not switched off, and ready to start an attempt now (none in flight, the
+// start budget not spent). An easy peer sprays only for a partner that
+// said so, since a spray nobody answers is hundreds of wasted packets; in
+// make sim, most were, while "wants" ignored whether we were busy.
+func (o *Overlay) natHint() proto.NATHint {
+	h := o.votes.hint()
+	ready := !o.cfg.NoPortPrediction && o.punch.att == nil && o.punch.starts.TokensAt(time.Now()) >= 1
+	switch h.Kind {
+	case proto.NATRandom, proto.NATSequential:
+		h.Wants = ready && o.cfg.ListenProbe != nil && len(o.punch.routes) < o.cfg.MaxProbeRoutes &&
+			o.table.len() < o.cfg.TargetPeers
+	case proto.NATEasy:
+		h.Wants = ready && o.votes.nat == NATCone // a public node needs no probes
+	}
+	return h
+}
+
+// probePair is an introducer's verdict on a port prediction attempt between
+// requester A (its hint as just announced) and invitee c: one side hard,
+// the other easy, both ready, c's readiness fresh.
+func probePair(a proto.NATHint, c *peer, now time.Time) bool {
+	return a.Wants && c.nat.Wants && now.Sub(c.natAt) < natFresh &&
+		a.Kind != proto.NATUnknown && c.nat.Kind != proto.NATUnknown && isHard(a) != isHard(c.nat)
+}
+
+// isHard reports a symmetric NAT: one whose next port a peer cannot know.
+func isHard(h proto.NATHint) bool { return h.Kind == proto.NATRandom || h.Kind == proto.NATSequential }
