@@ -11,12 +11,12 @@ import (
 // gives both the same verdict (probePair). An attempt that one side starts
 // alone costs hundreds of packets for nothing.
 
-// natHint is the NAT hint we announce: what the votes say, and whether we
-// want easy peers to probe for us: symmetric, with fewer peers than we want,
-// not switched off, and ready to start an attempt now (none in flight, the
-// start budget not spent). An easy peer sprays only for a partner that
-// said so, since a spray nobody answers is hundreds of wasted packets; in
-// make sim, most were, while "wants" ignored whether we were busy.
+// natHint is the NAT hint we announce: what the votes say, and Wants,
+// whether we would take part in an attempt now: not switched off, none in
+// flight, start budget left, and either symmetric, short of peers and able
+// to open probe sockets, or a cone (a public node needs no probes). In make
+// sim most sprays went unanswered while Wants ignored whether a node was
+// busy.
 func (o *Overlay) natHint() proto.NATHint {
 	h := o.votes.hint()
 	ready := !o.cfg.NoPortPrediction && o.punch.att == nil && o.punch.starts.TokensAt(time.Now()) >= 1
