@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/walkie-p2p/walkie/e2e/internal/e2etest"
 )
 
 // walkieBin is the binary under test, built by TestMain.
@@ -115,7 +117,7 @@ func startNode(t *testing.T, name string, args ...string) *node {
 		}
 	})
 	start := n.waitLine(`msg="walkie started"`, 5*time.Second)
-	n.peerID, n.lan, n.http = logField(start, "peer_id"), logField(start, "lan"), logField(start, "http")
+	n.peerID, n.lan, n.http = e2etest.LogField(start, "peer_id"), e2etest.LogField(start, "lan"), e2etest.LogField(start, "http")
 	return n
 }
 
@@ -182,16 +184,11 @@ func (n *node) running() bool {
 // status is GET /status, decoded with the contract's field names
 // (design.md section 7).
 type status struct {
-	PeerID string `json:"peer_id"`
-	LAN    string `json:"lan"`
-	WAN    string `json:"wan"`
-	NAT    string `json:"nat"`
-	Peers  []struct {
-		ID         string `json:"id"`
-		Addr       string `json:"addr"`
-		Verified   bool   `json:"verified"`
-		LastSeenMS int64  `json:"last_seen_ms"`
-	} `json:"peers"`
+	PeerID      string         `json:"peer_id"`
+	LAN         string         `json:"lan"`
+	WAN         string         `json:"wan"`
+	NAT         string         `json:"nat"`
+	Peers       []e2etest.Peer `json:"peers"`
 	Communities []struct {
 		Name    string `json:"name"`
 		ID      string `json:"id"`
@@ -205,56 +202,18 @@ var httpClient = &http.Client{Timeout: 2 * time.Second}
 
 // status fetches the node's /status.
 func (n *node) status() (*status, error) {
-	resp, err := httpClient.Get("http://" + n.http + "/status")
+	b, err := e2etest.Get(httpClient, "http://"+n.http+"/status")
 	if err != nil {
 		return nil, err
 	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("GET /status: %s", resp.Status)
-	}
 	var s status
-	if err := json.NewDecoder(resp.Body).Decode(&s); err != nil {
-		return nil, err
-	}
-	return &s, nil
+	return &s, json.Unmarshal(b, &s)
 }
 
 // verified returns the IDs of the node's verified peers.
-func (s *status) verified() map[string]bool {
-	out := map[string]bool{}
-	for _, p := range s.Peers {
-		if p.Verified {
-			out[p.ID] = true
-		}
-	}
-	return out
-}
+func (s *status) verified() map[string]bool { return e2etest.Verified(s.Peers) }
 
-// poll calls f every 20 ms until it returns true or timeout passes; it
-// returns whether f succeeded. Polling real processes is the one place
-// where waiting on the clock is the right tool.
+// poll calls f every 20 ms until it returns true or timeout passes.
 func poll(timeout time.Duration, f func() bool) bool {
-	deadline := time.Now().Add(timeout)
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		if f() {
-			return true
-		}
-		if time.Now().After(deadline) {
-			return false
-		}
-		<-tick.C
-	}
-}
-
-// logField returns the value of key=value in a slog text line.
-func logField(line, key string) string {
-	for _, f := range strings.Fields(line) {
-		if v, ok := strings.CutPrefix(f, key+"="); ok {
-			return v
-		}
-	}
-	return ""
+	return e2etest.Poll(timeout, 20*time.Millisecond, f)
 }

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/walkie-p2p/walkie/e2e/internal/e2etest"
 )
 
 // TestMedianFirstPeer measures the time to the first verified peer of a
@@ -32,7 +34,7 @@ func TestMedianFirstPeer(t *testing.T) {
 			t.Fatalf("start %d: no first peer within 10 s", i+1)
 		}
 		ms = append(ms, *first)
-		after, err := time.ParseDuration(logField(n.waitLine(`msg="first peer"`, time.Second), "after"))
+		after, err := time.ParseDuration(e2etest.LogField(n.waitLine(`msg="first peer"`, time.Second), "after"))
 		if err != nil {
 			t.Fatalf("start %d: first peer line: %v", i+1, err)
 		}

@@ -6,7 +6,6 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -16,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/walkie-p2p/walkie/e2e/internal/e2etest"
 )
 
 // walkieBin is the binary under test, built by TestMain; moduleRoot holds
@@ -109,7 +110,7 @@ func startNode(t *testing.T, name, ip string, extra ...string) *node {
 	})
 	select {
 	case line := <-started:
-		n.peerID, n.lan, n.http = logField(line, "peer_id"), logField(line, "lan"), logField(line, "http")
+		n.peerID, n.lan, n.http = e2etest.LogField(line, "peer_id"), e2etest.LogField(line, "lan"), e2etest.LogField(line, "http")
 	case <-n.exited:
 		t.Fatalf("%s exited before its start line", name)
 	case <-time.After(5 * time.Second):
@@ -147,29 +148,14 @@ func startNetwork(t *testing.T) []*node {
 
 // status is GET /status, decoded with the contract's field names.
 type status struct {
-	PeerID string `json:"peer_id"`
-	Peers  []struct {
-		ID       string `json:"id"`
-		Addr     string `json:"addr"`
-		Verified bool   `json:"verified"`
-	} `json:"peers"`
+	PeerID string         `json:"peer_id"`
+	Peers  []e2etest.Peer `json:"peers"`
 }
 
 var httpClient = &http.Client{Timeout: 2 * time.Second}
 
 // get returns the body of GET url, which must answer 200.
-func get(url string) ([]byte, error) {
-	resp, err := httpClient.Get(url)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err == nil && resp.StatusCode != http.StatusOK {
-		err = fmt.Errorf("GET %s: %s: %s", url, resp.Status, b)
-	}
-	return b, err
-}
+func get(url string) ([]byte, error) { return e2etest.Get(httpClient, url) }
 
 // status fetches the node's /status.
 func (n *node) status() (*status, error) {
@@ -182,39 +168,11 @@ func (n *node) status() (*status, error) {
 }
 
 // verified returns the IDs of the verified peers.
-func (s *status) verified() map[string]bool {
-	out := map[string]bool{}
-	for _, p := range s.Peers {
-		if p.Verified {
-			out[p.ID] = true
-		}
-	}
-	return out
-}
+func (s *status) verified() map[string]bool { return e2etest.Verified(s.Peers) }
 
-// poll calls f every 50 ms until it returns true or timeout passes. Polling
-// real processes is the one place where waiting on the clock is right.
+// poll calls f every 50 ms until it returns true or timeout passes.
 func poll(timeout time.Duration, f func() bool) bool {
-	deadline := time.Now().Add(timeout)
-	for {
-		if f() {
-			return true
-		}
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-// logField returns the value of key=value in a slog text line.
-func logField(line, key string) string {
-	for _, f := range strings.Fields(line) {
-		if v, ok := strings.CutPrefix(f, key+"="); ok {
-			return v
-		}
-	}
-	return ""
+	return e2etest.Poll(timeout, 50*time.Millisecond, f)
 }
 
 // freePort returns a TCP port on 127.0.0.1 that was free a moment ago, for

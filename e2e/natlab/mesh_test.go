@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/walkie-p2p/walkie/e2e/internal/e2etest"
 )
 
 // reaches reports whether s (a's status) lists b as a verified peer at
@@ -93,7 +95,7 @@ func newWatch(t0 time.Time, nodes ...*node) *watch {
 // returns whether it succeeded and when.
 func (w *watch) until(timeout time.Duration, done func(w *watch) bool) (bool, time.Duration) {
 	var at time.Duration
-	ok := poll(time.Until(w.t0.Add(timeout)), 100*time.Millisecond, func() bool {
+	ok := e2etest.Poll(time.Until(w.t0.Add(timeout)), 100*time.Millisecond, func() bool {
 		at = time.Since(w.t0)
 		for _, n := range w.nodes {
 			if s, err := n.status(); err == nil {

@@ -5,7 +5,6 @@ package natlab
 import (
 	"bufio"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"os/exec"
 	"strings"
@@ -13,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/walkie-p2p/walkie/e2e/internal/e2etest"
 )
 
 // httpAddr is where every node serves /status, on its own namespace's
@@ -36,14 +37,14 @@ type node struct {
 
 // status is GET /status, with the fields the lab checks.
 type status struct {
-	PeerID      string       `json:"peer_id"`
-	LAN         string       `json:"lan"`
-	WAN         string       `json:"wan"`
-	WANIP       string       `json:"wan_ip"`
-	NAT         string       `json:"nat"`
-	Peers       []peerStatus `json:"peers"`
-	FirstPeerMS *int64       `json:"first_peer_ms"`
-	PacketsSent uint64       `json:"packets_sent"`
+	PeerID      string         `json:"peer_id"`
+	LAN         string         `json:"lan"`
+	WAN         string         `json:"wan"`
+	WANIP       string         `json:"wan_ip"`
+	NAT         string         `json:"nat"`
+	Peers       []e2etest.Peer `json:"peers"`
+	FirstPeerMS *int64         `json:"first_peer_ms"`
+	PacketsSent uint64         `json:"packets_sent"`
 	// PacketsPerMin is a pointer so that a missing field shows as nil.
 	PacketsPerMin  *uint64 `json:"packets_sent_per_min"`
 	NATPorts       string  `json:"nat_ports"`
@@ -54,23 +55,14 @@ type status struct {
 	} `json:"port_prediction"`
 }
 
-// peerStatus is one entry of status.Peers.
-type peerStatus struct {
-	ID         string `json:"id"`
-	Addr       string `json:"addr"`
-	LAN        string `json:"lan"`
-	Verified   bool   `json:"verified"`
-	LastSeenMS int64  `json:"last_seen_ms"`
-}
-
 // peer returns the verified peer with id, if any.
-func (s *status) peer(id string) (peerStatus, bool) {
+func (s *status) peer(id string) (e2etest.Peer, bool) {
 	for _, p := range s.Peers {
 		if p.ID == id && p.Verified {
 			return p, true
 		}
 	}
-	return peerStatus{}, false
+	return e2etest.Peer{}, false
 }
 
 // start runs the node of site name with bootstrap addresses boot (may be
@@ -161,7 +153,7 @@ func (l *lab) launchWith(name, dataDir string, r runner, boot ...string) *node {
 // waitReady waits until /status answers and records the peer ID.
 func (n *node) waitReady(t *testing.T) {
 	t.Helper()
-	ok := poll(n.ready, 20*time.Millisecond, func() bool {
+	ok := e2etest.Poll(n.ready, 20*time.Millisecond, func() bool {
 		s, err := n.status()
 		if err == nil {
 			n.peerID = s.PeerID
@@ -175,19 +167,12 @@ func (n *node) waitReady(t *testing.T) {
 
 // status fetches the node's /status.
 func (n *node) status() (*status, error) {
-	resp, err := n.client.Get("http://" + httpAddr + "/status")
+	b, err := e2etest.Get(n.client, "http://"+httpAddr+"/status")
 	if err != nil {
 		return nil, err
 	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("GET /status: %s", resp.Status)
-	}
 	var s status
-	if err := json.NewDecoder(resp.Body).Decode(&s); err != nil {
-		return nil, err
-	}
-	return &s, nil
+	return &s, json.Unmarshal(b, &s)
 }
 
 // stop sends SIGTERM and waits for the exit.
@@ -216,20 +201,4 @@ func (n *node) tail(k int) string {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	return strings.Join(n.lines[max(0, len(n.lines)-k):], "\n")
-}
-
-// poll calls f every interval until it returns true or timeout passes.
-// Waiting on the clock is right here: these are real processes on a real
-// network, and the deadlines are what the tests assert.
-func poll(timeout, interval time.Duration, f func() bool) bool {
-	deadline := time.Now().Add(timeout)
-	for {
-		if f() {
-			return true
-		}
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(interval)
-	}
 }
