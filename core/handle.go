@@ -254,12 +254,18 @@ func (o *Overlay) onPunctureRequest(p *packet, req *proto.PunctureRequest, now t
 	if o.table.full() {
 		return // we could not keep the peer: no hole to open
 	}
-	o.s.tok = o.tok.issue(to, now)
-	o.s.pun = proto.Puncture{Nonce: req.Nonce, LAN: o.cfg.LAN, Token: o.s.tok[:]}
-	if o.send(to, &o.s.pun, 0, 0) {
+	if o.send(to, o.puncture(to, req.Nonce, now), 0, 0) {
 		o.m.Add(PuncturesSent, 1)
 	}
 	o.probeFor(t.ID, t.LAN, t.WAN, req.TargetNAT, now)
+}
+
+// puncture fills the scratch puncture toward to, with a token for to, so
+// that to's next request to us is verified at once.
+func (o *Overlay) puncture(to netip.AddrPort, nonce uint64, now time.Time) *proto.Puncture {
+	o.s.tok = o.tok.issue(to, now)
+	o.s.pun = proto.Puncture{Nonce: nonce, LAN: o.cfg.LAN, Token: o.s.tok[:]}
+	return &o.s.pun
 }
 
 // onPuncture accepts a puncture from an invitee we were told to expect, and

@@ -190,22 +190,11 @@ func (o *Overlay) run() {
 		case <-o.ctx.Done():
 			return
 		case p := <-o.inbox:
-			o.mu.Lock()
-			o.begin()
-			now := time.Now() // one clock per batch: what is queued arrived together
-			o.handle(&p, now)
-			o.pool.put(p.buf)
-			o.drain(now)
-			if o.finish() { // a port prediction attempt paces its probes on the timer
+			if o.work(&p, nil) { // a port prediction attempt paces its probes on the timer
 				timer.Reset(time.Millisecond)
 			}
 		case b := <-o.batches:
-			o.mu.Lock()
-			o.begin()
-			now := time.Now()
-			o.handleBatch(b, now)
-			o.drain(now)
-			if o.finish() {
+			if o.work(nil, b) {
 				timer.Reset(time.Millisecond)
 			}
 		case <-timer.C:
@@ -239,10 +228,21 @@ func (o *Overlay) drain(now time.Time) {
 	}
 }
 
-// finish sends what the worker's run produced and releases mu. It reports
-// whether the worker must recompute its timer (a port prediction attempt
-// started).
-func (o *Overlay) finish() bool {
+// work handles what woke the worker, a packet p or a reader's batch b, and
+// whatever else is queued, sends the answers in one batch and releases mu.
+// It reports whether the worker must recompute its timer (a port prediction
+// attempt started).
+func (o *Overlay) work(p *packet, b *pktBatch) bool {
+	o.mu.Lock()
+	o.begin()
+	now := time.Now() // one clock per batch: what is queued arrived together
+	if p != nil {
+		o.handle(p, now)
+		o.pool.put(p.buf)
+	} else {
+		o.handleBatch(b, now)
+	}
+	o.drain(now)
 	o.end()
 	rearm := o.rearm
 	o.rearm = false

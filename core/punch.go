@@ -176,9 +176,7 @@ func (o *Overlay) launch(now time.Time) {
 		a.socks = append(a.socks, t)
 		o.wg.Add(1)
 		go o.read(t)
-		o.s.tok = o.tok.issue(a.to, now)
-		o.s.pun = proto.Puncture{Nonce: a.nonce, LAN: o.cfg.LAN, Token: o.s.tok[:]}
-		if o.sendVia(t, a.to, &o.s.pun) {
+		if o.sendVia(t, a.to, o.puncture(a.to, a.nonce, now)) {
 			o.probeSent()
 		}
 	}
@@ -200,9 +198,7 @@ func (o *Overlay) sprayProbes(now time.Time) {
 			break
 		}
 		to := netip.AddrPortFrom(a.ip, port)
-		o.s.tok = o.tok.issue(to, now)
-		o.s.pun = proto.Puncture{Nonce: a.nonce, LAN: o.cfg.LAN, Token: o.s.tok[:]}
-		if o.send(to, &o.s.pun, 0, 0) {
+		if o.send(to, o.puncture(to, a.nonce, now), 0, 0) {
 			o.probeSent()
 		}
 	}
@@ -244,9 +240,7 @@ func (o *Overlay) probeHit(p *packet, now time.Time) {
 			}
 			o.punch.routes[a.to] = &route{t: t, added: now}
 			o.endAttempt(true, now)
-			o.s.tok = o.tok.issue(p.from, now)
-			o.s.pun = proto.Puncture{Nonce: a.nonce, LAN: o.cfg.LAN, Token: o.s.tok[:]}
-			o.send(p.from, &o.s.pun, 0, 0) // through the socket just kept
+			o.send(p.from, o.puncture(p.from, a.nonce, now), 0, 0) // through the socket just kept
 			return
 		}
 		return
@@ -258,9 +252,7 @@ func (o *Overlay) probeHit(p *packet, now time.Time) {
 	if inv, ok := o.table.invitees[a.peer]; ok {
 		inv.wan = p.from // its puncture will come from here
 	}
-	o.s.tok = o.tok.issue(p.from, now)
-	o.s.pun = proto.Puncture{Nonce: a.nonce, LAN: o.cfg.LAN, Token: o.s.tok[:]}
-	o.send(p.from, &o.s.pun, 0, 0)
+	o.send(p.from, o.puncture(p.from, a.nonce, now), 0, 0)
 }
 
 // endAttempt closes the attempt's sockets that were not kept, and
@@ -354,11 +346,10 @@ func (o *Overlay) sendVia(t Transport, to netip.AddrPort, m proto.Message) bool 
 	if err != nil {
 		return false
 	}
-	if err := t.WriteTo(pkt, to); err != nil {
+	if err := o.writeVia(t, pkt, to); err != nil {
 		o.log.Debug("probe send failed", "to", to, "err", err)
 		return false
 	}
-	o.sent++
 	return true
 }
 

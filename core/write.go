@@ -51,11 +51,7 @@ func (o *Overlay) write(b []byte, to netip.AddrPort) error {
 		// A peer reached through a probe socket hears from that socket,
 		// the one its NAT admits (core/punch.go). It goes at once, ahead
 		// of the batch: order between destinations does not matter.
-		if err := t.WriteTo(b, to); err != nil {
-			return err
-		}
-		o.sent++
-		return nil
+		return o.writeVia(t, b, to)
 	}
 	ob := &o.batch
 	if !ob.on {
@@ -78,7 +74,12 @@ func (o *Overlay) write(b []byte, to netip.AddrPort) error {
 
 // writeNow sends one datagram through the transport.
 func (o *Overlay) writeNow(b []byte, to netip.AddrPort) error {
-	if err := o.cfg.Transport.WriteTo(b, to); err != nil {
+	return o.writeVia(o.cfg.Transport, b, to)
+}
+
+// writeVia sends one datagram through t, and counts it if it went.
+func (o *Overlay) writeVia(t Transport, b []byte, to netip.AddrPort) error {
+	if err := t.WriteTo(b, to); err != nil {
 		return err
 	}
 	o.sent++
