@@ -2,7 +2,6 @@ package core
 
 import (
 	"context"
-	"crypto/aes"
 	"errors"
 	"math"
 	"net/netip"
@@ -67,11 +66,7 @@ var (
 // fixedTokens returns a token issuer with an all-zero key, so that seeds can
 // carry valid tokens.
 func fixedTokens(bucket time.Duration) *tokens {
-	block, err := aes.NewCipher(make([]byte, 16))
-	if err != nil {
-		panic(err)
-	}
-	return &tokens{block: block, bucket: bucket}
+	return tokensWithKey([16]byte{}, bucket)
 }
 
 // fuzzOverlay returns a node, not started, with the fixed world above and a

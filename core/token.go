@@ -36,6 +36,12 @@ func newTokens(bucket time.Duration) *tokens {
 	if _, err := rand.Read(key[:]); err != nil {
 		panic("walkie: crypto/rand failed: " + err.Error()) // never on supported systems
 	}
+	return tokensWithKey(key, bucket)
+}
+
+// tokensWithKey is newTokens with a given key (tests fix it so that their
+// inputs can carry valid tokens).
+func tokensWithKey(key [16]byte, bucket time.Duration) *tokens {
 	b, err := aes.NewCipher(key[:])
 	if err != nil {
 		panic("walkie: " + err.Error()) // a 16-byte key is always valid
