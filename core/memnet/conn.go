@@ -11,7 +11,7 @@ import (
 type Conn struct {
 	host  *Host
 	addr  netip.AddrPort
-	queue chan datagram // bounded receive queue; never closed
+	queue queue         // receive queue
 	done  chan struct{} // closed by Close
 
 	closed bool // guarded by host.net.mu
@@ -32,16 +32,22 @@ func (c *Conn) LocalAddr() netip.AddrPort { return c.addr }
 // source, as translated by NATs on the way. After Close it returns
 // [net.ErrClosed], even if datagrams remain queued.
 func (c *Conn) ReadFrom(b []byte) (int, netip.AddrPort, error) {
-	select {
-	case <-c.done:
-		return 0, netip.AddrPort{}, net.ErrClosed
-	default:
-	}
-	select {
-	case d := <-c.queue:
-		return copy(b, d.data), d.from, nil
-	case <-c.done:
-		return 0, netip.AddrPort{}, net.ErrClosed
+	for {
+		select {
+		case <-c.done:
+			return 0, netip.AddrPort{}, net.ErrClosed
+		default:
+		}
+		if d, ok := c.queue.pop(); ok {
+			return copy(b, d.data), d.from, nil
+		}
+		// A token may be stale (another reader took the datagram): then
+		// the queue is empty again and the loop comes back here.
+		select {
+		case <-c.queue.ready:
+		case <-c.done:
+			return 0, netip.AddrPort{}, net.ErrClosed
+		}
 	}
 }
 
@@ -81,8 +87,7 @@ func (c *Conn) closeLocked() {
 		return
 	}
 	c.closed = true
-	if conns := c.host.realm.conns; conns[c.addr] == c {
-		delete(conns, c.addr)
-	}
+	c.host.realm.unbind(c)
 	close(c.done)
+	c.queue.clear() // ReadFrom no longer returns them
 }

@@ -49,10 +49,10 @@ func (h *Host) Listen(port uint16) (*Conn, error) {
 	c := &Conn{
 		host:  h,
 		addr:  addr,
-		queue: make(chan datagram, n.cfg.QueueLen),
+		queue: newQueue(n.cfg.QueueLen),
 		done:  make(chan struct{}),
 	}
-	h.realm.conns[addr] = c
+	h.realm.bind(c)
 	return c, nil
 }
 

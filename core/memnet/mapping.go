@@ -14,12 +14,17 @@ const (
 
 // natTable is a NAT's set of mappings. Expired mappings are removed lazily:
 // when looked up, when their port is wanted, by Mappings, and by a sweep
-// whenever the table has doubled since the last one (amortised O(1)).
+// whenever the table has doubled since the last one (amortised O(1)) or a
+// Timeout has passed since it (so a burst of mappings, such as a symmetric
+// NAT's during port prediction, is forgotten once it expires). Times are
+// durations since the network's epoch: 8 bytes, a time.Time's 24.
 type natTable struct {
 	byPort  map[uint16]*mapping
 	byKey   map[mapKey]*mapping
-	next    uint16 // next sequential port
-	sweepAt int    // table size triggering the next sweep
+	next    uint16        // next sequential port
+	sweepAt int           // table size triggering the next sweep
+	swept   time.Duration // time of the last sweep
+	peak    int           // largest size since the maps were last rebuilt
 }
 
 // mapKey identifies a mapping: the internal endpoint and the part of the
@@ -31,13 +36,11 @@ type mapKey struct {
 
 type mapping struct {
 	key  mapKey
-	port uint16    // public port
-	last time.Time // last outbound datagram
-	// permits maps the filtered part of each remote sent to (IP with port
-	// 0, or IP:port) to the time of the last outbound datagram to it. Nil
-	// under endpoint-independent filtering.
-	permits map[netip.AddrPort]time.Time
-	pruneAt int // len(permits) triggering the next prune
+	port uint16        // public port
+	last time.Duration // last outbound datagram, since the network's epoch
+	// permits holds a permission per remote sent to. Unused under
+	// endpoint-independent filtering.
+	permits permits
 }
 
 const minSweep = 64
@@ -55,9 +58,14 @@ func (t *natTable) remove(m *mapping) {
 }
 
 // expired reports whether state last refreshed at last has timed out.
-func (nat *NAT) expired(last, now time.Time) bool {
-	return nat.cfg.Timeout > 0 && now.Sub(last) >= nat.cfg.Timeout
+func (nat *NAT) expired(last, now time.Duration) bool {
+	return nat.cfg.Timeout > 0 && now-last >= nat.cfg.Timeout
 }
+
+// since converts a time to the NAT table's clock. Both have the same
+// monotonic (or, in a synctest bubble, fake) clock, so differences are
+// exact and expiry is decided as it would be with time.Time.
+func (nat *NAT) since(t time.Time) time.Duration { return t.Sub(nat.net.epoch) }
 
 // mappingRemote is the part of remote the mapping behaviour depends on.
 func (nat *NAT) mappingRemote(remote netip.AddrPort) netip.AddrPort {
@@ -81,8 +89,12 @@ func (nat *NAT) filterKey(remote netip.AddrPort) netip.AddrPort {
 // outbound translates a datagram from the internal endpoint src to the
 // remote dst, creating or refreshing the mapping and dst's filtering
 // permission. It fails only when no public port is free. n.mu must be held.
-func (nat *NAT) outbound(src, dst netip.AddrPort, now time.Time) (netip.AddrPort, bool) {
+func (nat *NAT) outbound(src, dst netip.AddrPort, at time.Time) (netip.AddrPort, bool) {
 	t := &nat.table
+	now := nat.since(at)
+	if nat.expired(t.swept, now) {
+		nat.sweep(now)
+	}
 	key := mapKey{internal: src, remote: nat.mappingRemote(dst)}
 	m := t.byKey[key]
 	if m != nil && nat.expired(m.last, now) {
@@ -92,39 +104,28 @@ func (nat *NAT) outbound(src, dst netip.AddrPort, now time.Time) (netip.AddrPort
 	if m == nil {
 		if len(t.byPort) >= t.sweepAt {
 			nat.sweep(now)
-			t.sweepAt = max(2*len(t.byPort), minSweep)
 		}
 		port, ok := nat.allocPort(src.Port(), now)
 		if !ok {
 			return netip.AddrPort{}, false
 		}
 		m = &mapping{key: key, port: port}
-		if nat.cfg.Filtering != EndpointIndependentFiltering {
-			m.permits = map[netip.AddrPort]time.Time{}
-			m.pruneAt = minSweep
-		}
 		t.byKey[key] = m
 		t.byPort[port] = m
+		t.peak = max(t.peak, len(t.byPort))
 	}
 	m.last = now
-	if m.permits != nil {
-		m.permits[nat.filterKey(dst)] = now
-		if len(m.permits) >= m.pruneAt {
-			for k, last := range m.permits {
-				if nat.expired(last, now) {
-					delete(m.permits, k)
-				}
-			}
-			m.pruneAt = max(2*len(m.permits), minSweep)
-		}
+	if nat.cfg.Filtering != EndpointIndependentFiltering {
+		m.permits.allow(nat, nat.filterKey(dst), now)
 	}
 	return netip.AddrPortFrom(nat.cfg.PublicIP, m.port), true
 }
 
 // inbound finds the internal endpoint for a datagram from the remote from
 // to the public port, applying expiry and filtering. n.mu must be held.
-func (nat *NAT) inbound(from netip.AddrPort, port uint16, now time.Time) (netip.AddrPort, bool) {
+func (nat *NAT) inbound(from netip.AddrPort, port uint16, at time.Time) (netip.AddrPort, bool) {
 	t := &nat.table
+	now := nat.since(at)
 	m := t.byPort[port]
 	if m == nil {
 		return netip.AddrPort{}, false
@@ -133,8 +134,8 @@ func (nat *NAT) inbound(from netip.AddrPort, port uint16, now time.Time) (netip.
 		t.remove(m)
 		return netip.AddrPort{}, false
 	}
-	if m.permits != nil {
-		last, ok := m.permits[nat.filterKey(from)]
+	if nat.cfg.Filtering != EndpointIndependentFiltering {
+		last, ok := m.permits.lookup(nat.filterKey(from))
 		if !ok || nat.expired(last, now) {
 			return netip.AddrPort{}, false
 		}
@@ -142,18 +143,35 @@ func (nat *NAT) inbound(from netip.AddrPort, port uint16, now time.Time) (netip.
 	return m.key.internal, true
 }
 
-// sweep removes every expired mapping. n.mu must be held.
-func (nat *NAT) sweep(now time.Time) {
-	for _, m := range nat.table.byPort {
+// sweep removes every expired mapping and prunes the live ones' permits.
+// When the table has shrunk to a quarter of its peak it copies it into new
+// maps, since Go maps keep their largest size. n.mu must be held.
+func (nat *NAT) sweep(now time.Duration) {
+	t := &nat.table
+	for _, m := range t.byPort {
 		if nat.expired(m.last, now) {
-			nat.table.remove(m)
+			t.remove(m)
+		} else if nat.cfg.Filtering != EndpointIndependentFiltering {
+			m.permits.prune(nat, now)
 		}
 	}
+	if len(t.byPort) <= t.peak/4 && t.peak > minSweep {
+		byPort := make(map[uint16]*mapping, len(t.byPort))
+		byKey := make(map[mapKey]*mapping, len(t.byPort))
+		for p, m := range t.byPort {
+			byPort[p] = m
+			byKey[m.key] = m
+		}
+		t.byPort, t.byKey = byPort, byKey
+		t.peak = len(t.byPort)
+	}
+	t.swept = now
+	t.sweepAt = max(2*len(t.byPort), minSweep)
 }
 
 // free reports whether public port p can be given to a new mapping,
 // removing an expired mapping holding it.
-func (nat *NAT) free(p uint16, now time.Time) bool {
+func (nat *NAT) free(p uint16, now time.Duration) bool {
 	m := nat.table.byPort[p]
 	if m == nil {
 		return true
@@ -167,7 +185,7 @@ func (nat *NAT) free(p uint16, now time.Time) bool {
 
 // allocPort chooses the public port for a new mapping of an internal
 // socket bound to port internal. n.mu must be held.
-func (nat *NAT) allocPort(internal uint16, now time.Time) (uint16, bool) {
+func (nat *NAT) allocPort(internal uint16, now time.Duration) (uint16, bool) {
 	switch nat.cfg.PortAlloc {
 	case PortPreserve:
 		if internal != 0 && nat.free(internal, now) {

@@ -190,6 +190,6 @@ func (nat *NAT) Mappings() int {
 	n := nat.net
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	nat.sweep(time.Now())
+	nat.sweep(nat.since(time.Now()))
 	return len(nat.table.byPort)
 }

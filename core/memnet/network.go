@@ -38,7 +38,9 @@ type Config struct {
 	// The same Seed and the same sequence of calls give the same outcome.
 	Seed uint64
 	// QueueLen is the receive queue of each conn, in datagrams. A datagram
-	// arriving at a full queue is dropped. Default [DefaultQueueLen].
+	// arriving at a full queue is dropped. Memory for the queue grows with
+	// the datagrams waiting in it, not with QueueLen. Default
+	// [DefaultQueueLen].
 	QueueLen int
 }
 
@@ -58,7 +60,8 @@ type Stats struct {
 // A Network is an in-memory internet of hosts and NAT routers. Its methods
 // are safe for concurrent use. Create it with [New].
 type Network struct {
-	cfg Config
+	cfg   Config
+	epoch time.Time // origin of the NAT tables' clock (see NAT.since)
 
 	mu     sync.Mutex // guards everything below, and all hosts, NATs and conns
 	closed bool
@@ -75,10 +78,34 @@ type realm struct {
 	nat   *NAT // nil for the internet
 	hosts map[netip.Addr]*Host
 	conns map[netip.AddrPort]*Conn
+	peak  int // largest len(conns) since conns was last rebuilt
 }
 
 func newRealm(nat *NAT) *realm {
 	return &realm{nat: nat, hosts: map[netip.Addr]*Host{}, conns: map[netip.AddrPort]*Conn{}}
+}
+
+// bind adds c to r's conns. n.mu must be held.
+func (r *realm) bind(c *Conn) {
+	r.conns[c.addr] = c
+	r.peak = max(r.peak, len(r.conns))
+}
+
+// unbind removes c from r's conns. Once a burst of conns (such as port
+// prediction's probe sockets) is mostly closed, it copies the rest into a
+// new map, since Go maps keep their largest size. n.mu must be held.
+func (r *realm) unbind(c *Conn) {
+	if r.conns[c.addr] != c {
+		return
+	}
+	delete(r.conns, c.addr)
+	if r.peak > minSweep && len(r.conns) <= r.peak/4 {
+		conns := make(map[netip.AddrPort]*Conn, len(r.conns))
+		for a, c := range r.conns {
+			conns[a] = c
+		}
+		r.conns, r.peak = conns, len(conns)
+	}
 }
 
 // New returns an empty network configured by cfg (see [Config] for defaults).
@@ -87,9 +114,10 @@ func New(cfg Config) *Network {
 		cfg.QueueLen = DefaultQueueLen
 	}
 	n := &Network{
-		cfg:  cfg,
-		rng:  rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15)),
-		nats: map[netip.Addr]*NAT{},
+		cfg:   cfg,
+		epoch: time.Now(),
+		rng:   rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15)),
+		nats:  map[netip.Addr]*NAT{},
 	}
 	n.inet = newRealm(nil)
 	n.realms = []*realm{n.inet}
@@ -168,6 +196,8 @@ func (n *Network) Close() error {
 	n.closed = true
 	n.stats.NoRoute += uint64(n.sched.stop())
 	for _, r := range n.realms {
+		// closeLocked may replace r.conns with a smaller copy (see
+		// unbind); ranging over the old map still visits each conn once.
 		for _, c := range r.conns {
 			c.closeLocked()
 		}

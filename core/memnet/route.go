@@ -86,10 +86,9 @@ func (n *Network) deliver(p *packet, now time.Time) {
 		n.stats.NoRoute++
 		return
 	}
-	select {
-	case c.queue <- datagram{data: p.data, from: p.from}:
+	if c.queue.push(datagram{data: p.data, from: p.from}) {
 		n.stats.Delivered++
-	default:
+	} else {
 		n.stats.QueueDrops++
 	}
 }
