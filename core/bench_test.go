@@ -78,16 +78,16 @@ func BenchmarkHandleIntroRequest(b *testing.B) {
 			b.ReportAllocs()
 			b.ResetTimer()
 			for range b.N {
-				buf := o.pool.get()
-				n := copy(buf[:], pkt)
-				if _, ok := o.admit(buf, n, from, sink, lim); !ok {
+				p := o.pool.get()
+				n := copy(p.buf[:], pkt)
+				if _, ok := o.admit(p, n, from, sink, lim); !ok {
 					b.Fatal("not admitted")
 				}
-				p := <-o.inbox
+				p = <-o.inbox
 				o.mu.Lock()
-				o.handle(&p, time.Now())
+				o.handle(p, time.Now())
 				o.mu.Unlock()
-				o.pool.put(p.buf)
+				o.pool.put(p)
 			}
 			b.StopTimer()
 			if w := sink.writes.Load(); w < uint64(2*b.N) {

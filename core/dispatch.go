@@ -21,7 +21,7 @@ type runner struct {
 	name  string
 	id    proto.ID
 	specs [256]*community.MessageSpec // by type; nil: not registered
-	queue chan packet
+	queue chan *packet
 	log   *slog.Logger
 	ok    bool // Start succeeded; set before the goroutine starts
 }
@@ -39,7 +39,7 @@ func newRunners(o *Overlay, cs []community.Community, queueLen int) ([]*runner, 
 			return nil, nil, fmt.Errorf("walkie: community name %q must be 1 to 32 of a-z, 0-9 and -", name)
 		}
 		r := &runner{o: o, c: c, name: name, id: community.IDFromName(name),
-			queue: make(chan packet, queueLen), log: o.log.With("community", name)}
+			queue: make(chan *packet, queueLen), log: o.log.With("community", name)}
 		if r.id == proto.CoreCommunity() {
 			return nil, nil, errors.New("walkie: a community may not use the core community ID")
 		}
@@ -65,7 +65,7 @@ func newRunners(o *Overlay, cs []community.Community, queueLen int) ([]*runner, 
 
 // enqueue is the reader's half of dispatch: it checks what needs no lock (a
 // registered type, the declared size) and queues the packet without waiting.
-func (r *runner) enqueue(p packet) (DropReason, bool) {
+func (r *runner) enqueue(p *packet) (DropReason, bool) {
 	s := r.specs[p.hdr.Type]
 	switch {
 	case s == nil:
@@ -90,8 +90,8 @@ func (r *runner) run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case p := <-r.queue:
-			r.deliver(ctx, &p)
-			r.o.pool.put(p.buf)
+			r.deliver(ctx, p)
+			r.o.pool.put(p)
 		}
 	}
 }
@@ -150,7 +150,7 @@ func (e env) Send(to proto.ID, typ community.Type, body []byte) error {
 		return community.ErrTooLarge
 	}
 	pkt := append(h.AppendTo(o.sendBuf[:0]), body...)
-	if err := o.write(pkt, q.addr); err != nil {
+	if err := o.write(pkt, q.addr, uncounted); err != nil {
 		if o.ctx.Err() != nil {
 			return community.ErrClosed
 		}

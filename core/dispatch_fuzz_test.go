@@ -192,11 +192,11 @@ func FuzzDispatch(f *testing.F) {
 		from := fuzzSources[int(src)%len(fuzzSources)]
 		lim := newSourceLimiter(math.Inf(1), 1)
 		before := progress(st, sink, fc)
-		buf := o.pool.get()
-		n := copy(buf[:], data) // a reader's buffer: one byte more than MaxDatagram
-		reason, ok := o.admit(buf, n, from, o.cfg.Transport, lim)
+		p := o.pool.get()
+		n := copy(p.buf[:], data) // a reader's buffer: one byte more than MaxDatagram
+		reason, ok := o.admit(p, n, from, o.cfg.Transport, lim)
 		if !ok {
-			o.pool.put(buf)
+			o.pool.put(p)
 			if int(reason) >= len(DropReasons()) {
 				t.Fatalf("dropped with an unknown reason %d", reason)
 			}
@@ -212,15 +212,15 @@ func FuzzDispatch(f *testing.F) {
 		select {
 		case p := <-o.inbox:
 			o.mu.Lock()
-			o.handle(&p, fuzzNow)
+			o.handle(p, fuzzNow)
 			o.mu.Unlock()
-			o.pool.put(p.buf)
+			o.pool.put(p)
 		default:
 			for _, r := range o.runners {
 				select {
 				case p := <-r.queue:
-					r.deliver(o.ctx, &p)
-					o.pool.put(p.buf)
+					r.deliver(o.ctx, p)
+					o.pool.put(p)
 				default:
 				}
 			}
@@ -245,16 +245,16 @@ func TestFuzzSeedsReachEveryPath(t *testing.T) {
 	for i, pkt := range pkts {
 		o, fc, st, _ := fuzzOverlay(t)
 		lim := newSourceLimiter(math.Inf(1), 1)
-		buf := o.pool.get()
-		n := copy(buf[:], pkt)
-		if _, ok := o.admit(buf, n, fuzzSources[srcs[i]], o.cfg.Transport, lim); ok {
+		p := o.pool.get()
+		n := copy(p.buf[:], pkt)
+		if _, ok := o.admit(p, n, fuzzSources[srcs[i]], o.cfg.Transport, lim); ok {
 			select {
 			case p := <-o.inbox:
 				o.mu.Lock()
-				o.handle(&p, fuzzNow)
+				o.handle(p, fuzzNow)
 				o.mu.Unlock()
 			case p := <-o.runners[0].queue:
-				o.runners[0].deliver(o.ctx, &p)
+				o.runners[0].deliver(o.ctx, p)
 			}
 		}
 		for _, c := range []Counter{IntroRequestsReceived, IntroResponsesReceived, PunctureRequestsReceived, PuncturesReceived, IntroRequestsSent, PuncturesSent, PunctureRequestsSent} {

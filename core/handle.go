@@ -57,9 +57,7 @@ func (o *Overlay) onIntroRequest(p *packet, req *proto.IntroRequest, now time.Ti
 	if !o.tok.validAgainst(req.Token, &o.s.tok, p.from, now) {
 		// Unverified: maybe a spoofed source. Answer with a token only, and
 		// never with more bytes than we received (amplification <= 1x).
-		if o.send(p.from, resp, 0, p.n) {
-			o.m.Add(IntroResponsesSent, 1)
-		}
+		o.send(p.from, resp, 0, p.n, IntroResponsesSent)
 		return
 	}
 	// No vote: a requester picks when it talks to us, so a pair of liars
@@ -81,11 +79,8 @@ func (o *Overlay) onIntroRequest(p *packet, req *proto.IntroRequest, now time.Ti
 	}
 	if req.KeepAlive {
 		// A only keeps its NAT mapping open: answer, introduce nobody.
-		if o.send(p.from, resp, 0, 0) {
-			o.m.Add(IntroResponsesSent, 1)
-			if a != nil {
-				a.lastSent = now
-			}
+		if o.send(p.from, resp, 0, 0, IntroResponsesSent) && a != nil {
+			a.lastSent = now
 		}
 		return
 	}
@@ -136,11 +131,8 @@ func (o *Overlay) onIntroRequest(p *packet, req *proto.IntroRequest, now time.Ti
 			resp.MoreInvitees = append(resp.MoreInvitees, info)
 		}
 	}
-	if o.send(p.from, resp, 0, 0) {
-		o.m.Add(IntroResponsesSent, 1)
-		if a != nil {
-			a.lastSent = now
-		}
+	if o.send(p.from, resp, 0, 0, IntroResponsesSent) && a != nil {
+		a.lastSent = now
 	}
 	o.s.preq = proto.PunctureRequest{Nonce: req.Nonce, Target: proto.PeerInfo{ID: p.hdr.Sender, LAN: req.LAN, WAN: p.from}, TargetNAT: req.NAT}
 	// Both sides of a port prediction attempt hear the same verdict (the
@@ -152,8 +144,7 @@ func (o *Overlay) onIntroRequest(p *packet, req *proto.IntroRequest, now time.Ti
 		if i == 1 {
 			o.s.preq.TargetNAT.Wants = false
 		}
-		if o.send(c.addr, &o.s.preq, 0, 0) {
-			o.m.Add(PunctureRequestsSent, 1)
+		if o.send(c.addr, &o.s.preq, 0, 0, PunctureRequestsSent) {
 			c.lastSent = now
 		}
 	}
@@ -254,9 +245,7 @@ func (o *Overlay) onPunctureRequest(p *packet, req *proto.PunctureRequest, now t
 	if o.table.full() {
 		return // we could not keep the peer: no hole to open
 	}
-	if o.send(to, o.puncture(to, req.Nonce, now), 0, 0) {
-		o.m.Add(PuncturesSent, 1)
-	}
+	o.send(to, o.puncture(to, req.Nonce, now), 0, 0, PuncturesSent)
 	o.probeFor(t.ID, t.LAN, t.WAN, req.TargetNAT, now)
 }
 

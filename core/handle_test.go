@@ -16,15 +16,15 @@ func inject(t *testing.T, o *Overlay, from netip.AddrPort, sender proto.ID, m pr
 	if err != nil {
 		t.Fatal(err)
 	}
-	buf := o.pool.get()
-	n := copy(buf[:], pkt)
+	p := o.pool.get()
+	n := copy(p.buf[:], pkt)
 	lim := newSourceLimiter(1e9, 1e9)
-	if r, ok := o.admit(buf, n, from, o.cfg.Transport, lim); !ok {
+	if r, ok := o.admit(p, n, from, o.cfg.Transport, lim); !ok {
 		t.Fatalf("not admitted: %v", r)
 	}
-	p := <-o.inbox
+	p = <-o.inbox
 	o.mu.Lock()
-	o.handle(&p, time.Now())
+	o.handle(p, time.Now())
 	o.mu.Unlock()
 }
 

@@ -7,7 +7,7 @@ import "time"
 // packet: under load the channel's lock, taken twice per packet by two
 // goroutines on two cores, was a measurable share of the user-space CPU.
 type pktBatch struct {
-	ps []packet // at most readBatchLen
+	ps []*packet // at most readBatchLen
 }
 
 // newHandoff makes the reader's batches: as many as the batch queue holds,
@@ -17,7 +17,7 @@ func (o *Overlay) newHandoff() {
 	o.batches = make(chan *pktBatch, n)
 	o.free = make(chan *pktBatch, n+1)
 	for range n + 1 {
-		o.free <- &pktBatch{ps: make([]packet, 0, readBatchLen)}
+		o.free <- &pktBatch{ps: make([]*packet, 0, readBatchLen)}
 	}
 }
 
@@ -44,7 +44,7 @@ func (o *Overlay) sendBatch(b *pktBatch) {
 	case o.batches <- b:
 	default:
 		for i := range b.ps {
-			o.pool.put(b.ps[i].buf)
+			o.pool.put(b.ps[i])
 			o.m.Drop(DropQueueFull)
 		}
 		o.recycle(b)
@@ -53,7 +53,7 @@ func (o *Overlay) sendBatch(b *pktBatch) {
 
 // recycle empties b and returns it to the reader.
 func (o *Overlay) recycle(b *pktBatch) {
-	clear(b.ps) // drop the references to buffers and bodies
+	clear(b.ps) // the packets are the pool's again
 	b.ps = b.ps[:0]
 	o.free <- b // never blocks: free has room for every batch
 }
@@ -61,8 +61,8 @@ func (o *Overlay) recycle(b *pktBatch) {
 // handleBatch handles a batch on the worker, mu held.
 func (o *Overlay) handleBatch(b *pktBatch, now time.Time) {
 	for i := range b.ps {
-		o.handle(&b.ps[i], now)
-		o.pool.put(b.ps[i].buf)
+		o.handle(b.ps[i], now)
+		o.pool.put(b.ps[i])
 	}
 	o.recycle(b)
 }

@@ -32,7 +32,7 @@ func TestHandoffFullDrops(t *testing.T) {
 	}
 	fill := func(b *pktBatch, k int) {
 		for range k {
-			b.ps = append(b.ps, packet{buf: o.pool.get()})
+			b.ps = append(b.ps, o.pool.get())
 		}
 	}
 	for range n {

@@ -33,7 +33,7 @@ type Overlay struct {
 	log   *slog.Logger
 	m     Metrics
 	pool  bufPool
-	inbox chan packet
+	inbox chan *packet
 	// batches carries whole ReadBatches of core packets from the main
 	// socket's reader (handoff.go); free returns them. Nil when the
 	// transport does not read in batches.
@@ -85,7 +85,7 @@ func New(cfg Config) (*Overlay, error) {
 		cfg:       cfg,
 		log:       cfg.Logger,
 		m:         cfg.Metrics,
-		inbox:     make(chan packet, cfg.QueueLen),
+		inbox:     make(chan *packet, cfg.QueueLen),
 		ctx:       ctx,
 		cancel:    cancel,
 		table:     newPeerTable(cfg.MaxPeers, cfg.MaxCandidates),
@@ -190,7 +190,7 @@ func (o *Overlay) run() {
 		case <-o.ctx.Done():
 			return
 		case p := <-o.inbox:
-			if o.work(&p, nil) { // a port prediction attempt paces its probes on the timer
+			if o.work(p, nil) { // a port prediction attempt paces its probes on the timer
 				timer.Reset(time.Millisecond)
 			}
 		case b := <-o.batches:
@@ -216,8 +216,8 @@ func (o *Overlay) drain(now time.Time) {
 	for n := 0; n < batchLen; {
 		select {
 		case p := <-o.inbox:
-			o.handle(&p, now)
-			o.pool.put(p.buf)
+			o.handle(p, now)
+			o.pool.put(p)
 			n++
 		case b := <-o.batches:
 			n += len(b.ps)
@@ -238,7 +238,7 @@ func (o *Overlay) work(p *packet, b *pktBatch) bool {
 	now := time.Now() // one clock per batch: what is queued arrived together
 	if p != nil {
 		o.handle(p, now)
-		o.pool.put(p.buf)
+		o.pool.put(p)
 	} else {
 		o.handleBatch(b, now)
 	}
@@ -260,11 +260,12 @@ func (o *Overlay) walkInterval() time.Duration {
 	return d - d/10 + rand.N(d/5+1)
 }
 
-// send encodes and writes one message, padded to padTo bytes. With limit > 0
-// a message longer than limit is not sent but dropped as an amplification.
-// It reports whether the message went out (inside the worker's batch: was
-// queued; write logs a later failure).
-func (o *Overlay) send(to netip.AddrPort, m proto.Message, padTo, limit int) bool {
+// send encodes and writes one message, padded to padTo bytes, and counts it
+// in c once it has gone (see write). With limit > 0 a message longer than
+// limit is not sent but dropped as an amplification. It reports whether the
+// message went out (inside the worker's batch: was queued; flush logs a later
+// failure).
+func (o *Overlay) send(to netip.AddrPort, m proto.Message, padTo, limit int, c Counter) bool {
 	pkt, err := proto.Encode(o.sendBuf[:0], proto.Header{
 		Community: proto.CoreCommunity(),
 		Sender:    o.cfg.PeerID,
@@ -279,7 +280,7 @@ func (o *Overlay) send(to netip.AddrPort, m proto.Message, padTo, limit int) boo
 		o.m.Drop(DropAmplification)
 		return false
 	}
-	if err := o.write(pkt, to); err != nil {
+	if err := o.write(pkt, to, c); err != nil {
 		o.log.Debug("send failed", "to", to, "type", m.Type(), "err", err)
 		return false
 	}

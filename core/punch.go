@@ -177,7 +177,7 @@ func (o *Overlay) launch(now time.Time) {
 		o.wg.Add(1)
 		go o.read(t)
 		if o.sendVia(t, a.to, o.puncture(a.to, a.nonce, now)) {
-			o.probeSent()
+			o.punch.probes++
 		}
 	}
 }
@@ -198,8 +198,8 @@ func (o *Overlay) sprayProbes(now time.Time) {
 			break
 		}
 		to := netip.AddrPortFrom(a.ip, port)
-		if o.send(to, o.puncture(to, a.nonce, now), 0, 0) {
-			o.probeSent()
+		if o.send(to, o.puncture(to, a.nonce, now), 0, 0, PortProbesSent) {
+			o.punch.probes++ // for /status; queued, where the counter counts what went
 		}
 	}
 	a.next = now.Add(probeBurst)
@@ -240,7 +240,7 @@ func (o *Overlay) probeHit(p *packet, now time.Time) {
 			}
 			o.punch.routes[a.to] = &route{t: t, added: now}
 			o.endAttempt(true, now)
-			o.send(p.from, o.puncture(p.from, a.nonce, now), 0, 0) // through the socket just kept
+			o.send(p.from, o.puncture(p.from, a.nonce, now), 0, 0, uncounted) // through the socket just kept
 			return
 		}
 		return
@@ -252,7 +252,7 @@ func (o *Overlay) probeHit(p *packet, now time.Time) {
 	if inv, ok := o.table.invitees[a.peer]; ok {
 		inv.wan = p.from // its puncture will come from here
 	}
-	o.send(p.from, o.puncture(p.from, a.nonce, now), 0, 0)
+	o.send(p.from, o.puncture(p.from, a.nonce, now), 0, 0, uncounted)
 }
 
 // endAttempt closes the attempt's sockets that were not kept, and
@@ -340,21 +340,15 @@ func (o *Overlay) closeProbes() {
 	}
 }
 
-// sendVia encodes m and writes it from t (a probe socket) to to.
+// sendVia encodes a probe m and writes it from t (a probe socket) to to.
 func (o *Overlay) sendVia(t Transport, to netip.AddrPort, m proto.Message) bool {
 	pkt, err := proto.Encode(o.sendBuf[:0], proto.Header{Community: proto.CoreCommunity(), Sender: o.cfg.PeerID, Dest: to}, m)
 	if err != nil {
 		return false
 	}
-	if err := o.writeVia(t, pkt, to); err != nil {
+	if err := o.writeVia(t, pkt, to, PortProbesSent); err != nil {
 		o.log.Debug("probe send failed", "to", to, "err", err)
 		return false
 	}
 	return true
-}
-
-// probeSent counts one probe datagram.
-func (o *Overlay) probeSent() {
-	o.punch.probes++
-	o.m.Add(PortProbesSent, 1)
 }

@@ -11,9 +11,12 @@ import (
 	"github.com/walkie-p2p/walkie/proto"
 )
 
-// packet is a datagram the reader parsed and queued for the worker.
+// packet is a datagram's buffer and what the reader learned of it. The pool
+// recycles the whole: queues hold pointers, so a node's 256-slot inbox is
+// 2 KiB rather than 40 (which mattered with 10,000 nodes in one process)
+// and nothing is copied from reader to worker.
 type packet struct {
-	buf  *[proto.MaxDatagram + 1]byte // owned by the packet; back to the pool after handling
+	buf  [proto.MaxDatagram + 1]byte // one extra byte detects oversize datagrams
 	n    int
 	from netip.AddrPort
 	hdr  proto.Header
@@ -21,17 +24,20 @@ type packet struct {
 	via  Transport
 }
 
-// bufPool recycles packet buffers; one extra byte detects oversize datagrams.
+// bufPool recycles packets.
 type bufPool struct{ p sync.Pool }
 
-func (bp *bufPool) get() *[proto.MaxDatagram + 1]byte {
-	if b, ok := bp.p.Get().(*[proto.MaxDatagram + 1]byte); ok {
-		return b
+func (bp *bufPool) get() *packet {
+	if p, ok := bp.p.Get().(*packet); ok {
+		return p
 	}
-	return new([proto.MaxDatagram + 1]byte)
+	return new(packet)
 }
 
-func (bp *bufPool) put(b *[proto.MaxDatagram + 1]byte) { bp.p.Put(b) }
+func (bp *bufPool) put(p *packet) {
+	p.body, p.via = nil, nil // what the packet referred to may go
+	bp.p.Put(p)
+}
 
 // maxLimiters bounds the per-source rate limiter map; past it the map is
 // cleared, which forgets the oldest history but never grows without end
@@ -95,18 +101,18 @@ func (o *Overlay) read(t Transport) {
 	defer o.wg.Done()
 	lim := o.newLimiter()
 	for {
-		buf := o.pool.get()
-		n, from, err := t.ReadFrom(buf[:])
+		p := o.pool.get()
+		n, from, err := t.ReadFrom(p.buf[:])
 		if err != nil {
-			o.pool.put(buf)
+			o.pool.put(p)
 			if errors.Is(err, net.ErrClosed) || o.ctx.Err() != nil {
 				return
 			}
 			o.log.Debug("read failed", "err", err)
 			continue
 		}
-		if r, ok := o.admit(buf, n, from, t, lim); !ok {
-			o.pool.put(buf)
+		if r, ok := o.admit(p, n, from, t, lim); !ok {
+			o.pool.put(p)
 			o.m.Drop(r)
 		}
 	}
@@ -137,18 +143,18 @@ const readBatchLen = 32
 
 // readBatches is read with one ReadBatch per wake-up instead of one ReadFrom
 // per datagram (with batched sends, it saved about 4% of the CPU per
-// answer: docs/performance.md). Each slot keeps a pool buffer until admit
-// queues it; a dropped datagram's buffer is simply read into again.
+// answer: docs/performance.md). Each slot keeps a pool packet until it is
+// queued; a dropped datagram's packet is simply read into again.
 func (o *Overlay) readBatches(t Transport, br BatchReader, lim *sourceLimiter) {
-	var bufs [readBatchLen]*[proto.MaxDatagram + 1]byte
+	var ps [readBatchLen]*packet
 	var ds [readBatchLen]Datagram
-	for i := range bufs {
-		bufs[i] = o.pool.get()
-		ds[i].B = bufs[i][:]
+	for i := range ps {
+		ps[i] = o.pool.get()
+		ds[i].B = ps[i].buf[:]
 	}
 	defer func() {
-		for _, b := range bufs {
-			o.pool.put(b)
+		for _, p := range ps {
+			o.pool.put(p)
 		}
 	}()
 	for {
@@ -163,7 +169,8 @@ func (o *Overlay) readBatches(t Transport, br BatchReader, lim *sourceLimiter) {
 		lim.now = time.Now()
 		b := o.takeBatch()
 		for i := range n {
-			p, r, ok := o.parse(bufs[i], ds[i].N, ds[i].Addr, t, lim)
+			p := ps[i]
+			r, ok := o.parse(p, ds[i].N, ds[i].Addr, t, lim)
 			switch {
 			case !ok:
 			case p.hdr.Community != proto.CoreCommunity():
@@ -177,8 +184,8 @@ func (o *Overlay) readBatches(t Transport, br BatchReader, lim *sourceLimiter) {
 				o.m.Drop(r)
 				continue
 			}
-			bufs[i] = o.pool.get()
-			ds[i].B = bufs[i][:]
+			ps[i] = o.pool.get()
+			ds[i].B = ps[i].buf[:]
 		}
 		if b != nil {
 			o.sendBatch(b)
@@ -188,8 +195,8 @@ func (o *Overlay) readBatches(t Transport, br BatchReader, lim *sourceLimiter) {
 
 // admit parses and queues one datagram, or says why it was dropped. Core
 // packets go to the worker, community packets to that community's queue.
-func (o *Overlay) admit(buf *[proto.MaxDatagram + 1]byte, n int, from netip.AddrPort, t Transport, lim *sourceLimiter) (DropReason, bool) {
-	p, r, ok := o.parse(buf, n, from, t, lim)
+func (o *Overlay) admit(p *packet, n int, from netip.AddrPort, t Transport, lim *sourceLimiter) (DropReason, bool) {
+	r, ok := o.parse(p, n, from, t, lim)
 	switch {
 	case !ok:
 		return r, false
@@ -199,26 +206,28 @@ func (o *Overlay) admit(buf *[proto.MaxDatagram + 1]byte, n int, from netip.Addr
 	return o.enqueue(p)
 }
 
-// parse checks one datagram's size, header, sender and source rate.
-func (o *Overlay) parse(buf *[proto.MaxDatagram + 1]byte, n int, from netip.AddrPort, t Transport, lim *sourceLimiter) (packet, DropReason, bool) {
+// parse checks the datagram of n bytes in p's buffer, from from on t: its
+// size, header, sender and source rate. It fills in p's other fields.
+func (o *Overlay) parse(p *packet, n int, from netip.AddrPort, t Transport, lim *sourceLimiter) (DropReason, bool) {
 	if n > proto.MaxDatagram {
-		return packet{}, DropTooLarge, false
+		return DropTooLarge, false
 	}
-	hdr, body, err := proto.ParseHeader(buf[:n])
+	hdr, body, err := proto.ParseHeader(p.buf[:n])
 	if err != nil {
-		return packet{}, dropReasonOf(err), false
+		return dropReasonOf(err), false
 	}
 	if hdr.Sender == o.cfg.PeerID {
-		return packet{}, DropSelf, false
+		return DropSelf, false
 	}
 	if !lim.allow(from.Addr()) {
-		return packet{}, DropRateLimited, false
+		return DropRateLimited, false
 	}
-	return packet{buf: buf, n: n, from: from, hdr: hdr, body: body, via: t}, 0, true
+	p.n, p.from, p.hdr, p.body, p.via = n, from, hdr, body, t
+	return 0, true
 }
 
 // toCommunity queues a community packet for its community.
-func (o *Overlay) toCommunity(p packet) (DropReason, bool) {
+func (o *Overlay) toCommunity(p *packet) (DropReason, bool) {
 	r := o.byCID[p.hdr.Community]
 	if r == nil || !r.ok {
 		return DropUnknownCommunity, false
@@ -227,7 +236,7 @@ func (o *Overlay) toCommunity(p packet) (DropReason, bool) {
 }
 
 // enqueue queues a core packet for the worker, never waiting.
-func (o *Overlay) enqueue(p packet) (DropReason, bool) {
+func (o *Overlay) enqueue(p *packet) (DropReason, bool) {
 	select {
 	case o.inbox <- p:
 		return 0, true

@@ -107,7 +107,7 @@ func (o *Overlay) beacon(now time.Time) {
 		return
 	}
 	o.nextBeacon = now.Add(o.cfg.BeaconInterval)
-	o.send(o.cfg.BeaconAddr, &proto.Beacon{LAN: o.cfg.LAN, Communities: o.communityIDs()}, o.cfg.MinRequestSize, 0)
+	o.send(o.cfg.BeaconAddr, &proto.Beacon{LAN: o.cfg.LAN, Communities: o.communityIDs()}, o.cfg.MinRequestSize, 0, uncounted)
 }
 
 // sendIntroRequest sends an introduction request echoing tok (the token the
@@ -126,11 +126,10 @@ func (o *Overlay) sendIntroRequest(to netip.AddrPort, tok []byte, keepAlive bool
 	o.s.ask = proto.IntroRequest{Nonce: nonce, LAN: o.cfg.LAN, Token: tok, Communities: o.communityIDs(),
 		KeepAlive: keepAlive, Symmetric: o.votes.nat == NATSymmetric, NAT: o.natHint(),
 		WantMore: !keepAlive && o.table.len() < o.cfg.TargetPeers}
-	if !o.send(to, &o.s.ask, pad, 0) {
+	if !o.send(to, &o.s.ask, pad, 0, IntroRequestsSent) {
 		return
 	}
 	o.out[nonce] = outstanding{to: to, sent: now, hadToken: len(tok) > 0, keepAlive: keepAlive}
-	o.m.Add(IntroRequestsSent, 1)
 	if p := o.table.byAddr[to]; p != nil {
 		p.lastSent = now
 	}

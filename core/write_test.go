@@ -82,6 +82,7 @@ func newBatchOverlay(t *testing.T, tr Transport) (*Overlay, *logBuffer) {
 	cfg := DefaultConfig()
 	cfg.PeerID = proto.ID{1}
 	cfg.Transport = tr
+	cfg.Metrics = NewStats()
 	cfg.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	o, err := New(cfg)
 	if err != nil {
@@ -100,7 +101,7 @@ func numbered(k int) []byte {
 // TestWriteBatchFailures: inside a batch, datagrams a BatchWriter refuses
 // (with an error, or by stopping short without one) are logged and skipped,
 // the rest still go out in order, more than batchLen datagrams take several
-// calls, and o.sent counts exactly what was sent.
+// calls, and o.sent and the per-type counters count exactly what was sent.
 func TestWriteBatchFailures(t *testing.T) {
 	sink := newBatchSink()
 	o, logs := newBatchOverlay(t, sink)
@@ -114,13 +115,14 @@ func TestWriteBatchFailures(t *testing.T) {
 	buf := make([]byte, 0, proto.MaxDatagram) // reused, as o.sendBuf is: write must copy
 	o.mu.Lock()
 	o.begin()
+	kind := func(k int) Counter { return []Counter{IntroResponsesSent, PuncturesSent, uncounted}[k%3] }
 	for k := range total {
 		buf = append(buf[:0], numbered(k)...)
-		if err := o.write(buf, to); err != nil {
+		if err := o.write(buf, to, kind(k)); err != nil {
 			t.Fatalf("write %d inside a batch: %v", k, err)
 		}
 	}
-	if err := o.write([]byte("x"), netip.AddrPort{}); err == nil {
+	if err := o.write([]byte("x"), netip.AddrPort{}, PuncturesSent); err == nil {
 		t.Error("a write to the zero address was queued")
 	}
 	o.end()
@@ -147,6 +149,16 @@ func TestWriteBatchFailures(t *testing.T) {
 	if sent != uint64(len(sink.got)) {
 		t.Errorf("o.sent is %d, %d went out", sent, len(sink.got))
 	}
+	wantCount := map[Counter]uint64{}
+	for _, k := range want {
+		wantCount[kind(k)]++
+	}
+	st := o.cfg.Metrics.(*Stats)
+	for _, c := range []Counter{IntroResponsesSent, PuncturesSent} {
+		if got := st.Count(c); got != wantCount[c] {
+			t.Errorf("%s counts %d, %d of its kind went out", c.Name(), got, wantCount[c])
+		}
+	}
 	if n := strings.Count(logs.String(), "send failed"); n != len(lost) {
 		t.Errorf("%d send failures logged, want %d\n%s", n, len(lost), logs)
 	}
@@ -159,17 +171,18 @@ func TestWriteBatchFailures(t *testing.T) {
 
 	// Outside a batch a write is direct: WriteTo, counted at once.
 	o.mu.Lock()
-	if err := o.write([]byte("direct"), to); err != nil {
+	if err := o.write([]byte("direct"), to, PuncturesSent); err != nil {
 		t.Fatal(err)
 	}
-	if sink.writeTo != 1 || o.sent != sent+1 {
-		t.Errorf("direct write: %d WriteTo calls, o.sent %d, want 1 and %d", sink.writeTo, o.sent, sent+1)
+	if sink.writeTo != 1 || o.sent != sent+1 || st.Count(PuncturesSent) != wantCount[PuncturesSent]+1 {
+		t.Errorf("direct write: %d WriteTo calls, o.sent %d, %d punctures counted; want 1, %d and %d",
+			sink.writeTo, o.sent, st.Count(PuncturesSent), sent+1, wantCount[PuncturesSent]+1)
 	}
 	o.mu.Unlock()
 }
 
 // TestWriteBatchClosed: a batch flushed into a closed socket loses its
-// datagrams with a log line each, and counts none.
+// datagrams with a log line each, and counts none, of any kind.
 func TestWriteBatchClosed(t *testing.T) {
 	tr, err := ListenUDP("127.0.0.1:0")
 	if err != nil {
@@ -180,12 +193,12 @@ func TestWriteBatchClosed(t *testing.T) {
 	o.mu.Lock()
 	o.begin()
 	for k := range 5 {
-		o.write(numbered(k), tr.LocalAddr())
+		o.write(numbered(k), tr.LocalAddr(), IntroResponsesSent)
 	}
 	o.end()
 	o.mu.Unlock()
-	if o.sent != 0 {
-		t.Errorf("o.sent is %d after writing into a closed socket", o.sent)
+	if n := o.cfg.Metrics.(*Stats).Count(IntroResponsesSent); o.sent != 0 || n != 0 {
+		t.Errorf("o.sent is %d, %d responses counted after writing into a closed socket", o.sent, n)
 	}
 	if n := strings.Count(logs.String(), "send failed"); n != 5 || !strings.Contains(logs.String(), net.ErrClosed.Error()) {
 		t.Errorf("%d send failures logged, want 5 with %q\n%s", n, net.ErrClosed, logs)
@@ -203,7 +216,7 @@ func TestWriteBatchAllocs(t *testing.T) {
 	allocs := testing.AllocsPerRun(100, func() {
 		o.begin()
 		for range 100 { // more than batchLen: a flush when full, then one at the end
-			o.write(pkt, to)
+			o.write(pkt, to, IntroResponsesSent)
 		}
 		o.end()
 	})
