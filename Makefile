@@ -5,12 +5,13 @@ BIN       := bin
 FUZZTIME  ?= 20s
 BENCHTIME ?= 1s
 SIM_SIZES ?= 1000,10000
+RATIO_PAIRS ?= 10
 STATICCHECK_VERSION := v0.8.2
 PROTOC_GEN_GO_VERSION      := v1.36.12
 PROTOC_GEN_GO_GRPC_VERSION := v1.6.2
 GOBIN     := $(shell $(GO) env GOPATH)/bin
 
-.PHONY: proto help build test fuzz bench demo lint e2e e2e-metrics natlab natlab-report measure sim android clean
+.PHONY: proto help build test fuzz bench ratio demo lint e2e e2e-metrics natlab natlab-report measure sim android clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -57,6 +58,9 @@ natlab: ## the NAT lab: namespaces, nftables NATs, the real binary, arm64 under 
 natlab-report: ## measure the NAT pair matrix (5 runs a pair) and write it into docs/nat-traversal.md (root)
 	NATLAB_WRITE_DOC=1 NATLAB_MATRIX_RUNS=5 $(GO) test -tags natlab -count=1 -parallel 16 -run TestMatrix -v ./e2e/natlab
 
+ratio: ## the node's answers as a share of the batched UDP ceiling: RATIO_PAIRS alternating runs (default 10)
+	WALKIE_RATIO_PAIRS=$(RATIO_PAIRS) $(GO) test -tags ratio -run TestUDPRatio -count=1 -v -timeout 30m ./core | grep -v '^[=-]\{3\}'
+
 sim: ## simulate networks of SIM_SIZES nodes (default 1000,10000) with a realistic NAT mix
 	WALKIE_SIM_SIZES=$(SIM_SIZES) $(GO) test -tags sim -run TestSimulation -count=1 -v -timeout 2h ./core | grep -v '^[=-]\{3\}'
 
@@ -69,6 +73,10 @@ lint: ## gofmt, go vet and staticcheck
 	$(GOBIN)/staticcheck -tags natlab ./e2e/natlab
 	$(GO) vet -tags e2e ./e2e/metrics
 	$(GOBIN)/staticcheck -tags e2e ./e2e/metrics
+	$(GO) vet -tags sim,ratio ./core
+	$(GOBIN)/staticcheck -tags sim,ratio ./core
+	$(GO) vet -tags measure ./e2e/loopback
+	$(GOBIN)/staticcheck -tags measure ./e2e/loopback
 
 proto: ## regenerate proto/pluginv1 from plugin.proto (needs protoc: apt-get install protobuf-compiler)
 	$(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOC_GEN_GO_VERSION)

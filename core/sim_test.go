@@ -63,7 +63,7 @@ func TestSimulation(t *testing.T) {
 	if s := os.Getenv("WALKIE_SIM_MINUTES"); s != "" {
 		minutes, _ = strconv.Atoi(s)
 	}
-	fmt.Printf("| nodes | 99%% know 8 peers | mean peers | packets/node/min | heap/node | wall time |\n|---|---|---|---|---|---|\n")
+	fmt.Printf("| nodes | 99%% know 8 peers | mean peers | packets/node/min | heap/node | stacks/node | goroutines/node | wall time |\n|---|---|---|---|---|---|---|---|\n")
 	for _, n := range sizes {
 		start := time.Now() // real time: outside the bubble
 		rows := simulate(t, n, time.Duration(minutes)*time.Minute)
@@ -81,6 +81,7 @@ func simulate(t *testing.T, total int, length time.Duration) (rows []string) {
 		var before runtime.MemStats
 		runtime.GC()
 		runtime.ReadMemStats(&before)
+		goroutines := runtime.NumGoroutine()
 		net := memnet.New(memnet.Config{Latency: 30 * time.Millisecond, Jitter: 20 * time.Millisecond, Loss: 0.01, Seed: uint64(total)})
 		boot := simNode(t, net.Host(ip("198.51.100.1")), nil)
 		nodes := []*core.Overlay{boot}
@@ -144,11 +145,14 @@ func simulate(t *testing.T, total int, length time.Duration) (rows []string) {
 		runtime.GC() // buffer pool keeps what their readers held until a second GC
 		runtime.ReadMemStats(&after)
 		heap := float64(after.HeapInuse-min(before.HeapInuse, after.HeapInuse)) / float64(total) / 1024
+		stacks := float64(after.StackInuse-min(before.StackInuse, after.StackInuse)) / float64(total) / 1024
+		perNode := float64(runtime.NumGoroutine()-goroutines) / float64(total)
 		r := "not reached"
 		if reached >= 0 {
 			r = reached.String()
 		}
-		rows = append(rows, fmt.Sprintf("| %d | %s | %.1f | %.0f | %.0f KiB | %%v |", total, r, float64(sum)/float64(total), perNodeMin, heap))
+		rows = append(rows, fmt.Sprintf("| %d | %s | %.1f | %.0f | %.0f KiB | %.0f KiB | %.1f | %%v |",
+			total, r, float64(sum)/float64(total), perNodeMin, heap, stacks, perNode))
 		for a := range numKinds {
 			line := fmt.Sprintf("    links from %-16s:", a)
 			for b := range numKinds {
