@@ -23,13 +23,15 @@ type monitor struct {
 }
 
 // newMonitor makes the node's registry, with Go runtime and process
-// collectors, and its metrics, labelled with the communities it runs.
+// collectors, and its metrics, labelled with the communities it runs, and
+// the plugin host's counters for the communities that are plugins.
 func newMonitor(communities []community.Community) *monitor {
 	names := make([]string, len(communities))
 	for i, c := range communities {
 		names[i] = c.Name()
 	}
 	reg := prommetrics.NewRegistry()
+	reg.MustRegister(newPluginCollector(communities))
 	hist := newPeerHistory(time.Now())
 	return &monitor{reg: reg, hist: hist, metrics: historyMetrics{prommetrics.New(reg, names), hist}}
 }

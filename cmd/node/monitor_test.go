@@ -159,3 +159,30 @@ func TestPeerHistory(t *testing.T) {
 		}
 	}
 }
+
+// crashyPlugin stands in for a *host.Plugin that has been restarted and has
+// dropped messages.
+type crashyPlugin struct{ announceOnly }
+
+func (crashyPlugin) Dropped() int64  { return 7 }
+func (crashyPlugin) Restarts() int64 { return 2 }
+
+// TestPluginMetrics: /metrics carries the plugin host's counters, one series
+// per plugin community and none for in-process communities.
+func TestPluginMetrics(t *testing.T) {
+	mon := newMonitor([]community.Community{announceOnly("chat"), crashyPlugin{"game"}})
+	srv := httptest.NewServer(newHandler(func() core.Status { return core.Status{} }, mon))
+	defer srv.Close()
+	_, body := get(t, srv.URL+"/metrics")
+	for _, want := range []string{
+		"\nwalkie_plugin_messages_dropped_total{community=\"game\"} 7\n",
+		"\nwalkie_plugin_restarts_total{community=\"game\"} 2\n",
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+	if strings.Contains(body, `walkie_plugin_restarts_total{community="chat"}`) {
+		t.Error("an in-process community has plugin series")
+	}
+}
