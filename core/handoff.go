@@ -11,7 +11,9 @@ type pktBatch struct {
 }
 
 // newHandoff makes the reader's batches: as many as the batch queue holds,
-// plus one being filled. The queue holds QueueLen packets' worth.
+// plus one being filled. Full batches would hold QueueLen packets, but a
+// batch holds what one ReadBatch returned, often a packet or two; so a full
+// batch queue is not a full node, and sendBatch spills into the inbox.
 func (o *Overlay) newHandoff() {
 	n := max(1, o.cfg.QueueLen/readBatchLen)
 	o.batches = make(chan *pktBatch, n)
@@ -33,8 +35,11 @@ func (o *Overlay) takeBatch() *pktBatch {
 	}
 }
 
-// sendBatch hands b to the worker, or drops its packets when the batch queue
-// is full. The reader never waits.
+// sendBatch hands b to the worker. When every batch is queued, its packets
+// go to the inbox one by one, and only those the inbox has no room for are
+// dropped: dropping the batch instead lost packets whenever the worker fell
+// a few small reads behind (a node and its load generator in two processes
+// lost 1.8% of requests with at most 128 in flight). The reader never waits.
 func (o *Overlay) sendBatch(b *pktBatch) {
 	if len(b.ps) == 0 {
 		o.free <- b
@@ -43,9 +48,11 @@ func (o *Overlay) sendBatch(b *pktBatch) {
 	select {
 	case o.batches <- b:
 	default:
-		for i := range b.ps {
-			o.pool.put(b.ps[i])
-			o.m.Drop(DropQueueFull)
+		for _, p := range b.ps {
+			if r, ok := o.enqueue(p); !ok {
+				o.pool.put(p)
+				o.m.Drop(r)
+			}
 		}
 		o.recycle(b)
 	}
@@ -53,7 +60,7 @@ func (o *Overlay) sendBatch(b *pktBatch) {
 
 // recycle empties b and returns it to the reader.
 func (o *Overlay) recycle(b *pktBatch) {
-	clear(b.ps) // the packets are the pool's again
+	clear(b.ps) // the packets are the worker's, the inbox's or the pool's now
 	b.ps = b.ps[:0]
 	o.free <- b // never blocks: free has room for every batch
 }

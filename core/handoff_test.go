@@ -13,10 +13,11 @@ type batchReadSink struct{ *sinkTransport }
 
 func (batchReadSink) ReadBatch([]Datagram) (int, error) { select {} }
 
-// When every batch is queued, the reader's next batch is dropped and
-// counted, its buffers go back to the pool and the batch back to the
-// reader: it never waits for the worker.
-func TestHandoffFullDrops(t *testing.T) {
+// When every batch is queued, the reader's next batch spills into the inbox
+// and comes back empty: a batch queue full of small reads is not a full
+// node. Only what the inbox has no room for is dropped and counted, and the
+// reader never waits for the worker.
+func TestHandoffFullSpills(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.PeerID = proto.ID{1}
 	cfg.Transport = batchReadSink{newSink("198.51.100.1:1873")}
@@ -45,21 +46,33 @@ func TestHandoffFullDrops(t *testing.T) {
 		t.Fatal("no batch left for the reader")
 	}
 	fill(b, 5)
-	o.sendBatch(b) // the queue is full: dropped
-	if d := stats.Dropped(DropQueueFull); d != 5 {
-		t.Fatalf("dropped as queue_full: %d, want 5", d)
+	o.sendBatch(b) // the batch queue is full: into the inbox
+	if d, q := stats.Dropped(DropQueueFull), len(o.inbox); d != 0 || q != 5 {
+		t.Fatalf("spilled batch: %d dropped, %d in the inbox; want 0 and 5", d, q)
 	}
 	if got := o.takeBatch(); got != b || len(got.ps) != 0 {
-		t.Fatal("the dropped batch did not come back empty")
+		t.Fatal("the spilled batch did not come back empty")
 	}
-	// The worker handles what was queued and hands the batches back.
+	// With the inbox nearly full too, what does not fit is dropped.
+	for len(o.inbox) < cap(o.inbox)-2 {
+		o.inbox <- o.pool.get()
+	}
+	fill(b, 5)
+	o.sendBatch(b)
+	if d, q := stats.Dropped(DropQueueFull), len(o.inbox); d != 3 || q != cap(o.inbox) {
+		t.Fatalf("spill into a nearly full inbox: %d dropped, %d queued; want 3 and %d", d, q, cap(o.inbox))
+	}
+	// The worker handles everything queued and hands the batches back.
 	o.mu.Lock()
-	o.drain(time.Now())
-	o.mu.Unlock()
-	if len(o.batches) != 0 || len(o.free) != n {
-		t.Fatalf("after drain: %d queued, %d free; want 0 and %d", len(o.batches), len(o.free), n)
+	for len(o.batches) > 0 || len(o.inbox) > 0 {
+		o.drain(time.Now())
 	}
-	if d := stats.Dropped(DropUnknownType); d != 3*uint64(n) { // empty packets: type 0
-		t.Fatalf("the worker saw %d of the %d queued packets", d, 3*n)
+	o.mu.Unlock()
+	if len(o.free) != n+1 {
+		t.Fatalf("after drain: %d batches free; want %d", len(o.free), n+1)
+	}
+	want := uint64(3*n + cfg.QueueLen) // empty packets: type 0
+	if d := stats.Dropped(DropUnknownType); d != want {
+		t.Fatalf("the worker saw %d of the %d queued packets", d, want)
 	}
 }
