@@ -81,9 +81,12 @@ type Community interface {
 
 // Env is what the node lends a community.
 type Env interface {
-	// Send sends one message of this community to a member. It does not
-	// block on the network; it fails with ErrUnknownPeer, ErrTooLarge or
-	// ErrClosed.
+	// Send queues one message of this community to a member and returns at
+	// once: the node's worker sends it with its own datagrams, in one
+	// batched write. It never waits, for the network or for the worker; it
+	// fails with ErrUnknownPeer, ErrTooLarge, ErrBusy (the community's
+	// send queue is full: the message was not sent, and is counted as
+	// dropped) or ErrClosed. body is copied: the caller may reuse it.
 	Send(to proto.ID, typ Type, body []byte) error
 	// Members returns the verified peers that announce this community.
 	Members() []Peer
@@ -101,4 +104,8 @@ var (
 	ErrUnknownPeer = errors.New("walkie: not a member of this community")
 	ErrTooLarge    = errors.New("walkie: message larger than a datagram allows")
 	ErrClosed      = errors.New("walkie: community closed")
+	// ErrBusy says the community's send queue is full: the node sends
+	// slower than the community asks. The message is dropped, as UDP
+	// would drop it; a community that must not lose it retries later.
+	ErrBusy = errors.New("walkie: send queue full")
 )

@@ -80,13 +80,11 @@ func BenchmarkHandleIntroRequest(b *testing.B) {
 			for range b.N {
 				p := o.pool.get()
 				n := copy(p.buf[:], pkt)
-				if _, ok := o.admit(p, n, from, sink, lim); !ok {
+				if _, ok := o.in.admit(p, n, from, sink, lim); !ok {
 					b.Fatal("not admitted")
 				}
-				p = <-o.inbox
-				o.mu.Lock()
+				p = <-o.in.inbox
 				o.handle(p, time.Now())
-				o.mu.Unlock()
 				o.pool.put(p)
 			}
 			b.StopTimer()

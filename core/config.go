@@ -42,6 +42,10 @@ type Config struct {
 	// CommunityQueueLen bounds each community's inbound queue, in messages.
 	// Default 256.
 	CommunityQueueLen int
+	// SendQueueLen bounds each community's outbound queue, in messages:
+	// what Env.Send has queued and the worker has not written yet. A full
+	// queue makes Send fail with community.ErrBusy. Default 256.
+	SendQueueLen int
 
 	// TargetPeers: below this many verified peers the node walks every
 	// WalkFast, otherwise every WalkInterval. Default 8.
@@ -151,6 +155,7 @@ func DefaultConfig() Config {
 		MinRequestSize:      128,
 		QueueLen:            256,
 		CommunityQueueLen:   256,
+		SendQueueLen:        256,
 		SourceRate:          100,
 		SourceBurst:         200,
 		PunctureRate:        10,
@@ -211,6 +216,7 @@ func (c Config) withDefaults() (Config, error) {
 	setInt(&c.MinRequestSize, d.MinRequestSize)
 	setInt(&c.QueueLen, d.QueueLen)
 	setInt(&c.CommunityQueueLen, d.CommunityQueueLen)
+	setInt(&c.SendQueueLen, d.SendQueueLen)
 	setInt(&c.SourceBurst, d.SourceBurst)
 	setInt(&c.ProbeSockets, d.ProbeSockets)
 	setInt(&c.ProbePackets, d.ProbePackets)

@@ -7,65 +7,95 @@ import (
 	"log/slog"
 	"net/netip"
 	"slices"
+	"sync"
+	"sync/atomic"
 
 	"github.com/walkie-p2p/walkie/community"
 	"github.com/walkie-p2p/walkie/proto"
 )
 
-// runner hosts one community: its own bounded queue and goroutine, so that a
-// slow handler costs that community dropped (and counted) messages, never a
-// stalled reader, walker or neighbour community.
+// communities hosts the node's communities. Each has a bounded queue in
+// each direction and a goroutine of its own, so that a slow handler costs
+// that community dropped (and counted) messages, never a stalled reader,
+// walker or neighbour community. Inbound, the reader queues a message
+// (route) and the community's goroutine checks the sender against the
+// published view before its handler runs (deliver). Outbound, Env.Send
+// checks against the view and queues the message; the worker writes it with
+// its own datagrams (flush). Nothing here takes a lock the worker holds.
+type communities struct {
+	runners []*runner            // in Config order
+	ids     []proto.ID           // their IDs, as announced
+	byCID   map[proto.ID]*runner // read-only after New
+	ctx     context.Context
+	self    proto.ID
+	pool    *bufPool
+	view    *atomic.Pointer[view]
+	wake    func() // tells the worker that a send queue has something
+	m       Metrics
+	wg      sync.WaitGroup // the community goroutines
+}
+
+// runner hosts one community.
 type runner struct {
-	o     *Overlay
+	cs    *communities
+	idx   int // in runners, and in a view's members
 	c     community.Community
 	name  string
 	id    proto.ID
 	specs [256]*community.MessageSpec // by type; nil: not registered
-	queue chan *packet
+	in    chan *packet                // received, for the handlers
+	out   chan *packet                // to send; packet.dest names the member
 	log   *slog.Logger
-	ok    bool // Start succeeded; set before the goroutine starts
+	ok    bool // Start succeeded; set before the readers start
 }
 
-// newRunners checks the communities of cfg and prepares their runners.
-func newRunners(o *Overlay, cs []community.Community, queueLen int) ([]*runner, map[proto.ID]*runner, error) {
-	list := make([]*runner, 0, len(cs))
-	byID := make(map[proto.ID]*runner, len(cs))
-	for _, c := range cs {
+// newCommunities checks the communities of cfg and prepares their runners.
+func newCommunities(cfg *Config, ctx context.Context, pool *bufPool, v *atomic.Pointer[view], wake func()) (*communities, error) {
+	cs := &communities{byCID: make(map[proto.ID]*runner, len(cfg.Communities)), ctx: ctx, self: cfg.PeerID,
+		pool: pool, view: v, wake: wake, m: cfg.Metrics}
+	for i, c := range cfg.Communities {
 		if c == nil {
-			return nil, nil, errors.New("walkie: a nil community")
+			return nil, errors.New("walkie: a nil community")
 		}
 		name := c.Name()
 		if !community.ValidName(name) {
-			return nil, nil, fmt.Errorf("walkie: community name %q must be 1 to 32 of a-z, 0-9 and -", name)
+			return nil, fmt.Errorf("walkie: community name %q must be 1 to 32 of a-z, 0-9 and -", name)
 		}
-		r := &runner{o: o, c: c, name: name, id: community.IDFromName(name),
-			queue: make(chan *packet, queueLen), log: o.log.With("community", name)}
+		r := &runner{cs: cs, idx: i, c: c, name: name, id: community.IDFromName(name),
+			in: make(chan *packet, cfg.CommunityQueueLen), out: make(chan *packet, cfg.SendQueueLen),
+			log: cfg.Logger.With("community", name)}
 		if r.id == proto.CoreCommunity() {
-			return nil, nil, errors.New("walkie: a community may not use the core community ID")
+			return nil, errors.New("walkie: a community may not use the core community ID")
 		}
-		if byID[r.id] != nil {
-			return nil, nil, fmt.Errorf("walkie: community %q configured twice", name)
+		if cs.byCID[r.id] != nil {
+			return nil, fmt.Errorf("walkie: community %q configured twice", name)
 		}
 		for _, s := range c.Messages() {
 			switch {
 			case r.specs[s.Type] != nil:
-				return nil, nil, fmt.Errorf("walkie: community %q: message type %d declared twice", name, s.Type)
+				return nil, fmt.Errorf("walkie: community %q: message type %d declared twice", name, s.Type)
 			case s.Handle == nil:
-				return nil, nil, fmt.Errorf("walkie: community %q: message type %d has no handler", name, s.Type)
+				return nil, fmt.Errorf("walkie: community %q: message type %d has no handler", name, s.Type)
 			case s.MaxSize <= 0:
-				return nil, nil, fmt.Errorf("walkie: community %q: message type %d needs a MaxSize > 0", name, s.Type)
+				return nil, fmt.Errorf("walkie: community %q: message type %d needs a MaxSize > 0", name, s.Type)
 			}
 			r.specs[s.Type] = &s
 		}
-		list = append(list, r)
-		byID[r.id] = r
+		cs.runners = append(cs.runners, r)
+		cs.ids = append(cs.ids, r.id)
+		cs.byCID[r.id] = r
 	}
-	return list, byID, nil
+	return cs, nil
 }
 
-// enqueue is the reader's half of dispatch: it checks what needs no lock (a
-// registered type, the declared size) and queues the packet without waiting.
-func (r *runner) enqueue(p *packet) (DropReason, bool) {
+// route is the reader's half of inbound dispatch: it finds the packet's
+// community, checks what needs no state (a registered type, the declared
+// size) and queues the packet without waiting.
+func (cs *communities) route(p *packet) (DropReason, bool) {
+	r := cs.byCID[p.hdr.Community]
+	if r == nil || !r.ok {
+		return DropUnknownCommunity, false
+	}
 	s := r.specs[p.hdr.Type]
 	switch {
 	case s == nil:
@@ -74,137 +104,155 @@ func (r *runner) enqueue(p *packet) (DropReason, bool) {
 		return DropLimit, false
 	}
 	select {
-	case r.queue <- p:
+	case r.in <- p:
 		return 0, true
 	default:
 		return DropQueueFull, false
 	}
 }
 
-// run is the community's goroutine: it hands queued messages from members to
+// run is a community's goroutine: it hands queued messages from members to
 // their handlers, one at a time, until the overlay closes.
-func (r *runner) run(ctx context.Context) {
-	defer r.o.cwg.Done()
+func (r *runner) run() {
+	defer r.cs.wg.Done()
 	for {
 		select {
-		case <-ctx.Done():
+		case <-r.cs.ctx.Done():
 			return
-		case p := <-r.queue:
-			r.deliver(ctx, p)
-			r.o.pool.put(p)
+		case p := <-r.in:
+			r.deliver(p)
+			r.cs.pool.put(p)
 		}
 	}
 }
 
-// deliver checks that the sender is a verified member at the packet's source
-// address, then calls the handler. The check takes the overlay's lock here,
-// on the community's goroutine, so the reader never waits for it.
-func (r *runner) deliver(ctx context.Context, p *packet) {
-	r.o.mu.Lock()
-	q := r.o.table.byAddr[p.from]
-	member := q != nil && q.id == p.hdr.Sender && slices.Contains(q.communities, r.id)
-	r.o.mu.Unlock()
-	if !member {
-		r.o.m.Drop(DropUnverified)
+// deliver checks that the sender is a verified member at the packet's
+// source address, as the worker last published it, then calls the handler.
+func (r *runner) deliver(p *packet) {
+	q := r.cs.view.Load().byAddr[p.from]
+	if q == nil || q.id != p.hdr.Sender || !q.member(r.id) {
+		r.cs.m.Drop(DropUnverified)
 		return
 	}
-	r.o.m.CommunityMessage(r.name, uint8(p.hdr.Type), Inbound)
+	r.cs.m.CommunityMessage(r.name, uint8(p.hdr.Type), Inbound)
 	s := r.specs[p.hdr.Type]
-	if err := s.Handle(ctx, community.Peer{ID: p.hdr.Sender, Addr: p.from}, p.body); err != nil {
-		r.o.m.Drop(DropBadBody)
+	if err := s.Handle(r.cs.ctx, community.Peer{ID: p.hdr.Sender, Addr: p.from}, p.body); err != nil {
+		r.cs.m.Drop(DropBadBody)
 		r.log.Debug("handler failed", "type", s.Name, "from", p.hdr.Sender, "err", err)
 	}
 }
 
-// members lists the verified peers that announce the community, sorted by
-// ID. mu must be held.
-func (r *runner) members() []community.Peer {
-	var out []community.Peer
-	for _, q := range r.o.table.order {
-		if slices.Contains(q.communities, r.id) {
-			out = append(out, community.Peer{ID: q.id, Addr: q.addr})
+// flush writes up to max queued community datagrams through s, one
+// community after another so that a busy one cannot starve the others, and
+// reports whether any are left. Worker only: it reads the live peer table,
+// so a member that left since Send gets nothing.
+func (cs *communities) flush(t *peerTable, s *sender, max int) (more bool) {
+	for n := 0; n < max; {
+		moved := false
+		for _, r := range cs.runners {
+			select {
+			case p := <-r.out:
+				r.write(p, t, s)
+				cs.pool.put(p)
+				moved = true
+				n++
+			default:
+			}
+		}
+		if !moved {
+			return false
 		}
 	}
-	return out
+	return true
 }
 
-// env is the community.Env the overlay lends to one community.
+// write sends one queued datagram to its member, if it is still one.
+func (r *runner) write(p *packet, t *peerTable, s *sender) {
+	q := t.get(p.dest)
+	if q == nil || !slices.Contains(q.communities, r.id) {
+		r.log.Debug("send dropped: no longer a member", "to", p.dest, "type", p.hdr.Type)
+		return
+	}
+	h := proto.Header{Type: p.hdr.Type, Community: r.id, Sender: r.cs.self, Dest: q.addr}
+	if h.Len()+len(p.body) > proto.MaxDatagram {
+		return // its address changed family since Send checked the size
+	}
+	if err := s.sendCommunity(h, p.body); err != nil {
+		// Like UDP, a datagram that cannot go out is lost, not an error
+		// the community could act on.
+		r.log.Debug("send failed", "to", q.addr, "type", p.hdr.Type, "err", err)
+		return
+	}
+	r.cs.m.CommunityMessage(r.name, uint8(p.hdr.Type), Outbound)
+}
+
+// env is the community.Env the overlay lends to one community. Its methods
+// read the published view, never the worker's state.
 type env struct{ r *runner }
 
-// Send implements community.Env. It writes under the overlay's lock, like
-// the worker, so a Transport never sees two writers at once.
+// Send implements community.Env.
 func (e env) Send(to proto.ID, typ community.Type, body []byte) error {
-	r := e.r
-	o := r.o
-	if o.ctx.Err() != nil {
+	cs := e.r.cs
+	if cs.ctx.Err() != nil {
 		return community.ErrClosed
 	}
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	q := o.table.byID[to]
-	if q == nil || !slices.Contains(q.communities, r.id) {
+	q := cs.view.Load().byID[to]
+	if q == nil || !q.member(e.r.id) {
 		return community.ErrUnknownPeer
 	}
-	h := proto.Header{Type: typ, Community: r.id, Sender: o.cfg.PeerID, Dest: q.addr}
-	if h.Len()+len(body) > proto.MaxDatagram {
+	if h := (proto.Header{Dest: q.addr}); h.Len()+len(body) > proto.MaxDatagram {
 		return community.ErrTooLarge
 	}
-	pkt := append(h.AppendTo(o.sendBuf[:0]), body...)
-	if err := o.write(pkt, q.addr, uncounted); err != nil {
-		if o.ctx.Err() != nil {
-			return community.ErrClosed
-		}
-		// Like UDP, a datagram that cannot go out is lost, not an error the
-		// community could act on.
-		r.log.Debug("send failed", "to", q.addr, "type", typ, "err", err)
-		return nil
+	p := cs.pool.get()
+	p.n = copy(p.buf[:], body)
+	p.body, p.hdr.Type, p.dest = p.buf[:p.n], typ, to
+	select {
+	case e.r.out <- p:
+	default:
+		cs.pool.put(p)
+		cs.m.Drop(DropSendBusy)
+		return community.ErrBusy
 	}
-	o.m.CommunityMessage(r.name, uint8(typ), Outbound)
+	cs.wake()
 	return nil
 }
 
 // Members implements community.Env.
 func (e env) Members() []community.Peer {
-	e.r.o.mu.Lock()
-	defer e.r.o.mu.Unlock()
-	return e.r.members()
+	return slices.Clone(e.r.cs.view.Load().members[e.r.idx])
 }
 
 // Self implements community.Env.
-func (e env) Self() proto.ID { return e.r.o.cfg.PeerID }
+func (e env) Self() proto.ID { return e.r.cs.self }
 
 // WAN implements community.Env.
-func (e env) WAN() netip.AddrPort {
-	e.r.o.mu.Lock()
-	defer e.r.o.mu.Unlock()
-	return e.r.o.votes.wan
-}
+func (e env) WAN() netip.AddrPort { return e.r.cs.view.Load().wan }
 
 // Logger implements community.Env.
 func (e env) Logger() *slog.Logger { return e.r.log }
 
-// startCommunities starts every community and its goroutine. A community
-// whose Start fails is logged and gets no messages (they are dropped as
+// start starts every community and its goroutine. A community whose Start
+// fails is logged and gets no messages (they are dropped as
 // unknown_community); the node and the other communities run on.
-func (o *Overlay) startCommunities() {
-	for _, r := range o.runners {
-		if err := r.c.Start(o.ctx, env{r}); err != nil {
-			o.log.Error("community failed to start", "community", r.name, "err", err)
+func (cs *communities) start(log *slog.Logger) {
+	for _, r := range cs.runners {
+		if err := r.c.Start(cs.ctx, env{r}); err != nil {
+			log.Error("community failed to start", "community", r.name, "err", err)
 			continue
 		}
 		r.ok = true
-		o.cwg.Add(1)
-		go r.run(o.ctx)
+		cs.wg.Add(1)
+		go r.run()
 	}
 }
 
-// closeCommunities joins the community goroutines, then closes every
-// community. It runs after the walker and readers have stopped and ctx is
-// cancelled, so no handler runs during or after Close.
-func (o *Overlay) closeCommunities() error {
-	o.cwg.Wait()
+// close joins the community goroutines, then closes every community. It
+// runs after the worker and readers have stopped and ctx is cancelled, so
+// no handler runs during or after Close.
+func (cs *communities) close() error {
+	cs.wg.Wait()
 	var errs []error
-	for _, r := range o.runners {
+	for _, r := range cs.runners {
 		if err := r.c.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("community %s: %w", r.name, err))
 		}
@@ -212,10 +260,15 @@ func (o *Overlay) closeCommunities() error {
 	return errors.Join(errs...)
 }
 
-// reportMembers tells the metrics how many members each community has. mu
-// must be held.
-func (o *Overlay) reportMembers() {
-	for _, r := range o.runners {
-		o.m.Members(r.name, len(r.members()))
+// names maps community IDs to the names we know (the ID otherwise).
+func (cs *communities) names(ids []proto.ID) []string {
+	out := make([]string, 0, len(ids))
+	for _, id := range ids {
+		name := id.String()
+		if r := cs.byCID[id]; r != nil {
+			name = r.name
+		}
+		out = append(out, name)
 	}
+	return out
 }

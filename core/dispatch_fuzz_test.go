@@ -84,20 +84,22 @@ func fuzzOverlay(t testing.TB) (*Overlay, *fuzzCommunity, *Stats, *sinkTransport
 	if err != nil {
 		t.Fatal(err)
 	}
-	o.tok = fixedTokens(cfg.TokenBucket)
+	*o.tok = *fixedTokens(cfg.TokenBucket)
 	o.started = fuzzNow
 	m, _ := o.table.upsert(fuzzMember, fuzzSources[0], fuzzNow, cfg.PunctureRate)
-	m.lan, m.communities = fuzzSources[0], []proto.ID{community.IDFromName("fuzz")}
+	o.table.setLAN(m, fuzzSources[0])
+	o.table.setCommunities(m, []proto.ID{community.IDFromName("fuzz")})
 	q, _ := o.table.upsert(fuzzOther, fuzzSources[1], fuzzNow, cfg.PunctureRate)
-	q.lan = netip.MustParseAddrPort("10.0.0.2:1873")
-	o.out[fuzzNonce] = outstanding{to: fuzzSources[0], sent: fuzzNow, hadToken: true}
+	o.table.setLAN(q, netip.MustParseAddrPort("10.0.0.2:1873"))
+	o.asked[fuzzNonce] = outstanding{to: fuzzSources[0], sent: fuzzNow, hadToken: true}
 	o.table.expectInvitee(fuzzInvitee, netip.MustParseAddrPort("10.1.0.2:1873"), fuzzSources[3], fuzzNow.Add(cfg.InviteeTTL))
-	for _, r := range o.runners {
+	for _, r := range o.comms.runners {
 		if err := r.c.Start(o.ctx, env{r}); err != nil {
 			t.Fatal(err)
 		}
 		r.ok = true
 	}
+	o.publish() // what the communities' checks read
 	return o, fc, st, sink
 }
 
@@ -194,7 +196,7 @@ func FuzzDispatch(f *testing.F) {
 		before := progress(st, sink, fc)
 		p := o.pool.get()
 		n := copy(p.buf[:], data) // a reader's buffer: one byte more than MaxDatagram
-		reason, ok := o.admit(p, n, from, o.cfg.Transport, lim)
+		reason, ok := o.in.admit(p, n, from, o.cfg.Transport, lim)
 		if !ok {
 			o.pool.put(p)
 			if int(reason) >= len(DropReasons()) {
@@ -202,24 +204,22 @@ func FuzzDispatch(f *testing.F) {
 			}
 			return // the reader counts it: o.m.Drop(reason)
 		}
-		queued := len(o.inbox)
-		for _, r := range o.runners {
-			queued += len(r.queue)
+		queued := len(o.in.inbox)
+		for _, r := range o.comms.runners {
+			queued += len(r.in)
 		}
 		if queued != 1 {
 			t.Fatalf("admitted packet in %d queues, want 1", queued)
 		}
 		select {
-		case p := <-o.inbox:
-			o.mu.Lock()
+		case p := <-o.in.inbox:
 			o.handle(p, fuzzNow)
-			o.mu.Unlock()
 			o.pool.put(p)
 		default:
-			for _, r := range o.runners {
+			for _, r := range o.comms.runners {
 				select {
-				case p := <-r.queue:
-					r.deliver(o.ctx, p)
+				case p := <-r.in:
+					r.deliver(p)
 					o.pool.put(p)
 				default:
 				}
@@ -228,10 +228,10 @@ func FuzzDispatch(f *testing.F) {
 		if progress(st, sink, fc) == before {
 			t.Fatalf("packet from %v admitted, then neither counted nor handled: % x", from, data)
 		}
-		if o.table.len() > o.cfg.MaxPeers || len(o.table.cands) > o.cfg.MaxCandidates ||
-			len(o.table.invitees) > o.cfg.MaxCandidates || len(o.out) > maxOutstanding {
+		if o.table.len() > o.cfg.MaxPeers || o.table.candidates() > o.cfg.MaxCandidates ||
+			len(o.table.invitees) > o.cfg.MaxCandidates || len(o.asked) > maxOutstanding {
 			t.Fatalf("tables out of bounds: %d peers, %d candidates, %d invitees, %d outstanding",
-				o.table.len(), len(o.table.cands), len(o.table.invitees), len(o.out))
+				o.table.len(), o.table.candidates(), len(o.table.invitees), len(o.asked))
 		}
 	})
 }
@@ -247,14 +247,12 @@ func TestFuzzSeedsReachEveryPath(t *testing.T) {
 		lim := newSourceLimiter(math.Inf(1), 1)
 		p := o.pool.get()
 		n := copy(p.buf[:], pkt)
-		if _, ok := o.admit(p, n, fuzzSources[srcs[i]], o.cfg.Transport, lim); ok {
+		if _, ok := o.in.admit(p, n, fuzzSources[srcs[i]], o.cfg.Transport, lim); ok {
 			select {
-			case p := <-o.inbox:
-				o.mu.Lock()
+			case p := <-o.in.inbox:
 				o.handle(p, fuzzNow)
-				o.mu.Unlock()
-			case p := <-o.runners[0].queue:
-				o.runners[0].deliver(o.ctx, p)
+			case p := <-o.comms.runners[0].in:
+				o.comms.runners[0].deliver(p)
 			}
 		}
 		for _, c := range []Counter{IntroRequestsReceived, IntroResponsesReceived, PunctureRequestsReceived, PuncturesReceived, IntroRequestsSent, PuncturesSent, PunctureRequestsSent} {

@@ -8,11 +8,13 @@ import (
 	"github.com/walkie-p2p/walkie/proto"
 )
 
-// handle dispatches one queued core packet. It runs on the worker with mu held.
+// handle dispatches one queued core packet, on the worker. The way of a
+// packet reads in one direction: reader.go parses and queues it, the worker
+// (overlay.go) takes it, the handlers here decide, the components below
+// (peers.go, vote.go, token.go, punch.go) keep their own state, and
+// sender.go writes what the handlers answer.
 func (o *Overlay) handle(p *packet, now time.Time) {
-	if o.punch.att != nil {
-		o.probeHit(p, now)
-	}
+	o.punch.hit(p, now)
 	var err error
 	switch p.hdr.Type {
 	case proto.TypeIntroRequest:
@@ -57,21 +59,19 @@ func (o *Overlay) onIntroRequest(p *packet, req *proto.IntroRequest, now time.Ti
 	if !o.tok.validAgainst(req.Token, &o.s.tok, p.from, now) {
 		// Unverified: maybe a spoofed source. Answer with a token only, and
 		// never with more bytes than we received (amplification <= 1x).
-		o.send(p.from, resp, 0, p.n, IntroResponsesSent)
+		o.out.send(p.from, resp, 0, p.n, IntroResponsesSent)
 		return
 	}
 	// No vote: a requester picks when it talks to us, so a pair of liars
 	// could send votes at will. Only answers to our own requests vote.
 	a, isNew := o.table.upsert(p.hdr.Sender, p.from, now, o.cfg.PunctureRate)
 	if a != nil {
-		a.lan, a.nat, a.natAt = req.LAN, req.NAT, now
-		a.symmetric = req.Symmetric || isHard(req.NAT)
-		a.communities = append(a.communities[:0], req.Communities...) // req is scratch
+		o.table.announce(a, req.LAN, req.NAT, req.Symmetric || isHard(req.NAT), req.Communities, now)
 		if isNew {
 			o.peerAdded(a, now)
 		}
 	}
-	resp.Communities = o.communityIDs()
+	resp.Communities = o.comms.ids
 	if req.KeepAlive && a == nil {
 		// Our table is full and A is not in it: staying silent lets A time
 		// us out, so a full node stops paying for peers it does not keep.
@@ -79,7 +79,7 @@ func (o *Overlay) onIntroRequest(p *packet, req *proto.IntroRequest, now time.Ti
 	}
 	if req.KeepAlive {
 		// A only keeps its NAT mapping open: answer, introduce nobody.
-		if o.send(p.from, resp, 0, 0, IntroResponsesSent) && a != nil {
+		if o.out.send(p.from, resp, 0, 0, IntroResponsesSent) && a != nil {
 			a.lastSent = now
 		}
 		return
@@ -131,7 +131,7 @@ func (o *Overlay) onIntroRequest(p *packet, req *proto.IntroRequest, now time.Ti
 			resp.MoreInvitees = append(resp.MoreInvitees, info)
 		}
 	}
-	if o.send(p.from, resp, 0, 0, IntroResponsesSent) && a != nil {
+	if o.out.send(p.from, resp, 0, 0, IntroResponsesSent) && a != nil {
 		a.lastSent = now
 	}
 	o.s.preq = proto.PunctureRequest{Nonce: req.Nonce, Target: proto.PeerInfo{ID: p.hdr.Sender, LAN: req.LAN, WAN: p.from}, TargetNAT: req.NAT}
@@ -144,7 +144,7 @@ func (o *Overlay) onIntroRequest(p *packet, req *proto.IntroRequest, now time.Ti
 		if i == 1 {
 			o.s.preq.TargetNAT.Wants = false
 		}
-		if o.send(c.addr, &o.s.preq, 0, 0, PunctureRequestsSent) {
+		if o.out.send(c.addr, &o.s.preq, 0, 0, PunctureRequestsSent) {
 			c.lastSent = now
 		}
 	}
@@ -152,12 +152,12 @@ func (o *Overlay) onIntroRequest(p *packet, req *proto.IntroRequest, now time.Ti
 
 // onIntroResponse accepts B's answer to an outstanding request of ours.
 func (o *Overlay) onIntroResponse(p *packet, resp *proto.IntroResponse, now time.Time) {
-	req, ok := o.out[resp.Nonce]
+	req, ok := o.asked[resp.Nonce]
 	if !ok || req.to != p.from {
 		o.m.Drop(DropUnsolicited)
 		return
 	}
-	delete(o.out, resp.Nonce)
+	delete(o.asked, resp.Nonce)
 	o.m.Add(IntroResponsesReceived, 1)
 	o.m.IntroRTT(now.Sub(req.sent))
 	o.vote(p, now)
@@ -166,9 +166,9 @@ func (o *Overlay) onIntroResponse(p *packet, resp *proto.IntroResponse, now time
 		// resp is scratch: copy what the table keeps. A token-only answer
 		// (to a request without a token) lists no communities: it must not
 		// wipe what B announced before.
-		b.lan = resp.LAN
+		o.table.setLAN(b, resp.LAN)
 		if req.hadToken {
-			b.communities = append(b.communities[:0], resp.Communities...)
+			o.table.setCommunities(b, resp.Communities)
 		}
 		b.token = append(b.token[:0], resp.Token...)
 		if isNew {
@@ -186,7 +186,7 @@ func (o *Overlay) onIntroResponse(p *packet, resp *proto.IntroResponse, now time
 		// without a puncture: it is public (its own LAN address is where B
 		// sees it), or it sits behind our own public IP. Walks to the
 		// others only hit their NAT's filter.
-		direct := q.LAN.IsValid() && (q.LAN == q.WAN || (q.WAN.Addr() == o.votes.ip && o.votes.ip.IsValid()))
+		direct := q.LAN.IsValid() && (q.LAN == q.WAN || o.votes.behindUs(q.WAN))
 		if q.ID != o.cfg.PeerID && direct {
 			o.table.addCandidate(q.ID, q.LAN, q.WAN, now)
 		}
@@ -204,7 +204,7 @@ func (o *Overlay) onIntroResponse(p *packet, resp *proto.IntroResponse, now time
 // When one of us is behind a symmetric NAT (nat is C's), we also start port
 // prediction.
 func (o *Overlay) meet(c *proto.PeerInfo, nat proto.NATHint, now time.Time) {
-	if c.ID == o.cfg.PeerID || o.table.full() || o.table.byID[c.ID] != nil {
+	if c.ID == o.cfg.PeerID || o.table.full() || o.table.get(c.ID) != nil {
 		return
 	}
 	o.table.expectInvitee(c.ID, c.LAN, c.WAN, now.Add(o.cfg.InviteeTTL))
@@ -212,15 +212,25 @@ func (o *Overlay) meet(c *proto.PeerInfo, nat proto.NATHint, now time.Time) {
 	// if C's puncture already opened C's NAT for us. It asks for no
 	// introduction: one introduction per walk, or every introduction would
 	// set off another.
-	o.sendIntroRequest(o.pick(c.LAN, c.WAN), nil, true, now)
-	o.probeFor(c.ID, c.LAN, c.WAN, nat, now)
+	to := o.votes.pick(c.LAN, c.WAN)
+	o.sendIntroRequest(to, nil, true, now)
+	o.plan(c.ID, to, c.WAN, nat, now)
+}
+
+// plan asks the prober for a port prediction attempt toward the peer id
+// that we reach at to, at wan beyond its NAT; not when it sits behind our
+// own IP (to is its LAN address): no NAT lies between us.
+func (o *Overlay) plan(id proto.ID, to, wan netip.AddrPort, nat proto.NATHint, now time.Time) {
+	if to == wan && o.punch.plan(id, wan, nat, o.natHint(now), now) {
+		o.rearm = true
+	}
 }
 
 // onPunctureRequest honours a verified introducer's request to puncture
 // toward the peer it introduced us to.
 func (o *Overlay) onPunctureRequest(p *packet, req *proto.PunctureRequest, now time.Time) {
 	o.m.Add(PunctureRequestsReceived, 1)
-	b := o.table.byAddr[p.from]
+	b := o.table.at(p.from)
 	if b == nil || b.id != p.hdr.Sender {
 		o.m.Drop(DropUnverified)
 		return
@@ -229,32 +239,24 @@ func (o *Overlay) onPunctureRequest(p *packet, req *proto.PunctureRequest, now t
 		o.m.Drop(DropRateLimited)
 		return
 	}
-	b.lastHeard = now
+	b.heard(now)
 	t := req.Target
 	if t.ID == o.cfg.PeerID {
 		return
 	}
-	to := o.pick(t.LAN, t.WAN)
+	to := o.votes.pick(t.LAN, t.WAN)
 	if !routable(to) {
 		o.m.Drop(DropBadAddress)
 		return
 	}
-	if known := o.table.byID[t.ID]; known != nil && known.addr == to {
+	if known := o.table.get(t.ID); known != nil && known.addr == to {
 		return // already talking; no hole to open
 	}
 	if o.table.full() {
 		return // we could not keep the peer: no hole to open
 	}
-	o.send(to, o.puncture(to, req.Nonce, now), 0, 0, PuncturesSent)
-	o.probeFor(t.ID, t.LAN, t.WAN, req.TargetNAT, now)
-}
-
-// puncture fills the scratch puncture toward to, with a token for to, so
-// that to's next request to us is verified at once.
-func (o *Overlay) puncture(to netip.AddrPort, nonce uint64, now time.Time) *proto.Puncture {
-	o.s.tok = o.tok.issue(to, now)
-	o.s.pun = proto.Puncture{Nonce: nonce, LAN: o.cfg.LAN, Token: o.s.tok[:]}
-	return &o.s.pun
+	o.out.send(to, o.s.pun.to(o.tok, o.cfg.LAN, to, req.Nonce, now), 0, 0, PuncturesSent)
+	o.plan(t.ID, to, t.WAN, req.TargetNAT, now)
 }
 
 // onPuncture accepts a puncture from an invitee we were told to expect, and
@@ -267,7 +269,7 @@ func (o *Overlay) onPuncture(p *packet, pun *proto.Puncture, now time.Time) {
 		o.m.Drop(DropUnexpectedPuncture)
 		return
 	}
-	if known := o.table.byID[id]; known != nil && known.addr == p.from {
+	if known := o.table.get(id); known != nil && known.addr == p.from {
 		return
 	}
 	o.sendIntroRequest(p.from, pun.Token, true, now)
@@ -282,7 +284,7 @@ func (o *Overlay) onBeacon(p *packet, now time.Time) {
 		o.m.Drop(DropUnverified)
 		return
 	}
-	if o.table.byAddr[p.from] != nil || o.table.len() >= o.cfg.TargetPeers {
+	if o.table.at(p.from) != nil || o.table.len() >= o.cfg.TargetPeers {
 		return
 	}
 	o.sendIntroRequest(p.from, nil, false, now)
@@ -315,8 +317,7 @@ func (o *Overlay) vote(p *packet, now time.Time) {
 // that was an expected invitee is a puncture that worked.
 func (o *Overlay) peerAdded(q *peer, now time.Time) {
 	o.log.Debug("peer verified", "peer", q.id, "addr", q.addr)
-	if _, ok := o.table.invitees[q.id]; ok {
-		delete(o.table.invitees, q.id)
+	if o.table.met(q.id) {
 		o.m.Puncture(true)
 	}
 	if o.firstPeer == 0 {
@@ -324,5 +325,5 @@ func (o *Overlay) peerAdded(q *peer, now time.Time) {
 		o.m.FirstPeer(o.firstPeer)
 		o.log.Info("first peer", "peer", q.id, "addr", q.addr, "after", o.firstPeer)
 	}
-	o.m.Peers(o.table.len(), len(o.table.cands))
+	o.m.Peers(o.table.len(), o.table.candidates())
 }

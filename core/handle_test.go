@@ -19,13 +19,11 @@ func inject(t *testing.T, o *Overlay, from netip.AddrPort, sender proto.ID, m pr
 	p := o.pool.get()
 	n := copy(p.buf[:], pkt)
 	lim := newSourceLimiter(1e9, 1e9)
-	if r, ok := o.admit(p, n, from, o.cfg.Transport, lim); !ok {
+	if r, ok := o.in.admit(p, n, from, o.cfg.Transport, lim); !ok {
 		t.Fatalf("not admitted: %v", r)
 	}
-	p = <-o.inbox
-	o.mu.Lock()
+	p = <-o.in.inbox
 	o.handle(p, time.Now())
-	o.mu.Unlock()
 }
 
 // A verified introducer cannot aim our punctures at a broadcast, multicast
@@ -58,13 +56,13 @@ func TestTokenOnlyAnswerKeepsCommunities(t *testing.T) {
 	b := o.table.order[0]
 	x := proto.ID{0xc0, 0xde}
 	b.communities = []proto.ID{x}
-	o.out[77] = outstanding{to: b.addr, sent: time.Now()}
+	o.asked[77] = outstanding{to: b.addr, sent: time.Now()}
 	inject(t, o, b.addr, b.id, &proto.IntroResponse{Nonce: 77, Token: make([]byte, tokenLen)})
 	if len(b.communities) != 1 || b.communities[0] != x {
 		t.Fatalf("communities after a token-only answer: %v, want [%v]", b.communities, x)
 	}
 	// A full answer (to a request with a token) replaces them.
-	o.out[78] = outstanding{to: b.addr, sent: time.Now(), hadToken: true}
+	o.asked[78] = outstanding{to: b.addr, sent: time.Now(), hadToken: true}
 	inject(t, o, b.addr, b.id, &proto.IntroResponse{Nonce: 78, Token: make([]byte, tokenLen)})
 	if len(b.communities) != 0 {
 		t.Fatalf("communities after a full answer without any: %v, want none", b.communities)

@@ -1,7 +1,5 @@
 package core
 
-import "time"
-
 // pktBatch carries the core packets of one ReadBatch from the main
 // socket's reader to the worker in one channel operation instead of one per
 // packet: under load the channel's lock, taken twice per packet by two
@@ -14,21 +12,21 @@ type pktBatch struct {
 // plus one being filled. Full batches would hold QueueLen packets, but a
 // batch holds what one ReadBatch returned, often a packet or two; so a full
 // batch queue is not a full node, and sendBatch spills into the inbox.
-func (o *Overlay) newHandoff() {
-	n := max(1, o.cfg.QueueLen/readBatchLen)
-	o.batches = make(chan *pktBatch, n)
-	o.free = make(chan *pktBatch, n+1)
+func (in *inbound) newHandoff(queueLen int) {
+	n := max(1, queueLen/readBatchLen)
+	in.batches = make(chan *pktBatch, n)
+	in.free = make(chan *pktBatch, n+1)
 	for range n + 1 {
-		o.free <- &pktBatch{ps: make([]*packet, 0, readBatchLen)}
+		in.free <- &pktBatch{ps: make([]*packet, 0, readBatchLen)}
 	}
 }
 
 // takeBatch returns an empty batch for the reader, or nil when every batch
 // is queued (the worker is behind: the reader then queues one by one, and
 // the worker's queue bounds what waits).
-func (o *Overlay) takeBatch() *pktBatch {
+func (in *inbound) takeBatch() *pktBatch {
 	select {
-	case b := <-o.free:
+	case b := <-in.free:
 		return b
 	default:
 		return nil
@@ -40,36 +38,27 @@ func (o *Overlay) takeBatch() *pktBatch {
 // dropped: dropping the batch instead lost packets whenever the worker fell
 // a few small reads behind (a node and its load generator in two processes
 // lost 1.8% of requests with at most 128 in flight). The reader never waits.
-func (o *Overlay) sendBatch(b *pktBatch) {
+func (in *inbound) sendBatch(b *pktBatch) {
 	if len(b.ps) == 0 {
-		o.free <- b
+		in.free <- b
 		return
 	}
 	select {
-	case o.batches <- b:
+	case in.batches <- b:
 	default:
 		for _, p := range b.ps {
-			if r, ok := o.enqueue(p); !ok {
-				o.pool.put(p)
-				o.m.Drop(r)
+			if r, ok := in.enqueue(p); !ok {
+				in.pool.put(p)
+				in.m.Drop(r)
 			}
 		}
-		o.recycle(b)
+		in.recycle(b)
 	}
 }
 
 // recycle empties b and returns it to the reader.
-func (o *Overlay) recycle(b *pktBatch) {
+func (in *inbound) recycle(b *pktBatch) {
 	clear(b.ps) // the packets are the worker's, the inbox's or the pool's now
 	b.ps = b.ps[:0]
-	o.free <- b // never blocks: free has room for every batch
-}
-
-// handleBatch handles a batch on the worker, mu held.
-func (o *Overlay) handleBatch(b *pktBatch, now time.Time) {
-	for i := range b.ps {
-		o.handle(b.ps[i], now)
-		o.pool.put(b.ps[i])
-	}
-	o.recycle(b)
+	in.free <- b // never blocks: free has room for every batch
 }

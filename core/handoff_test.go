@@ -27,9 +27,9 @@ func TestHandoffFullSpills(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := cap(o.batches)
-	if n != cfg.QueueLen/readBatchLen || cap(o.free) != n+1 {
-		t.Fatalf("%d batches queued, %d in all; want %d and %d", n, cap(o.free), cfg.QueueLen/readBatchLen, n+1)
+	n := cap(o.in.batches)
+	if n != cfg.QueueLen/readBatchLen || cap(o.in.free) != n+1 {
+		t.Fatalf("%d batches queued, %d in all; want %d and %d", n, cap(o.in.free), cfg.QueueLen/readBatchLen, n+1)
 	}
 	fill := func(b *pktBatch, k int) {
 		for range k {
@@ -37,39 +37,37 @@ func TestHandoffFullSpills(t *testing.T) {
 		}
 	}
 	for range n {
-		b := o.takeBatch()
+		b := o.in.takeBatch()
 		fill(b, 3)
-		o.sendBatch(b)
+		o.in.sendBatch(b)
 	}
-	b := o.takeBatch()
+	b := o.in.takeBatch()
 	if b == nil {
 		t.Fatal("no batch left for the reader")
 	}
 	fill(b, 5)
-	o.sendBatch(b) // the batch queue is full: into the inbox
-	if d, q := stats.Dropped(DropQueueFull), len(o.inbox); d != 0 || q != 5 {
+	o.in.sendBatch(b) // the batch queue is full: into the inbox
+	if d, q := stats.Dropped(DropQueueFull), len(o.in.inbox); d != 0 || q != 5 {
 		t.Fatalf("spilled batch: %d dropped, %d in the inbox; want 0 and 5", d, q)
 	}
-	if got := o.takeBatch(); got != b || len(got.ps) != 0 {
+	if got := o.in.takeBatch(); got != b || len(got.ps) != 0 {
 		t.Fatal("the spilled batch did not come back empty")
 	}
 	// With the inbox nearly full too, what does not fit is dropped.
-	for len(o.inbox) < cap(o.inbox)-2 {
-		o.inbox <- o.pool.get()
+	for len(o.in.inbox) < cap(o.in.inbox)-2 {
+		o.in.inbox <- o.pool.get()
 	}
 	fill(b, 5)
-	o.sendBatch(b)
-	if d, q := stats.Dropped(DropQueueFull), len(o.inbox); d != 3 || q != cap(o.inbox) {
-		t.Fatalf("spill into a nearly full inbox: %d dropped, %d queued; want 3 and %d", d, q, cap(o.inbox))
+	o.in.sendBatch(b)
+	if d, q := stats.Dropped(DropQueueFull), len(o.in.inbox); d != 3 || q != cap(o.in.inbox) {
+		t.Fatalf("spill into a nearly full inbox: %d dropped, %d queued; want 3 and %d", d, q, cap(o.in.inbox))
 	}
 	// The worker handles everything queued and hands the batches back.
-	o.mu.Lock()
-	for len(o.batches) > 0 || len(o.inbox) > 0 {
+	for len(o.in.batches) > 0 || len(o.in.inbox) > 0 {
 		o.drain(time.Now())
 	}
-	o.mu.Unlock()
-	if len(o.free) != n+1 {
-		t.Fatalf("after drain: %d batches free; want %d", len(o.free), n+1)
+	if len(o.in.free) != n+1 {
+		t.Fatalf("after drain: %d batches free; want %d", len(o.in.free), n+1)
 	}
 	want := uint64(3*n + cfg.QueueLen) // empty packets: type 0
 	if d := stats.Dropped(DropUnknownType); d != want {

@@ -68,7 +68,8 @@ func Counters() []Counter {
 	return cs
 }
 
-// DropReason says why a received packet was dropped. The set is fixed, so a
+// DropReason says why a packet was dropped: a received one, or (send_busy) one
+// a community asked to send. The set is fixed, so a
 // metrics label built from it stays bounded.
 type DropReason uint8
 
@@ -90,6 +91,7 @@ const (
 	DropUnverified                           // needs a verified sender, came from an unverified one
 	DropAmplification                        // an answer would exceed what an unverified sender sent
 	DropSelf                                 // our own packet (multicast loopback)
+	DropSendBusy                             // outbound: a community's send queue was full (Env.Send said ErrBusy)
 	numDropReasons
 )
 
@@ -128,6 +130,8 @@ func (r DropReason) String() string {
 		return "amplification"
 	case DropSelf:
 		return "self"
+	case DropSendBusy:
+		return "send_busy"
 	}
 	return "unknown"
 }

@@ -7,25 +7,24 @@ import (
 )
 
 // How the two sides of a port prediction attempt agree to make one: each
-// announces its NAT and whether it is ready (natHint), and the introducer
-// gives both the same verdict (probePair). An attempt that one side starts
-// alone costs hundreds of packets for nothing.
+// announces its NAT and whether it is ready (prober.hint), and the
+// introducer gives both the same verdict (probePair). An attempt that one
+// side starts alone costs hundreds of packets for nothing.
 
-// natHint is the NAT hint we announce: what the votes say, and Wants,
-// whether we would take part in an attempt now: not switched off, none in
-// flight, start budget left, and either symmetric, short of peers and able
-// to open probe sockets, or a cone (a public node needs no probes). In make
-// sim most sprays went unanswered while Wants ignored whether a node was
-// busy.
-func (o *Overlay) natHint() proto.NATHint {
-	h := o.votes.hint()
-	ready := !o.cfg.NoPortPrediction && o.punch.att == nil && o.punch.starts.TokensAt(time.Now()) >= 1
+// hint is the NAT hint we announce: h as the votes say (nat is the type they
+// decided), with Wants, whether we would take part in an attempt now: not
+// switched off, none in flight, start budget left, and either symmetric,
+// short of peers (we have peers) and able to open probe sockets, or a cone
+// (a public node needs no probes). In make sim most sprays went unanswered
+// while Wants ignored whether a node was busy.
+func (pr *prober) hint(h proto.NATHint, nat NATType, peers int, now time.Time) proto.NATHint {
+	ready := !pr.cfg.NoPortPrediction && pr.att == nil && pr.starts.TokensAt(now) >= 1
 	switch h.Kind {
 	case proto.NATRandom, proto.NATSequential:
-		h.Wants = ready && o.cfg.ListenProbe != nil && len(o.punch.routes) < o.cfg.MaxProbeRoutes &&
-			o.table.len() < o.cfg.TargetPeers
+		h.Wants = ready && pr.cfg.ListenProbe != nil && pr.out.routeCount() < pr.cfg.MaxProbeRoutes &&
+			peers < pr.cfg.TargetPeers
 	case proto.NATEasy:
-		h.Wants = ready && o.votes.nat == NATCone // a public node needs no probes
+		h.Wants = ready && nat == NATCone
 	}
 	return h
 }

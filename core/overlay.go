@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/walkie-p2p/walkie/proto"
@@ -25,36 +26,38 @@ type outstanding struct {
 // Overlay is one walkie node: it walks, punctures, votes and keeps the peer
 // table. Create it with New, start it with Start, stop it with Close.
 //
-// Concurrency: one reader goroutine per transport and one worker goroutine.
-// All protocol state is guarded by mu, which the worker holds while it
-// handles a packet or a tick; Status and SetBootstrap take it briefly.
+// Concurrency: one worker goroutine owns every piece of protocol state (the
+// fields below the line) and is the only writer to the sockets; nothing
+// else touches them, so there is no lock. Readers (one per socket) hand it
+// packets through bounded queues; communities hand it datagrams to send
+// through a bounded queue each. What other goroutines read (Status,
+// VerifiedPeers, a community's members, the WAN address) is an immutable
+// view the worker publishes after every change (view.go), so none of them
+// ever waits for the worker.
 type Overlay struct {
 	cfg   Config
 	log   *slog.Logger
 	m     Metrics
 	pool  bufPool
-	inbox chan *packet
-	// batches carries whole ReadBatches of core packets from the main
-	// socket's reader (handoff.go); free returns them. Nil when the
-	// transport does not read in batches.
-	batches, free chan *pktBatch
-
-	runners []*runner            // the communities, in Config order
-	ids     []proto.ID           // their IDs, as announced
-	byCID   map[proto.ID]*runner // by community ID; read-only after New
-	cwg     sync.WaitGroup       // community goroutines
+	in    *inbound     // the readers
+	comms *communities // the communities and their queues
+	view  atomic.Pointer[view]
+	wake  chan struct{}                    // a send queue or SetBootstrap has something for the worker
+	boot  atomic.Pointer[[]netip.AddrPort] // the latest SetBootstrap, until the worker takes it
 
 	ctx    context.Context
 	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	wg     sync.WaitGroup // the worker and the readers
 	start  sync.Once
 	close  sync.Once
 
-	mu         sync.Mutex
+	// The worker's own.
 	table      *peerTable
 	votes      *voter
 	tok        *tokens
-	out        map[uint64]outstanding
+	out        *sender
+	punch      *prober
+	asked      map[uint64]outstanding // our introduction requests, by nonce
 	bootstrap  []netip.AddrPort
 	backoff    time.Duration
 	nextBoot   time.Time
@@ -62,15 +65,12 @@ type Overlay struct {
 	nextWalk   time.Time
 	started    time.Time
 	firstPeer  time.Duration // 0 until the first verified peer
-	sendBuf    []byte
-	batch      outBatch // the worker's datagrams waiting for one BatchWriter call
-	punch      prober   // port prediction toward and from symmetric NATs
-	rearm      bool     // the worker must recompute its timer: an attempt started
+	rearm      bool          // the worker must recompute its timer: an attempt was planned
 	s          scratch
-	sent       uint64    // datagrams sent since start
 	rateMark   time.Time // start of the current minute of the sent-rate window
 	rateSent   uint64    // sent at rateMark
 	sentPerMin uint64    // datagrams sent in the last full minute
+	published  *stamp    // what the current view was built from
 }
 
 // New checks cfg, fills its defaults and returns an Overlay that is not yet
@@ -85,30 +85,34 @@ func New(cfg Config) (*Overlay, error) {
 		cfg:       cfg,
 		log:       cfg.Logger,
 		m:         cfg.Metrics,
-		inbox:     make(chan *packet, cfg.QueueLen),
+		wake:      make(chan struct{}, 1),
 		ctx:       ctx,
 		cancel:    cancel,
 		table:     newPeerTable(cfg.MaxPeers, cfg.MaxCandidates),
 		votes:     newVoter(cfg.VoteWindow, cfg.LAN, cfg.VoteHold),
 		tok:       newTokens(cfg.TokenBucket),
-		out:       map[uint64]outstanding{},
+		out:       newSender(cfg.Transport, cfg.PeerID, cfg.Metrics, cfg.Logger),
+		asked:     map[uint64]outstanding{},
 		bootstrap: append([]netip.AddrPort(nil), cfg.Bootstrap...),
 		backoff:   cfg.BootstrapBackoffMin,
-		sendBuf:   make([]byte, 0, proto.MaxDatagram),
-		batch:     newOutBatch(cfg.Transport),
-		punch:     newProber(),
 	}
 	o.table.live = cfg.KeepAlive
-	if _, ok := cfg.Transport.(BatchReader); ok {
-		o.newHandoff() // before any goroutine reads o.batches
-	}
-	if o.runners, o.byCID, err = newRunners(o, cfg.Communities, cfg.CommunityQueueLen); err != nil {
+	if o.comms, err = newCommunities(&o.cfg, ctx, &o.pool, &o.view, o.signal); err != nil {
 		cancel()
 		return nil, err
 	}
-	for _, r := range o.runners {
-		o.ids = append(o.ids, r.id)
+	o.in = newInbound(&o.cfg, ctx, &o.pool, o.comms, &o.wg)
+	// A probe socket gets a reader like any socket; the prober opens them
+	// on the worker.
+	listen := func() (Transport, error) {
+		t, err := o.cfg.ListenProbe()
+		if err == nil {
+			o.in.start(t, false)
+		}
+		return t, err
 	}
+	o.punch = newProber(ctx, &o.cfg, o.out, o.tok, o.table, listen, o.m, o.log)
+	o.publish() // readers always find a view
 	return o, nil
 }
 
@@ -118,17 +122,14 @@ func New(cfg Config) (*Overlay, error) {
 // a message. Calling Start twice is a no-op.
 func (o *Overlay) Start() {
 	o.start.Do(func() {
-		o.mu.Lock()
 		o.started = time.Now()
-		o.mu.Unlock()
-		o.startCommunities()
-		o.wg.Add(2)
-		go o.readMain()
-		go o.run()
+		o.comms.start(o.log)
+		o.in.start(o.cfg.Transport, true)
 		if o.cfg.Beacon != nil {
-			o.wg.Add(1)
-			go o.read(o.cfg.Beacon)
+			o.in.start(o.cfg.Beacon, false)
 		}
+		o.wg.Add(1)
+		go o.run()
 	})
 }
 
@@ -139,17 +140,20 @@ func (o *Overlay) Close() error {
 	var err error
 	o.close.Do(func() {
 		o.cancel()
-		o.mu.Lock()
-		o.closeProbes() // their readers end; no new ones open once ctx is done
-		o.mu.Unlock()
+		// Closing the socket also ends a write the worker may be blocked
+		// in; the worker closes the probe sockets on its way out.
 		err = o.cfg.Transport.Close()
 		if o.cfg.Beacon != nil {
 			if berr := o.cfg.Beacon.Close(); err == nil {
 				err = berr
 			}
 		}
+		// Without a worker (Start never ran) nobody else closes probe
+		// sockets a caller opened through the prober; marking Start as done
+		// also keeps a late Start from running on closed transports.
+		o.start.Do(o.punch.close)
 		o.wg.Wait()
-		if cerr := o.closeCommunities(); err == nil {
+		if cerr := o.comms.close(); err == nil {
 			err = cerr
 		}
 	})
@@ -162,64 +166,94 @@ func (o *Overlay) ID() proto.ID { return o.cfg.PeerID }
 // LAN returns the LAN address the node announces.
 func (o *Overlay) LAN() netip.AddrPort { return o.cfg.LAN }
 
+// Metrics returns the Metrics the overlay reports to (a *Stats unless
+// Config.Metrics was set).
+func (o *Overlay) Metrics() Metrics { return o.m }
+
 // SetBootstrap replaces the bootstrap addresses (for example after a DNS
-// name resolved). If the node has no peers, it contacts them at once.
+// name resolved). If the node has no peers, it contacts them at once. It
+// hands the list to the worker and returns without waiting for it.
 func (o *Overlay) SetBootstrap(addrs []netip.AddrPort) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	o.bootstrap = append(o.bootstrap[:0:0], addrs...)
-	if o.table.len() == 0 && !o.started.IsZero() {
-		o.backoff = o.cfg.BootstrapBackoffMin
-		o.nextBoot = time.Time{}
-		o.contactBootstrap(time.Now())
+	list := append([]netip.AddrPort(nil), addrs...)
+	o.boot.Store(&list)
+	o.signal()
+}
+
+// signal wakes the worker, without waiting: one pending wake-up is enough.
+func (o *Overlay) signal() {
+	select {
+	case o.wake <- struct{}{}:
+	default:
 	}
 }
 
-// run is the worker: it owns the protocol state and the walk timer.
+// run is the worker: it owns the protocol state, the walk timer and the
+// sockets' write side. On its way out it closes the probe sockets, so that
+// their readers end.
 func (o *Overlay) run() {
 	defer o.wg.Done()
-	o.mu.Lock()
-	o.begin()
+	defer o.punch.close()
+	o.out.begin()
 	next := o.tick(time.Now())
-	o.end()
-	o.mu.Unlock()
+	o.finish()
 	timer := time.NewTimer(next)
 	defer timer.Stop()
 	for {
 		select {
 		case <-o.ctx.Done():
 			return
-		case p := <-o.inbox:
-			if o.work(p, nil) { // a port prediction attempt paces its probes on the timer
-				timer.Reset(time.Millisecond)
-			}
-		case b := <-o.batches:
-			if o.work(nil, b) {
-				timer.Reset(time.Millisecond)
-			}
+		case p := <-o.in.inbox:
+			o.work(p, nil)
+		case b := <-o.in.batches:
+			o.work(nil, b)
+		case <-o.wake:
+			o.work(nil, nil)
 		case <-timer.C:
-			o.mu.Lock()
-			o.begin()
+			o.out.begin()
 			next = o.tick(time.Now())
-			o.end()
-			o.reportMembers()
-			o.mu.Unlock()
+			o.finish()
 			timer.Reset(next)
+			continue
+		}
+		if o.rearm { // a port prediction attempt paces its probes on the timer
+			o.rearm = false
+			timer.Reset(time.Millisecond)
 		}
 	}
 }
 
+// work handles what woke the worker (a packet p, a reader's batch b, or
+// neither: a send queue or SetBootstrap), whatever else is queued, and the
+// communities' queued datagrams, then publishes and sends it all in one
+// batch.
+func (o *Overlay) work(p *packet, b *pktBatch) {
+	o.out.begin()
+	now := time.Now() // one clock per batch: what is queued arrived together
+	o.takeBootstrap(now)
+	if p != nil {
+		o.handle(p, now)
+		o.pool.put(p)
+	} else if b != nil {
+		o.handleBatch(b, now)
+	}
+	o.drain(now)
+	if o.comms.flush(o.table, o.out, batchLen) {
+		o.signal() // more to send: after the packets that wait meanwhile
+	}
+	o.finish()
+}
+
 // drain handles more packets that are already queued, one by one or in a
 // reader's batch, about batchLen in all, so that their answers leave in one
-// sendmmsg; it never waits for one. mu must be held.
+// sendmmsg; it never waits for one.
 func (o *Overlay) drain(now time.Time) {
 	for n := 0; n < batchLen; {
 		select {
-		case p := <-o.inbox:
+		case p := <-o.in.inbox:
 			o.handle(p, now)
 			o.pool.put(p)
 			n++
-		case b := <-o.batches:
+		case b := <-o.in.batches:
 			n += len(b.ps)
 			o.handleBatch(b, now)
 		default:
@@ -228,26 +262,35 @@ func (o *Overlay) drain(now time.Time) {
 	}
 }
 
-// work handles what woke the worker, a packet p or a reader's batch b, and
-// whatever else is queued, sends the answers in one batch and releases mu.
-// It reports whether the worker must recompute its timer (a port prediction
-// attempt started).
-func (o *Overlay) work(p *packet, b *pktBatch) bool {
-	o.mu.Lock()
-	o.begin()
-	now := time.Now() // one clock per batch: what is queued arrived together
-	if p != nil {
+// handleBatch handles a reader's batch and returns it to the reader.
+func (o *Overlay) handleBatch(b *pktBatch, now time.Time) {
+	for _, p := range b.ps {
 		o.handle(p, now)
 		o.pool.put(p)
-	} else {
-		o.handleBatch(b, now)
 	}
-	o.drain(now)
-	o.end()
-	rearm := o.rearm
-	o.rearm = false
-	o.mu.Unlock()
-	return rearm
+	o.in.recycle(b)
+}
+
+// finish ends a batch of the worker's: it publishes the view if anything
+// in it changed, then sends the batch. In that order: whoever hears our
+// answers and reacts finds itself in the view already.
+func (o *Overlay) finish() {
+	o.publish()
+	o.out.end()
+}
+
+// takeBootstrap applies a SetBootstrap that is waiting.
+func (o *Overlay) takeBootstrap(now time.Time) {
+	list := o.boot.Swap(nil)
+	if list == nil {
+		return
+	}
+	o.bootstrap = *list
+	if o.table.len() == 0 {
+		o.backoff = o.cfg.BootstrapBackoffMin
+		o.nextBoot = time.Time{}
+		o.contactBootstrap(now)
+	}
 }
 
 // walkInterval is the time to the next walk: fast while the table is small,
@@ -260,50 +303,7 @@ func (o *Overlay) walkInterval() time.Duration {
 	return d - d/10 + rand.N(d/5+1)
 }
 
-// send encodes and writes one message, padded to padTo bytes, and counts it
-// in c once it has gone (see write). With limit > 0 a message longer than
-// limit is not sent but dropped as an amplification. It reports whether the
-// message went out (inside the worker's batch: was queued; flush logs a later
-// failure).
-func (o *Overlay) send(to netip.AddrPort, m proto.Message, padTo, limit int, c Counter) bool {
-	pkt, err := proto.Encode(o.sendBuf[:0], proto.Header{
-		Community: proto.CoreCommunity(),
-		Sender:    o.cfg.PeerID,
-		Dest:      to,
-	}, m)
-	if err != nil {
-		o.log.Error("encoding failed", "type", m.Type(), "err", err)
-		return false
-	}
-	pkt = proto.Pad(pkt, padTo)
-	if limit > 0 && len(pkt) > limit {
-		o.m.Drop(DropAmplification)
-		return false
-	}
-	if err := o.write(pkt, to, c); err != nil {
-		o.log.Debug("send failed", "to", to, "type", m.Type(), "err", err)
-		return false
-	}
-	return true
+// natHint is the NAT hint we announce now.
+func (o *Overlay) natHint(now time.Time) proto.NATHint {
+	return o.punch.hint(o.votes.hint(), o.votes.nat, o.table.len(), now)
 }
-
-// pick chooses how to reach a peer: its LAN address when it sits behind our
-// own public IP (most NATs do not hairpin), else its WAN address.
-func (o *Overlay) pick(lan, wan netip.AddrPort) netip.AddrPort {
-	if !wan.IsValid() {
-		return lan
-	}
-	if lan.IsValid() && o.votes.ip.IsValid() && wan.Addr() == o.votes.ip {
-		return lan
-	}
-	return wan
-}
-
-// communityIDs lists the communities we announce: computed once in New,
-// since they never change, and only read (encoders copy it onto the wire),
-// so every request and response can share it without allocating.
-func (o *Overlay) communityIDs() []proto.ID { return o.ids }
-
-// Metrics returns the Metrics the overlay reports to (a *Stats unless
-// Config.Metrics was set).
-func (o *Overlay) Metrics() Metrics { return o.m }

@@ -4,6 +4,7 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -12,7 +13,8 @@ import (
 )
 
 // peer is a verified peer: it proved that it receives packets at addr, by
-// answering our request or by echoing a token we sent there.
+// answering our request or by echoing a token we sent there. The worker
+// owns it; only seen is read by other goroutines (Status).
 type peer struct {
 	id          proto.ID
 	addr        netip.AddrPort // where we reach it: the source of its packets
@@ -21,12 +23,19 @@ type peer struct {
 	token       []byte // the last token it issued to us, echoed in our requests
 	added       time.Time
 	lastHeard   time.Time
+	seen        atomic.Int64 // lastHeard in Unix nanoseconds, for the published view
 	lastSent    time.Time
 	cursor      int           // round-robin position of the next invitee we name to it
 	symmetric   bool          // it said its NAT is symmetric
 	nat         proto.NATHint // its NAT, as it announced it: passed on when we introduce it
 	natAt       time.Time     // when it announced nat
 	punctures   *rate.Limiter // puncture requests we honour from it
+}
+
+// heard records that the peer spoke at now.
+func (p *peer) heard(now time.Time) {
+	p.lastHeard = now
+	p.seen.Store(now.UnixNano())
 }
 
 // candidate is a peer somebody introduced to us that has not proved anything
@@ -45,13 +54,17 @@ type invitee struct {
 }
 
 // peerTable holds verified peers by ID, and bounded sets of candidates and
-// expected invitees. It is owned by the worker goroutine.
+// expected invitees. The worker owns it: nothing else reads its maps, and
+// other goroutines see it only through the view the worker publishes. Every
+// change that a view shows bumps ver, so the worker republishes only when
+// something changed.
 type peerTable struct {
 	max, maxCand int
 	// live: a peer heard from this recently keeps its entry against claims
 	// (its ID proved at another address, or another ID proved at its
 	// address). Set to KeepAlive by New; 0 turns the protection off.
 	live     time.Duration
+	ver      uint64 // bumped by every change a view shows
 	byID     map[proto.ID]*peer
 	byAddr   map[netip.AddrPort]*peer
 	order    []*peer // sorted by ID: stable round-robin introductions
@@ -72,6 +85,19 @@ func newPeerTable(max, maxCand int) *peerTable {
 func (t *peerTable) len() int { return len(t.order) }
 
 func (t *peerTable) full() bool { return len(t.order) >= t.max }
+
+// peers returns the verified peers, sorted by ID. The caller must not keep
+// or change the slice.
+func (t *peerTable) peers() []*peer { return t.order }
+
+// get returns the verified peer with ID id, or nil.
+func (t *peerTable) get(id proto.ID) *peer { return t.byID[id] }
+
+// at returns the verified peer reached at addr, or nil.
+func (t *peerTable) at(addr netip.AddrPort) *peer { return t.byAddr[addr] }
+
+// candidates is how many introduced peers wait to be walked to.
+func (t *peerTable) candidates() int { return len(t.cands) }
 
 // upsert records that peer id proved itself at addr. It returns the peer and
 // whether it is new, or nil when the table is full or the claim collides
@@ -95,8 +121,9 @@ func (t *peerTable) upsert(id proto.ID, addr netip.AddrPort, now time.Time, punc
 			delete(t.byAddr, p.addr)
 			p.addr = addr
 			t.byAddr[addr] = p
+			t.ver++
 		}
-		p.lastHeard = now
+		p.heard(now)
 		return p, false
 	}
 	if len(t.order) >= t.max {
@@ -111,17 +138,44 @@ func (t *peerTable) upsert(id proto.ID, addr netip.AddrPort, now time.Time, punc
 		}
 		t.remove(q.id)
 	}
-	p := &peer{id: id, addr: addr, added: now, lastHeard: now,
+	p := &peer{id: id, addr: addr, added: now,
 		cursor:    rand.IntN(len(t.order) + 1), // start the round-robin anywhere
 		punctures: rate.NewLimiter(rate.Limit(punctureRate), int(2*punctureRate)+1)}
+	p.heard(now)
 	t.byID[id] = p
 	t.byAddr[addr] = p
 	i, _ := slices.BinarySearchFunc(t.order, id, func(p *peer, id proto.ID) int { return compareID(p.id, id) })
 	t.order = slices.Insert(t.order, i, p)
 	delete(t.cands, id)
+	t.ver++
 	return p, true
 }
 
+// announce records what p says of itself in a request: its LAN address, its
+// NAT and its communities (copied: cs is the decoder's scratch).
+func (t *peerTable) announce(p *peer, lan netip.AddrPort, nat proto.NATHint, symmetric bool, cs []proto.ID, now time.Time) {
+	p.nat, p.natAt, p.symmetric = nat, now, symmetric
+	t.setLAN(p, lan)
+	t.setCommunities(p, cs)
+}
+
+// setLAN records p's LAN address.
+func (t *peerTable) setLAN(p *peer, lan netip.AddrPort) {
+	if p.lan != lan {
+		p.lan = lan
+		t.ver++
+	}
+}
+
+// setCommunities records the communities p announces (copied).
+func (t *peerTable) setCommunities(p *peer, cs []proto.ID) {
+	if !slices.Equal(p.communities, cs) {
+		p.communities = append(p.communities[:0:0], cs...) // a fresh array: published views share the old one
+		t.ver++
+	}
+}
+
+// remove forgets peer id.
 func (t *peerTable) remove(id proto.ID) {
 	p, ok := t.byID[id]
 	if !ok {
@@ -132,6 +186,7 @@ func (t *peerTable) remove(id proto.ID) {
 		delete(t.byAddr, p.addr)
 	}
 	t.order = slices.DeleteFunc(t.order, func(q *peer) bool { return q == p })
+	t.ver++
 }
 
 // expire drops peers, candidates and invitees that have timed out. It
@@ -149,6 +204,7 @@ func (t *peerTable) expire(now time.Time, peerTimeout time.Duration) (gone []pro
 	for id, c := range t.cands {
 		if now.Sub(c.added) > peerTimeout {
 			delete(t.cands, id)
+			t.ver++
 		}
 	}
 	for id, inv := range t.invitees {
@@ -167,6 +223,7 @@ func (t *peerTable) addCandidate(id proto.ID, lan, wan netip.AddrPort, now time.
 	if _, ok := t.byID[id]; ok {
 		return
 	}
+	t.ver++
 	if c, ok := t.cands[id]; ok {
 		c.lan, c.wan, c.added = lan, wan, now
 		return
@@ -180,10 +237,20 @@ func (t *peerTable) addCandidate(id proto.ID, lan, wan netip.AddrPort, now time.
 	t.cands[id] = &candidate{id: id, lan: lan, wan: wan, added: now}
 }
 
+// candidateViews lists the candidates for a view.
+func (t *peerTable) candidateViews() []candView {
+	out := make([]candView, 0, len(t.cands))
+	for _, c := range t.cands {
+		out = append(out, candView{id: c.id, lan: c.lan, wan: c.wan, added: c.added})
+	}
+	return out
+}
+
 // takeCandidate removes and returns a random candidate.
 func (t *peerTable) takeCandidate() (*candidate, bool) {
 	for id, c := range t.cands {
 		delete(t.cands, id)
+		t.ver++
 		return c, true
 	}
 	return nil, false
@@ -209,6 +276,24 @@ func (t *peerTable) inviteeAt(addr netip.AddrPort, now time.Time) (proto.ID, boo
 		}
 	}
 	return proto.ID{}, false
+}
+
+// inviteeMoved records that an expected invitee's packets come from addr
+// (port prediction found its port).
+func (t *peerTable) inviteeMoved(id proto.ID, addr netip.AddrPort) {
+	if inv, ok := t.invitees[id]; ok {
+		inv.wan = addr
+	}
+}
+
+// met forgets an expected invitee that became a peer, and reports whether
+// it was one: a puncture that worked.
+func (t *peerTable) met(id proto.ID) bool {
+	if _, ok := t.invitees[id]; ok {
+		delete(t.invitees, id)
+		return true
+	}
+	return false
 }
 
 // random returns a random verified peer, or nil.

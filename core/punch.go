@@ -1,8 +1,11 @@
 package core
 
 import (
+	"context"
+	"log/slog"
 	"math/rand/v2"
 	"net/netip"
+	"slices"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -74,14 +77,26 @@ type attempt struct {
 	until   time.Time
 }
 
-// prober is the port prediction state; the worker owns it, under mu.
+// prober is port prediction: its own state, and a narrow view of the rest
+// of the node: it reads the peer table (is the pair already talking?),
+// issues tokens for its punctures and writes through the sender, which
+// keeps the probe sockets that got through as routes. The worker owns it
+// and calls plan, hit and tick; nothing in it calls back into the Overlay.
 type prober struct {
+	cfg    *Config
+	ctx    context.Context // done: the node is closing, no attempt starts
+	out    *sender
+	tok    *tokens
+	table  *peerTable
+	listen func() (Transport, error) // opens a probe socket and starts reading it
+	m      Metrics
+	log    *slog.Logger
+
 	att    *attempt
 	starts *rate.Limiter
-	failed map[proto.ID]failure      // pairs that failed
-	routes map[netip.AddrPort]*route // peers reached through a probe socket
-	// What /status shows, as the metrics count it.
-	attempts, successes, probes uint64
+	failed map[proto.ID]failure // pairs that failed
+	pun    punctureMsg
+	st     PortPredictionStatus // what /status shows, as the metrics count it
 }
 
 // failure is a pair's failed attempts: how many, and the next time it may
@@ -91,105 +106,101 @@ type failure struct {
 	retry time.Time
 }
 
-// route is a probe socket kept for the one peer it reached.
-type route struct {
-	t     Transport
-	added time.Time
-}
-
-func newProber() prober {
-	return prober{
+func newProber(ctx context.Context, cfg *Config, out *sender, tok *tokens, table *peerTable,
+	listen func() (Transport, error), m Metrics, log *slog.Logger) *prober {
+	return &prober{
+		cfg: cfg, ctx: ctx, out: out, tok: tok, table: table, listen: listen, m: m, log: log,
 		starts: rate.NewLimiter(rate.Every(probeStartEvery), probeStartBurst),
 		failed: map[proto.ID]failure{},
-		routes: map[netip.AddrPort]*route{},
 	}
 }
 
-// probeFor plans an attempt toward a peer we were just introduced to, if
-// one side is hard, the other easy, and the caps allow. theirs is the NAT
-// the peer announced; lan and wan are where the introducer says it is. The
-// attempt starts probeDelay later, and only if the pair has not met by then.
-func (o *Overlay) probeFor(id proto.ID, lan, wan netip.AddrPort, theirs proto.NATHint, now time.Time) {
-	pr := &o.punch
-	if o.cfg.NoPortPrediction || pr.att != nil || !routable(wan) || o.pick(lan, wan) != wan || o.ctx.Err() != nil {
-		return // off, busy, or the peer is behind our own IP: no NAT between us
+// stats returns the attempts, successes and probes so far.
+func (pr *prober) stats() PortPredictionStatus { return pr.st }
+
+// plan plans an attempt toward a peer we were just introduced to, if one
+// side is hard, the other easy, and the caps allow. wan is where the
+// introducer says the peer is (the caller has checked that it is not
+// behind our own IP), theirs the NAT it announced, mine ours as we
+// announce it now. The attempt starts probeDelay later, and only if the
+// pair has not met by then. It reports whether it planned one (the worker
+// must then wake up in time).
+func (pr *prober) plan(id proto.ID, wan netip.AddrPort, theirs, mine proto.NATHint, now time.Time) bool {
+	if pr.cfg.NoPortPrediction || pr.att != nil || !routable(wan) || pr.ctx.Err() != nil {
+		return false // off, busy or closing
 	}
 	// theirs.Wants is the introducer's verdict on the pair (probePair),
 	// which the other side heard too; mine.Wants is whether we are still
 	// ready. An attempt that one side starts alone costs hundreds of
 	// packets for nothing.
-	mine := o.natHint()
 	if !mine.Wants || !theirs.Wants || isHard(mine) == isHard(theirs) {
-		return // one side is not ready, or no hard and easy pair
+		return false // one side is not ready, or no hard and easy pair
 	}
-	if o.table.byID[id] != nil || pr.routes[wan] != nil {
-		return // we hear each other already
+	if pr.table.get(id) != nil || pr.out.routed(wan) {
+		return false // we hear each other already
 	}
 	if f, ok := pr.failed[id]; ok && now.Before(f.retry) {
-		return
+		return false
 	}
 	a := &attempt{peer: id, hard: isHard(mine), nonce: rand.Uint64(), start: now.Add(probeDelay)}
 	if a.hard {
 		a.to = wan
-		a.max = o.cfg.ProbeSockets
+		a.max = pr.cfg.ProbeSockets
 		if mine.Kind == proto.NATSequential {
 			a.max = min(a.max, seqSockets)
 		}
 	} else {
 		a.ip, a.hint = wan.Addr(), theirs
-		a.max = o.cfg.ProbePackets
+		a.max = pr.cfg.ProbePackets
 		if theirs.Kind == proto.NATSequential {
 			a.max = min(a.max, seqProbes)
 		}
 	}
 	pr.att = a
-	o.rearm = true
+	return true
 }
 
 // launch starts a planned attempt: unless the pair met meanwhile (a full
 // cone lets the plain introduction through) or the start budget is spent,
 // in which case it is dropped without a cost.
-func (o *Overlay) launch(now time.Time) {
-	pr := &o.punch
+func (pr *prober) launch(now time.Time) {
 	a := pr.att
-	// Closed: Close has closed the probe sockets under mu, and waits for
-	// their readers; no new one may start.
-	if o.ctx.Err() != nil || o.table.byID[a.peer] != nil || !pr.starts.AllowN(now, 1) {
+	// Closing: the worker closes the probe sockets on its way out, and
+	// Close waits for their readers; no new one may start.
+	if pr.ctx.Err() != nil || pr.table.get(a.peer) != nil || !pr.starts.AllowN(now, 1) {
 		pr.att = nil
 		return
 	}
-	a.started, a.until, a.next = true, now.Add(o.cfg.ProbeTime), now
-	pr.attempts++
-	o.m.Add(PortPredictionAttempts, 1)
+	a.started, a.until, a.next = true, now.Add(pr.cfg.ProbeTime), now
+	pr.st.Attempts++
+	pr.m.Add(PortPredictionAttempts, 1)
 	if !a.hard {
-		o.log.Debug("port prediction: probing", "peer", a.peer, "ip", a.ip, "nat", a.hint)
-		o.sprayProbes(now)
+		pr.log.Debug("port prediction: probing", "peer", a.peer, "ip", a.ip, "nat", a.hint)
+		pr.spray(now)
 		return
 	}
-	o.log.Debug("port prediction: opening probe sockets", "peer", a.peer, "to", a.to, "sockets", a.max)
+	pr.log.Debug("port prediction: opening probe sockets", "peer", a.peer, "to", a.to, "sockets", a.max)
 	for range a.max {
-		t, err := o.cfg.ListenProbe()
+		t, err := pr.listen()
 		if err != nil {
-			o.log.Warn("port prediction: cannot open a probe socket", "err", err)
+			pr.log.Warn("port prediction: cannot open a probe socket", "err", err)
 			break
 		}
 		a.socks = append(a.socks, t)
-		o.wg.Add(1)
-		go o.read(t)
-		if o.sendVia(t, a.to, o.puncture(a.to, a.nonce, now)) {
-			o.punch.probes++
+		if pr.out.sendVia(t, a.to, pr.pun.to(pr.tok, pr.cfg.LAN, a.to, a.nonce, now), PortProbesSent) {
+			pr.st.Probes++
 		}
 	}
 }
 
-// sprayProbes sends the easy side's probes that are due: ProbeRate a
-// second, in bursts every probeBurst.
-func (o *Overlay) sprayProbes(now time.Time) {
-	a := o.punch.att
+// spray sends the easy side's probes that are due: ProbeRate a second, in
+// bursts every probeBurst.
+func (pr *prober) spray(now time.Time) {
+	a := pr.att
 	if a == nil || !a.started || a.hard || now.Before(a.next) {
 		return
 	}
-	n := max(1, int(o.cfg.ProbeRate*probeBurst.Seconds()))
+	n := max(1, int(pr.cfg.ProbeRate*probeBurst.Seconds()))
 	for ; n > 0 && a.sent < a.max; n-- {
 		a.sent++
 		port, ok := probePort(a.hint, a.sent)
@@ -198,8 +209,8 @@ func (o *Overlay) sprayProbes(now time.Time) {
 			break
 		}
 		to := netip.AddrPortFrom(a.ip, port)
-		if o.send(to, o.puncture(to, a.nonce, now), 0, 0, PortProbesSent) {
-			o.punch.probes++ // for /status; queued, where the counter counts what went
+		if pr.out.send(to, pr.pun.to(pr.tok, pr.cfg.LAN, to, a.nonce, now), 0, 0, PortProbesSent) {
+			pr.st.Probes++ // for /status; queued, where the counter counts what went
 		}
 	}
 	a.next = now.Add(probeBurst)
@@ -215,50 +226,39 @@ func probePort(h proto.NATHint, i int) (uint16, bool) {
 	return uint16(p), p <= 65535
 }
 
-// probeHit looks at a packet while an attempt is in flight. The hard side
+// hit looks at a core packet while an attempt is in flight. The hard side
 // got through when the easy peer's packet arrives on one of its probe
 // sockets: it keeps that socket for the peer and answers through it. The
 // easy side got through when the hard peer's packet arrives from its IP at
 // any port: that port is the hard peer's address for us from now on. Either
 // way the packet is then handled as usual.
-func (o *Overlay) probeHit(p *packet, now time.Time) {
-	a := o.punch.att
+func (pr *prober) hit(p *packet, now time.Time) {
+	a := pr.att
 	if a == nil || !a.started || p.hdr.Sender != a.peer {
 		return
 	}
 	if a.hard {
-		if p.from != a.to {
+		i := slices.Index(a.socks, p.via)
+		if p.from != a.to || i < 0 {
 			return
 		}
-		for i, t := range a.socks {
-			if t != p.via {
-				continue
-			}
-			a.socks = append(a.socks[:i], a.socks[i+1:]...)
-			if old := o.punch.routes[a.to]; old != nil {
-				old.t.Close()
-			}
-			o.punch.routes[a.to] = &route{t: t, added: now}
-			o.endAttempt(true, now)
-			o.send(p.from, o.puncture(p.from, a.nonce, now), 0, 0, uncounted) // through the socket just kept
-			return
-		}
+		a.socks = slices.Delete(a.socks, i, i+1)
+		pr.out.adopt(a.to, p.via, now)
+		pr.end(true, now)
+		pr.out.send(p.from, pr.pun.to(pr.tok, pr.cfg.LAN, p.from, a.nonce, now), 0, 0, uncounted) // through the socket just kept
 		return
 	}
 	if p.from.Addr() != a.ip {
 		return
 	}
-	o.endAttempt(true, now)
-	if inv, ok := o.table.invitees[a.peer]; ok {
-		inv.wan = p.from // its puncture will come from here
-	}
-	o.send(p.from, o.puncture(p.from, a.nonce, now), 0, 0, uncounted)
+	pr.end(true, now)
+	pr.table.inviteeMoved(a.peer, p.from) // its puncture will come from here
+	pr.out.send(p.from, pr.pun.to(pr.tok, pr.cfg.LAN, p.from, a.nonce, now), 0, 0, uncounted)
 }
 
-// endAttempt closes the attempt's sockets that were not kept, and
-// remembers a failure.
-func (o *Overlay) endAttempt(ok bool, now time.Time) {
-	pr := &o.punch
+// end closes the attempt's sockets that were not kept, and remembers a
+// failure.
+func (pr *prober) end(ok bool, now time.Time) {
 	a := pr.att
 	if a == nil {
 		return
@@ -268,13 +268,13 @@ func (o *Overlay) endAttempt(ok bool, now time.Time) {
 		t.Close()
 	}
 	if ok {
-		pr.successes++
-		o.m.Add(PortPredictionSuccesses, 1)
-		o.log.Debug("port prediction: got through", "peer", a.peer, "probes", a.sent, "sockets", len(a.socks)+1)
+		pr.st.Successes++
+		pr.m.Add(PortPredictionSuccesses, 1)
+		pr.log.Debug("port prediction: got through", "peer", a.peer, "probes", a.sent, "sockets", len(a.socks)+1)
 		delete(pr.failed, a.peer)
 		return
 	}
-	o.log.Debug("port prediction: failed", "peer", a.peer, "probes", a.sent, "sockets", len(a.socks))
+	pr.log.Debug("port prediction: failed", "peer", a.peer, "probes", a.sent, "sockets", len(a.socks))
 	f, ok := pr.failed[a.peer]
 	if !ok && len(pr.failed) >= maxProbeFailures {
 		clear(pr.failed)
@@ -284,17 +284,13 @@ func (o *Overlay) endAttempt(ok bool, now time.Time) {
 	pr.failed[a.peer] = f
 }
 
-// probeTick sends due probes, ends an attempt whose time is up and closes
-// the probe sockets of peers that are gone. It returns how soon it wants
-// the next tick (0: no wish).
-func (o *Overlay) probeTick(now time.Time) time.Duration {
-	pr := &o.punch
-	for addr, r := range pr.routes {
-		if o.table.byAddr[addr] == nil && now.Sub(r.added) > o.cfg.InviteeTTL {
-			r.t.Close()
-			delete(pr.routes, addr)
-		}
-	}
+// tick sends due probes, ends an attempt whose time is up and closes the
+// probe sockets of peers that are gone. It returns how soon it wants the
+// next tick (0: no wish).
+func (pr *prober) tick(now time.Time) time.Duration {
+	pr.out.pruneRoutes(func(to netip.AddrPort, since time.Time) bool {
+		return pr.table.at(to) != nil || now.Sub(since) <= pr.cfg.InviteeTTL
+	})
 	a := pr.att
 	if a == nil {
 		return 0
@@ -303,52 +299,29 @@ func (o *Overlay) probeTick(now time.Time) time.Duration {
 		if now.Before(a.start) {
 			return a.start.Sub(now)
 		}
-		if o.launch(now); pr.att == nil {
+		if pr.launch(now); pr.att == nil {
 			return 0
 		}
 	}
 	if !now.Before(a.until) {
-		o.endAttempt(false, now)
+		pr.end(false, now)
 		return 0
 	}
-	o.sprayProbes(now)
+	pr.spray(now)
 	if !a.hard && a.sent < a.max {
 		return max(a.next.Sub(now), time.Millisecond)
 	}
 	return a.until.Sub(now)
 }
 
-// routeTo is the probe socket kept for to, or nil for the node's own.
-func (o *Overlay) routeTo(to netip.AddrPort) Transport {
-	if r := o.punch.routes[to]; r != nil {
-		return r.t
-	}
-	return nil
-}
-
-// closeProbes closes every probe socket, so that their readers end.
-func (o *Overlay) closeProbes() {
-	if a := o.punch.att; a != nil {
+// close closes every probe socket, the attempt's and the routes', so that
+// their readers end. The worker calls it on its way out.
+func (pr *prober) close() {
+	if a := pr.att; a != nil {
 		for _, t := range a.socks {
 			t.Close()
 		}
 		a.socks = nil
 	}
-	for addr, r := range o.punch.routes {
-		r.t.Close()
-		delete(o.punch.routes, addr)
-	}
-}
-
-// sendVia encodes a probe m and writes it from t (a probe socket) to to.
-func (o *Overlay) sendVia(t Transport, to netip.AddrPort, m proto.Message) bool {
-	pkt, err := proto.Encode(o.sendBuf[:0], proto.Header{Community: proto.CoreCommunity(), Sender: o.cfg.PeerID, Dest: to}, m)
-	if err != nil {
-		return false
-	}
-	if err := o.writeVia(t, pkt, to, PortProbesSent); err != nil {
-		o.log.Debug("probe send failed", "to", to, "err", err)
-		return false
-	}
-	return true
+	pr.out.closeRoutes()
 }

@@ -32,11 +32,9 @@ func TestLyingIntroducerProbeBudget(t *testing.T) {
 		inject(t, o, b.addr, b.id, &proto.PunctureRequest{Nonce: uint64(i),
 			Target: proto.PeerInfo{ID: proto.ID{9, byte(i)}, WAN: victim}, TargetNAT: proto.NATHint{Kind: proto.NATRandom, Wants: true}})
 		// Run the attempt to its end, probe burst by burst.
-		o.mu.Lock()
 		for d := time.Duration(0); o.punch.att != nil; d += probeBurst {
-			o.probeTick(now.Add(d))
+			o.punch.tick(now.Add(d))
 		}
-		o.mu.Unlock()
 	}
 	attempts, probes := stats.Count(PortPredictionAttempts), stats.Count(PortProbesSent)
 	t.Logf("20 lying puncture requests: %d attempts, %d probes, %d datagrams in all", attempts, probes, sink.writes.Load())
@@ -103,18 +101,14 @@ func TestProbeAttemptGivesUp(t *testing.T) {
 		now := time.Now()
 		o.votes.add(netip.MustParseAddr("198.51.100.1"), netip.MustParseAddrPort("203.0.113.9:40001"), now)
 		o.votes.add(netip.MustParseAddr("198.51.100.2"), netip.MustParseAddrPort("203.0.113.9:2222"), now)
-		if h := o.natHint(); h.Kind != proto.NATRandom || !h.Wants {
+		if h := o.natHint(now); h.Kind != proto.NATRandom || !h.Wants {
 			t.Fatalf("setup: hint %+v, want random and wanting", h)
 		}
 		nobody := netip.MustParseAddrPort("198.51.100.50:1873") // a cone that will not probe back
 		try := func(run time.Duration) {
-			o.mu.Lock()
-			o.probeFor(proto.ID{9}, netip.AddrPort{}, nobody, proto.NATHint{Kind: proto.NATEasy, Wants: true}, time.Now())
-			o.mu.Unlock()
+			o.plan(proto.ID{9}, nobody, nobody, proto.NATHint{Kind: proto.NATEasy, Wants: true}, time.Now())
 			for end := time.Now().Add(run); time.Now().Before(end); time.Sleep(probeBurst) {
-				o.mu.Lock()
-				o.probeTick(time.Now())
-				o.mu.Unlock()
+				o.punch.tick(time.Now())
 			}
 			synctest.Wait() // the closed sockets' readers end
 		}
@@ -122,8 +116,8 @@ func TestProbeAttemptGivesUp(t *testing.T) {
 		if a, p := stats.Count(PortPredictionAttempts), stats.Count(PortProbesSent); a != 1 || p != 256 || total.Load() != 256 {
 			t.Fatalf("first attempt: %d attempts, %d probes, %d sockets; want 1, 256, 256", a, p, total.Load())
 		}
-		if open.Load() != 0 || o.punch.att != nil || len(o.punch.routes) != 0 {
-			t.Fatalf("after the attempt: %d sockets open, attempt %v, %d routes", open.Load(), o.punch.att, len(o.punch.routes))
+		if open.Load() != 0 || o.punch.att != nil || o.out.routeCount() != 0 {
+			t.Fatalf("after the attempt: %d sockets open, attempt %v, %d routes", open.Load(), o.punch.att, o.out.routeCount())
 		}
 		if stats.Count(PortPredictionSuccesses) != 0 {
 			t.Fatal("a failed attempt counted as a success")

@@ -1,7 +1,9 @@
 package core
 
 import (
+	"context"
 	"errors"
+	"log/slog"
 	"math"
 	"net"
 	"net/netip"
@@ -22,6 +24,7 @@ type packet struct {
 	hdr  proto.Header
 	body []byte // within buf
 	via  Transport
+	dest proto.ID // outbound community messages: the member it goes to
 }
 
 // bufPool recycles packets.
@@ -93,49 +96,76 @@ func (s *sourceLimiter) allow(ip netip.Addr) bool {
 	return true
 }
 
-// read is the reader goroutine of one transport. It parses only the fixed
-// header, rate-limits by source and queues the packet; it never waits for the
-// worker, so a slow worker costs dropped (and counted) packets, never a
-// stalled socket.
-func (o *Overlay) read(t Transport) {
-	defer o.wg.Done()
-	lim := o.newLimiter()
+// inbound is the node's receiving side: one reader goroutine per transport
+// parses only the fixed header, drops packets from ourselves, applies a
+// per-source rate limit, and hands core packets to the worker (inbox, or
+// whole batches: handoff.go) and community packets to their community
+// (communities.route). It never waits for the worker or a community: a full
+// queue drops the packet and counts it.
+type inbound struct {
+	self  proto.ID
+	ctx   context.Context
+	pool  *bufPool
+	inbox chan *packet
+	// batches carries whole ReadBatches of core packets from the main
+	// socket's reader (handoff.go); free returns them. Nil when the
+	// transport does not read in batches.
+	batches, free chan *pktBatch
+	comms         *communities
+	rate          float64 // SourceRate
+	burst         int     // SourceBurst
+	m             Metrics
+	log           *slog.Logger
+	wg            *sync.WaitGroup // the overlay's: Close waits for every reader
+}
+
+func newInbound(cfg *Config, ctx context.Context, pool *bufPool, comms *communities, wg *sync.WaitGroup) *inbound {
+	in := &inbound{self: cfg.PeerID, ctx: ctx, pool: pool, inbox: make(chan *packet, cfg.QueueLen), comms: comms,
+		rate: cfg.SourceRate, burst: cfg.SourceBurst, m: cfg.Metrics, log: cfg.Logger, wg: wg}
+	if _, ok := cfg.Transport.(BatchReader); ok {
+		in.newHandoff(cfg.QueueLen)
+	}
+	return in
+}
+
+// start starts a reader goroutine for t: with batched reads for the main
+// socket, one datagram at a time for the others. Only the main socket
+// carries load: a beacon or one of up to hundreds of probe sockets would
+// each hold a batch of buffers for little.
+func (in *inbound) start(t Transport, main bool) {
+	in.wg.Add(1)
+	if br, ok := t.(BatchReader); ok && main {
+		go in.readBatches(t, br, in.newLimiter())
+		return
+	}
+	go in.read(t)
+}
+
+// read is the reader goroutine of one transport: one ReadFrom per datagram.
+func (in *inbound) read(t Transport) {
+	defer in.wg.Done()
+	lim := in.newLimiter()
 	for {
-		p := o.pool.get()
+		p := in.pool.get()
 		n, from, err := t.ReadFrom(p.buf[:])
 		if err != nil {
-			o.pool.put(p)
-			if errors.Is(err, net.ErrClosed) || o.ctx.Err() != nil {
+			in.pool.put(p)
+			if errors.Is(err, net.ErrClosed) || in.ctx.Err() != nil {
 				return
 			}
-			o.log.Debug("read failed", "err", err)
+			in.log.Debug("read failed", "err", err)
 			continue
 		}
-		if r, ok := o.admit(p, n, from, t, lim); !ok {
-			o.pool.put(p)
-			o.m.Drop(r)
+		if r, ok := in.admit(p, n, from, t, lim); !ok {
+			in.pool.put(p)
+			in.m.Drop(r)
 		}
 	}
 }
 
 // newLimiter returns a reader's per-source rate limiter.
-func (o *Overlay) newLimiter() *sourceLimiter {
-	return newSourceLimiter(o.cfg.SourceRate, o.cfg.SourceBurst)
-}
-
-// readMain is read for the node's own transport, with batched reads if it
-// can. Only this socket carries load: a beacon or one of up to hundreds of
-// probe sockets would each hold a batch of buffers for little, so they are
-// read one datagram at a time.
-func (o *Overlay) readMain() {
-	t := o.cfg.Transport
-	br, ok := t.(BatchReader)
-	if !ok {
-		o.read(t)
-		return
-	}
-	defer o.wg.Done()
-	o.readBatches(t, br, o.newLimiter())
+func (in *inbound) newLimiter() *sourceLimiter {
+	return newSourceLimiter(in.rate, in.burst)
 }
 
 // readBatchLen is how many datagrams one ReadBatch may return.
@@ -145,70 +175,71 @@ const readBatchLen = 32
 // per datagram (with batched sends, it saved about 4% of the CPU per
 // answer: docs/performance.md). Each slot keeps a pool packet until it is
 // queued; a dropped datagram's packet is simply read into again.
-func (o *Overlay) readBatches(t Transport, br BatchReader, lim *sourceLimiter) {
+func (in *inbound) readBatches(t Transport, br BatchReader, lim *sourceLimiter) {
+	defer in.wg.Done()
 	var ps [readBatchLen]*packet
 	var ds [readBatchLen]Datagram
 	for i := range ps {
-		ps[i] = o.pool.get()
+		ps[i] = in.pool.get()
 		ds[i].B = ps[i].buf[:]
 	}
 	defer func() {
 		for _, p := range ps {
-			o.pool.put(p)
+			in.pool.put(p)
 		}
 	}()
 	for {
 		n, err := br.ReadBatch(ds[:])
 		if err != nil {
-			if errors.Is(err, net.ErrClosed) || o.ctx.Err() != nil {
+			if errors.Is(err, net.ErrClosed) || in.ctx.Err() != nil {
 				return
 			}
-			o.log.Debug("read failed", "err", err)
+			in.log.Debug("read failed", "err", err)
 			continue
 		}
 		lim.now = time.Now()
-		b := o.takeBatch()
+		b := in.takeBatch()
 		for i := range n {
 			p := ps[i]
-			r, ok := o.parse(p, ds[i].N, ds[i].Addr, t, lim)
+			r, ok := in.parse(p, ds[i].N, ds[i].Addr, t, lim)
 			switch {
 			case !ok:
 			case p.hdr.Community != proto.CoreCommunity():
-				r, ok = o.toCommunity(p)
+				r, ok = in.comms.route(p)
 			case b != nil:
 				b.ps = append(b.ps, p)
 			default:
-				r, ok = o.enqueue(p)
+				r, ok = in.enqueue(p)
 			}
 			if !ok {
-				o.m.Drop(r)
+				in.m.Drop(r)
 				continue
 			}
-			ps[i] = o.pool.get()
+			ps[i] = in.pool.get()
 			ds[i].B = ps[i].buf[:]
 		}
 		if b != nil {
-			o.sendBatch(b)
+			in.sendBatch(b)
 		}
 	}
 }
 
 // admit parses and queues one datagram, or says why it was dropped. Core
 // packets go to the worker, community packets to that community's queue.
-func (o *Overlay) admit(p *packet, n int, from netip.AddrPort, t Transport, lim *sourceLimiter) (DropReason, bool) {
-	r, ok := o.parse(p, n, from, t, lim)
+func (in *inbound) admit(p *packet, n int, from netip.AddrPort, t Transport, lim *sourceLimiter) (DropReason, bool) {
+	r, ok := in.parse(p, n, from, t, lim)
 	switch {
 	case !ok:
 		return r, false
 	case p.hdr.Community != proto.CoreCommunity():
-		return o.toCommunity(p)
+		return in.comms.route(p)
 	}
-	return o.enqueue(p)
+	return in.enqueue(p)
 }
 
 // parse checks the datagram of n bytes in p's buffer, from from on t: its
 // size, header, sender and source rate. It fills in p's other fields.
-func (o *Overlay) parse(p *packet, n int, from netip.AddrPort, t Transport, lim *sourceLimiter) (DropReason, bool) {
+func (in *inbound) parse(p *packet, n int, from netip.AddrPort, t Transport, lim *sourceLimiter) (DropReason, bool) {
 	if n > proto.MaxDatagram {
 		return DropTooLarge, false
 	}
@@ -216,7 +247,7 @@ func (o *Overlay) parse(p *packet, n int, from netip.AddrPort, t Transport, lim 
 	if err != nil {
 		return dropReasonOf(err), false
 	}
-	if hdr.Sender == o.cfg.PeerID {
+	if hdr.Sender == in.self {
 		return DropSelf, false
 	}
 	if !lim.allow(from.Addr()) {
@@ -226,19 +257,10 @@ func (o *Overlay) parse(p *packet, n int, from netip.AddrPort, t Transport, lim 
 	return 0, true
 }
 
-// toCommunity queues a community packet for its community.
-func (o *Overlay) toCommunity(p *packet) (DropReason, bool) {
-	r := o.byCID[p.hdr.Community]
-	if r == nil || !r.ok {
-		return DropUnknownCommunity, false
-	}
-	return r.enqueue(p)
-}
-
 // enqueue queues a core packet for the worker, never waiting.
-func (o *Overlay) enqueue(p *packet) (DropReason, bool) {
+func (in *inbound) enqueue(p *packet) (DropReason, bool) {
 	select {
-	case o.inbox <- p:
+	case in.inbox <- p:
 		return 0, true
 	default:
 		return DropQueueFull, false

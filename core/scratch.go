@@ -3,9 +3,9 @@ package core
 import "github.com/walkie-p2p/walkie/proto"
 
 // scratch is the worker's reusable message storage: handling a packet
-// allocates nothing once these have grown. Everything here is used under
-// the overlay's lock, and nothing decoded into it may be kept past the
-// handler: what the peer table keeps is copied.
+// allocates nothing once these have grown. Only the worker uses it, and
+// nothing decoded into it may be kept past the handler: what the peer table
+// keeps is copied.
 type scratch struct {
 	req     proto.IntroRequest  // decoded requests
 	resp    proto.IntroResponse // decoded responses
@@ -15,7 +15,7 @@ type scratch struct {
 	answer  proto.IntroResponse // responses we send
 	invitee proto.PeerInfo
 	preq    proto.PunctureRequest
-	pun     proto.Puncture
+	pun     punctureMsg
 	ask     proto.IntroRequest // requests we send
 	sample  []*peer
 	picked  []*peer // the invitees of one answer

@@ -9,7 +9,7 @@ import (
 )
 
 // Status is a snapshot of the node, as served by GET /status. Its JSON field
-// names are a contract (design.md section 7).
+// names are a contract (README and docs/metrics.md document them).
 type Status struct {
 	PeerID string `json:"peer_id"`
 	LAN    string `json:"lan"`
@@ -58,80 +58,61 @@ type CommunityStatus struct {
 }
 
 // Status returns a snapshot of the node. Peers are sorted: verified first,
-// then by ID.
+// then by ID. It reads the view the worker last published, so it never
+// waits for the worker.
 func (o *Overlay) Status() Status {
-	o.mu.Lock()
-	defer o.mu.Unlock()
+	v := o.view.Load()
 	now := time.Now()
 	s := Status{
 		PeerID:      o.cfg.PeerID.String(),
 		LAN:         o.cfg.LAN.String(),
-		NAT:         o.votes.nat.String(),
-		StartedAt:   o.started,
-		Peers:       make([]PeerStatus, 0, o.table.len()+len(o.table.cands)),
-		Communities: make([]CommunityStatus, 0, len(o.runners)),
-		PacketsSent: o.sent, PacketsPerMin: o.sentPerMin,
-		PortPrediction: PortPredictionStatus{Attempts: o.punch.attempts, Successes: o.punch.successes, Probes: o.punch.probes},
+		NAT:         v.nat.String(),
+		StartedAt:   v.started,
+		Peers:       make([]PeerStatus, 0, len(v.peers)+len(v.cands)),
+		Communities: make([]CommunityStatus, 0, len(o.comms.runners)),
+		PacketsSent: o.out.sent.Load(), PacketsPerMin: v.perMin,
+		PortPrediction: v.pp,
 	}
-	switch o.votes.hint().Kind {
+	switch v.hint.Kind {
 	case proto.NATRandom:
 		s.NATPorts = "random"
 	case proto.NATSequential:
 		s.NATPorts = "sequential"
 	}
-	if o.votes.wan.IsValid() {
-		s.WAN = o.votes.wan.String()
-	}
-	if o.votes.ip.IsValid() {
-		s.WANIP = o.votes.ip.String()
-	}
-	if o.firstPeer > 0 {
-		ms := o.firstPeer.Milliseconds()
+	s.WAN, s.WANIP = addrString(v.wan), addrString(v.ip)
+	if v.firstPeer > 0 {
+		ms := v.firstPeer.Milliseconds()
 		s.FirstPeerMS = &ms
 	}
-	for _, p := range o.table.order {
+	for _, p := range v.peers {
 		s.Peers = append(s.Peers, PeerStatus{
 			ID: p.id.String(), Addr: p.addr.String(), LAN: addrString(p.lan), Verified: true,
-			LastSeenMS: now.Sub(p.lastHeard).Milliseconds(), Communities: o.names(p.communities),
+			LastSeenMS: now.Sub(time.Unix(0, p.seen.Load())).Milliseconds(), Communities: o.comms.names(p.communities),
 		})
 	}
-	var cands []PeerStatus
-	for _, c := range o.table.cands {
+	cands := make([]PeerStatus, 0, len(v.cands))
+	for _, c := range v.cands {
 		cands = append(cands, PeerStatus{
-			ID: c.id.String(), Addr: addrString(o.pick(c.lan, c.wan)), LAN: addrString(c.lan),
+			ID: c.id.String(), Addr: addrString(pick(v.ip, c.lan, c.wan)), LAN: addrString(c.lan),
 			LastSeenMS: now.Sub(c.added).Milliseconds(), Communities: []string{},
 		})
 	}
 	slices.SortFunc(cands, func(a, b PeerStatus) int { return strings.Compare(a.ID, b.ID) })
 	s.Peers = append(s.Peers, cands...)
-	for _, r := range o.runners {
-		s.Communities = append(s.Communities, CommunityStatus{Name: r.name, ID: r.id.String(), Members: len(r.members())})
+	for i, r := range o.comms.runners {
+		s.Communities = append(s.Communities, CommunityStatus{Name: r.name, ID: r.id.String(), Members: len(v.members[i])})
 	}
 	return s
 }
 
 // VerifiedPeers returns the IDs of the verified peers, sorted.
 func (o *Overlay) VerifiedPeers() []proto.ID {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	ids := make([]proto.ID, len(o.table.order))
-	for i, p := range o.table.order {
+	v := o.view.Load()
+	ids := make([]proto.ID, len(v.peers))
+	for i, p := range v.peers {
 		ids[i] = p.id
 	}
 	return ids
-}
-
-// names maps community IDs to the names we know (the ID otherwise).
-func (o *Overlay) names(ids []proto.ID) []string {
-	out := make([]string, 0, len(ids))
-	for _, id := range ids {
-		name := id.String()
-		if r := o.byCID[id]; r != nil {
-			name = r.name
-		}
-		out = append(out, name)
-	}
-	return out
 }
 
 func addrString(a interface {

@@ -8,6 +8,8 @@ import (
 	"encoding/binary"
 	"net/netip"
 	"time"
+
+	"github.com/walkie-p2p/walkie/proto"
 )
 
 // tokenLen is the size of the tokens we issue; proto.MaxToken bounds what we accept.
@@ -90,4 +92,20 @@ func (t *tokens) validAgainst(tok []byte, cur *[tokenLen]byte, addr netip.AddrPo
 	}
 	prev := t.mac(addr, t.now(now)-1)
 	return subtle.ConstantTimeCompare(prev[:], tok) == 1
+}
+
+// punctureMsg is a reusable puncture and the storage of its token. A
+// puncture carries a token for its destination, so that the destination's
+// next request to us is verified at once.
+type punctureMsg struct {
+	m   proto.Puncture
+	tok [tokenLen]byte
+}
+
+// to fills the puncture toward addr and returns it; it is valid until the
+// next call.
+func (pm *punctureMsg) to(t *tokens, lan, addr netip.AddrPort, nonce uint64, now time.Time) *proto.Puncture {
+	pm.tok = t.issue(addr, now)
+	pm.m = proto.Puncture{Nonce: nonce, LAN: lan, Token: pm.tok[:]}
+	return &pm.m
 }

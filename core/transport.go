@@ -10,12 +10,13 @@ import (
 // between the protocol and the network: UDPTransport in production,
 // core/memnet in tests.
 //
-// ReadFrom is called from one goroutine per transport; WriteTo from the
-// worker or a community's Send, one call at a time (under the overlay's
-// lock). WriteTo must not block for long: a datagram it cannot send at
-// once may be dropped, as UDP would. A transport may also implement
-// BatchWriter and BatchReader, which the overlay then uses under the same
-// rules.
+// ReadFrom is called from one goroutine per transport; WriteTo only from
+// the overlay's worker goroutine (communities' datagrams go through it too),
+// so a transport never has two writers. WriteTo must not block for long: a
+// datagram it cannot send at once may be dropped, as UDP would, and the
+// worker's batch waits meanwhile (nothing else does). A transport may also
+// implement BatchWriter and BatchReader, which the overlay then uses under
+// the same rules.
 type Transport interface {
 	// ReadFrom blocks until a datagram arrives, copies it into b and returns
 	// its length and source. After Close it returns an error that matches

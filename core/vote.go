@@ -69,6 +69,28 @@ func newVoter(window int, lan netip.AddrPort, hold time.Duration) *voter {
 	return &voter{window: window, lan: lan, hold: hold, votes: make([]vote, 0, window)}
 }
 
+// behindUs reports whether a peer whose WAN address is wan sits behind our
+// own public IP: then only its LAN address reaches it, since most NATs do
+// not hairpin.
+func (v *voter) behindUs(wan netip.AddrPort) bool {
+	return v.ip.IsValid() && wan.Addr() == v.ip
+}
+
+// pick chooses how to reach a peer: its LAN address when it sits behind our
+// own public IP, else its WAN address.
+func (v *voter) pick(lan, wan netip.AddrPort) netip.AddrPort { return pick(v.ip, lan, wan) }
+
+// pick is voter.pick for a public IP ip (a view's, say).
+func pick(ip netip.Addr, lan, wan netip.AddrPort) netip.AddrPort {
+	if !wan.IsValid() {
+		return lan
+	}
+	if lan.IsValid() && ip.IsValid() && wan.Addr() == ip {
+		return lan
+	}
+	return wan
+}
+
 // observerKey groups IPv6 observers by /56: what one subscriber typically gets.
 func observerKey(ip netip.Addr) netip.Prefix {
 	ip = ip.Unmap()

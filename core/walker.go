@@ -13,9 +13,9 @@ import (
 // returns the time to the next tick: the next walk, but at most a quarter of
 // KeepAlive, so that keep-alives go out in time whatever the walk interval.
 func (o *Overlay) tick(now time.Time) time.Duration {
-	for n, r := range o.out {
+	for n, r := range o.asked {
 		if now.Sub(r.sent) > o.cfg.RequestTimeout {
-			delete(o.out, n)
+			delete(o.asked, n)
 		}
 	}
 	gone, failed := o.table.expire(now, o.cfg.PeerTimeout)
@@ -37,14 +37,18 @@ func (o *Overlay) tick(now time.Time) time.Duration {
 		o.keepAlive(now)
 	}
 	o.beacon(now)
-	probeNext := o.probeTick(now)
-	o.m.Peers(o.table.len(), len(o.table.cands))
+	probeNext := o.punch.tick(now)
+	o.m.Peers(o.table.len(), o.table.candidates())
+	for i, r := range o.comms.runners {
+		o.m.Members(r.name, len(o.view.Load().members[i]))
+	}
 	if now.Sub(o.rateMark) >= time.Minute {
+		sent := o.out.sent.Load()
 		if !o.rateMark.IsZero() {
 			// What a phone's user pays for, shown in /status.
-			o.sentPerMin = uint64(float64(o.sent-o.rateSent) * float64(time.Minute) / float64(now.Sub(o.rateMark)))
+			o.sentPerMin = uint64(float64(sent-o.rateSent) * float64(time.Minute) / float64(now.Sub(o.rateMark)))
 		}
-		o.rateMark, o.rateSent = now, o.sent
+		o.rateMark, o.rateSent = now, sent
 	}
 	next := o.cfg.KeepAlive / 4
 	if o.table.len() == 0 {
@@ -77,9 +81,9 @@ func (o *Overlay) contactBootstrap(now time.Time) {
 // walk sends one introduction request: to an introduced candidate (half the
 // time, while the table is small), else to a random verified peer.
 func (o *Overlay) walk(now time.Time) {
-	if o.table.len() < o.cfg.TargetPeers && len(o.table.cands) > 0 && rand.IntN(2) == 0 {
+	if o.table.len() < o.cfg.TargetPeers && o.table.candidates() > 0 && rand.IntN(2) == 0 {
 		if c, ok := o.table.takeCandidate(); ok {
-			o.sendIntroRequest(o.pick(c.lan, c.wan), nil, false, now)
+			o.sendIntroRequest(o.votes.pick(c.lan, c.wan), nil, false, now)
 			return
 		}
 	}
@@ -92,7 +96,7 @@ func (o *Overlay) walk(now time.Time) {
 // not hear from us within KeepAlive, counting the time to the next tick.
 func (o *Overlay) keepAlive(now time.Time) {
 	slack := o.cfg.KeepAlive / 4
-	for _, p := range o.table.order {
+	for _, p := range o.table.peers() {
 		if now.Sub(p.lastSent)+slack >= o.cfg.KeepAlive {
 			o.sendIntroRequest(p.addr, p.token, true, now)
 		}
@@ -107,7 +111,7 @@ func (o *Overlay) beacon(now time.Time) {
 		return
 	}
 	o.nextBeacon = now.Add(o.cfg.BeaconInterval)
-	o.send(o.cfg.BeaconAddr, &proto.Beacon{LAN: o.cfg.LAN, Communities: o.communityIDs()}, o.cfg.MinRequestSize, 0, uncounted)
+	o.out.send(o.cfg.BeaconAddr, &proto.Beacon{LAN: o.cfg.LAN, Communities: o.comms.ids}, o.cfg.MinRequestSize, 0, uncounted)
 }
 
 // sendIntroRequest sends an introduction request echoing tok (the token the
@@ -115,7 +119,7 @@ func (o *Overlay) beacon(now time.Time) {
 // without a token is padded to MinRequestSize. A keep-alive asks for no
 // introduction.
 func (o *Overlay) sendIntroRequest(to netip.AddrPort, tok []byte, keepAlive bool, now time.Time) {
-	if !to.IsValid() || len(o.out) >= maxOutstanding {
+	if !to.IsValid() || len(o.asked) >= maxOutstanding {
 		return
 	}
 	nonce := rand.Uint64()
@@ -123,14 +127,14 @@ func (o *Overlay) sendIntroRequest(to netip.AddrPort, tok []byte, keepAlive bool
 	if len(tok) == 0 {
 		pad = o.cfg.MinRequestSize
 	}
-	o.s.ask = proto.IntroRequest{Nonce: nonce, LAN: o.cfg.LAN, Token: tok, Communities: o.communityIDs(),
-		KeepAlive: keepAlive, Symmetric: o.votes.nat == NATSymmetric, NAT: o.natHint(),
+	o.s.ask = proto.IntroRequest{Nonce: nonce, LAN: o.cfg.LAN, Token: tok, Communities: o.comms.ids,
+		KeepAlive: keepAlive, Symmetric: o.votes.nat == NATSymmetric, NAT: o.natHint(now),
 		WantMore: !keepAlive && o.table.len() < o.cfg.TargetPeers}
-	if !o.send(to, &o.s.ask, pad, 0, IntroRequestsSent) {
+	if !o.out.send(to, &o.s.ask, pad, 0, IntroRequestsSent) {
 		return
 	}
-	o.out[nonce] = outstanding{to: to, sent: now, hadToken: len(tok) > 0, keepAlive: keepAlive}
-	if p := o.table.byAddr[to]; p != nil {
+	o.asked[nonce] = outstanding{to: to, sent: now, hadToken: len(tok) > 0, keepAlive: keepAlive}
+	if p := o.table.at(to); p != nil {
 		p.lastSent = now
 	}
 }

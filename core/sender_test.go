@@ -101,7 +101,7 @@ func numbered(k int) []byte {
 // TestWriteBatchFailures: inside a batch, datagrams a BatchWriter refuses
 // (with an error, or by stopping short without one) are logged and skipped,
 // the rest still go out in order, more than batchLen datagrams take several
-// calls, and o.sent and the per-type counters count exactly what was sent.
+// calls, and o.out.sent.Load() and the per-type counters count exactly what was sent.
 func TestWriteBatchFailures(t *testing.T) {
 	sink := newBatchSink()
 	o, logs := newBatchOverlay(t, sink)
@@ -112,22 +112,20 @@ func TestWriteBatchFailures(t *testing.T) {
 	sink.short[70], sink.short[128] = true, true
 	lost := map[int]bool{10: true, 70: true, 128: true}
 	to := netip.MustParseAddrPort("203.0.113.7:1873")
-	buf := make([]byte, 0, proto.MaxDatagram) // reused, as o.sendBuf is: write must copy
-	o.mu.Lock()
-	o.begin()
+	buf := make([]byte, 0, proto.MaxDatagram) // reused, as the sender's buffer is: write must copy
+	o.out.begin()
 	kind := func(k int) Counter { return []Counter{IntroResponsesSent, PuncturesSent, uncounted}[k%3] }
 	for k := range total {
 		buf = append(buf[:0], numbered(k)...)
-		if err := o.write(buf, to, kind(k)); err != nil {
+		if err := o.out.write(buf, to, kind(k)); err != nil {
 			t.Fatalf("write %d inside a batch: %v", k, err)
 		}
 	}
-	if err := o.write([]byte("x"), netip.AddrPort{}, PuncturesSent); err == nil {
+	if err := o.out.write([]byte("x"), netip.AddrPort{}, PuncturesSent); err == nil {
 		t.Error("a write to the zero address was queued")
 	}
-	o.end()
-	sent := o.sent
-	o.mu.Unlock()
+	o.out.end()
+	sent := o.out.sent.Load()
 
 	var want []int
 	for k := range total {
@@ -147,7 +145,7 @@ func TestWriteBatchFailures(t *testing.T) {
 		t.Errorf("went out: %v\nwant every datagram but 10, 70 and 128, in order", got)
 	}
 	if sent != uint64(len(sink.got)) {
-		t.Errorf("o.sent is %d, %d went out", sent, len(sink.got))
+		t.Errorf("o.out.sent.Load() is %d, %d went out", sent, len(sink.got))
 	}
 	wantCount := map[Counter]uint64{}
 	for _, k := range want {
@@ -170,15 +168,13 @@ func TestWriteBatchFailures(t *testing.T) {
 	}
 
 	// Outside a batch a write is direct: WriteTo, counted at once.
-	o.mu.Lock()
-	if err := o.write([]byte("direct"), to, PuncturesSent); err != nil {
+	if err := o.out.write([]byte("direct"), to, PuncturesSent); err != nil {
 		t.Fatal(err)
 	}
-	if sink.writeTo != 1 || o.sent != sent+1 || st.Count(PuncturesSent) != wantCount[PuncturesSent]+1 {
-		t.Errorf("direct write: %d WriteTo calls, o.sent %d, %d punctures counted; want 1, %d and %d",
-			sink.writeTo, o.sent, st.Count(PuncturesSent), sent+1, wantCount[PuncturesSent]+1)
+	if sink.writeTo != 1 || o.out.sent.Load() != sent+1 || st.Count(PuncturesSent) != wantCount[PuncturesSent]+1 {
+		t.Errorf("direct write: %d WriteTo calls, o.out.sent.Load() %d, %d punctures counted; want 1, %d and %d",
+			sink.writeTo, o.out.sent.Load(), st.Count(PuncturesSent), sent+1, wantCount[PuncturesSent]+1)
 	}
-	o.mu.Unlock()
 }
 
 // TestWriteBatchClosed: a batch flushed into a closed socket loses its
@@ -190,15 +186,13 @@ func TestWriteBatchClosed(t *testing.T) {
 	}
 	o, logs := newBatchOverlay(t, tr)
 	tr.Close()
-	o.mu.Lock()
-	o.begin()
+	o.out.begin()
 	for k := range 5 {
-		o.write(numbered(k), tr.LocalAddr(), IntroResponsesSent)
+		o.out.write(numbered(k), tr.LocalAddr(), IntroResponsesSent)
 	}
-	o.end()
-	o.mu.Unlock()
-	if n := o.cfg.Metrics.(*Stats).Count(IntroResponsesSent); o.sent != 0 || n != 0 {
-		t.Errorf("o.sent is %d, %d responses counted after writing into a closed socket", o.sent, n)
+	o.out.end()
+	if n := o.cfg.Metrics.(*Stats).Count(IntroResponsesSent); o.out.sent.Load() != 0 || n != 0 {
+		t.Errorf("o.out.sent.Load() is %d, %d responses counted after writing into a closed socket", o.out.sent.Load(), n)
 	}
 	if n := strings.Count(logs.String(), "send failed"); n != 5 || !strings.Contains(logs.String(), net.ErrClosed.Error()) {
 		t.Errorf("%d send failures logged, want 5 with %q\n%s", n, net.ErrClosed, logs)
@@ -211,20 +205,18 @@ func TestWriteBatchAllocs(t *testing.T) {
 	o, _ := newBatchOverlay(t, sink)
 	to := netip.MustParseAddrPort("203.0.113.7:1873")
 	pkt := numbered(3)
-	o.mu.Lock()
-	defer o.mu.Unlock()
 	allocs := testing.AllocsPerRun(100, func() {
-		o.begin()
+		o.out.begin()
 		for range 100 { // more than batchLen: a flush when full, then one at the end
-			o.write(pkt, to, IntroResponsesSent)
+			o.out.write(pkt, to, IntroResponsesSent)
 		}
-		o.end()
+		o.out.end()
 	})
 	if allocs != 0 {
 		t.Errorf("%.1f allocations per batch, want 0", allocs)
 	}
-	if o.sent != sink.n || sink.n == 0 {
-		t.Errorf("o.sent %d, the transport took %d", o.sent, sink.n)
+	if o.out.sent.Load() != sink.n || sink.n == 0 {
+		t.Errorf("o.out.sent.Load() %d, the transport took %d", o.out.sent.Load(), sink.n)
 	}
 }
 
