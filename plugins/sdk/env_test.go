@@ -59,6 +59,7 @@ func TestEnv(t *testing.T) {
 		pluginv1.SendError_SEND_ERROR_UNKNOWN_PEER: community.ErrUnknownPeer,
 		pluginv1.SendError_SEND_ERROR_TOO_LARGE:    community.ErrTooLarge,
 		pluginv1.SendError_SEND_ERROR_CLOSED:       community.ErrClosed,
+		pluginv1.SendError_SEND_ERROR_BUSY:         community.ErrBusy,
 	} {
 		h.send = code
 		if err := e.Send(proto.ID{}, 1, nil); !errors.Is(err, want) || (want == nil) != (err == nil) {

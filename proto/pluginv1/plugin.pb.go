@@ -39,6 +39,7 @@ const (
 	SendError_SEND_ERROR_TOO_LARGE    SendError = 2 // community.ErrTooLarge
 	SendError_SEND_ERROR_CLOSED       SendError = 3 // community.ErrClosed
 	SendError_SEND_ERROR_OTHER        SendError = 4 // see message
+	SendError_SEND_ERROR_BUSY         SendError = 5 // community.ErrBusy: the send queue is full, the message was dropped
 )
 
 // Enum value maps for SendError.
@@ -49,6 +50,7 @@ var (
 		2: "SEND_ERROR_TOO_LARGE",
 		3: "SEND_ERROR_CLOSED",
 		4: "SEND_ERROR_OTHER",
+		5: "SEND_ERROR_BUSY",
 	}
 	SendError_value = map[string]int32{
 		"SEND_ERROR_NONE":         0,
@@ -56,6 +58,7 @@ var (
 		"SEND_ERROR_TOO_LARGE":    2,
 		"SEND_ERROR_CLOSED":       3,
 		"SEND_ERROR_OTHER":        4,
+		"SEND_ERROR_BUSY":         5,
 	}
 )
 
@@ -1059,13 +1062,14 @@ const file_proto_pluginv1_plugin_proto_rawDesc = "" +
 	"\x05level\x18\x01 \x01(\x05R\x05level\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x12\x14\n" +
 	"\x05attrs\x18\x03 \x03(\tR\x05attrs\"\r\n" +
-	"\vLogResponse*\x84\x01\n" +
+	"\vLogResponse*\x99\x01\n" +
 	"\tSendError\x12\x13\n" +
 	"\x0fSEND_ERROR_NONE\x10\x00\x12\x1b\n" +
 	"\x17SEND_ERROR_UNKNOWN_PEER\x10\x01\x12\x18\n" +
 	"\x14SEND_ERROR_TOO_LARGE\x10\x02\x12\x15\n" +
 	"\x11SEND_ERROR_CLOSED\x10\x03\x12\x14\n" +
-	"\x10SEND_ERROR_OTHER\x10\x042\xbf\x02\n" +
+	"\x10SEND_ERROR_OTHER\x10\x04\x12\x13\n" +
+	"\x0fSEND_ERROR_BUSY\x10\x052\xbf\x02\n" +
 	"\tCommunity\x12Q\n" +
 	"\bDescribe\x12!.walkie.plugin.v1.DescribeRequest\x1a\".walkie.plugin.v1.DescribeResponse\x12H\n" +
 	"\x05Start\x12\x1e.walkie.plugin.v1.StartRequest\x1a\x1f.walkie.plugin.v1.StartResponse\x12K\n" +

@@ -117,6 +117,8 @@ func SendErrorOf(err error) (pluginv1.SendError, string) {
 		return pluginv1.SendError_SEND_ERROR_TOO_LARGE, ""
 	case errors.Is(err, community.ErrClosed):
 		return pluginv1.SendError_SEND_ERROR_CLOSED, ""
+	case errors.Is(err, community.ErrBusy):
+		return pluginv1.SendError_SEND_ERROR_BUSY, ""
 	}
 	return pluginv1.SendError_SEND_ERROR_OTHER, err.Error()
 }
@@ -133,6 +135,8 @@ func ErrorOfSend(e pluginv1.SendError, msg string) error {
 		return community.ErrTooLarge
 	case pluginv1.SendError_SEND_ERROR_CLOSED:
 		return community.ErrClosed
+	case pluginv1.SendError_SEND_ERROR_BUSY:
+		return community.ErrBusy
 	}
 	return fmt.Errorf("walkie plugin: send: %s", msg)
 }
