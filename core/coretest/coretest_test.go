@@ -1,4 +1,4 @@
-package communitytest_test
+package coretest_test
 
 import (
 	"testing"
@@ -6,13 +6,13 @@ import (
 	"time"
 
 	"github.com/walkie-p2p/walkie/community"
-	"github.com/walkie-p2p/walkie/community/communitytest"
 	"github.com/walkie-p2p/walkie/community/example/ping"
+	"github.com/walkie-p2p/walkie/core/coretest"
 )
 
-func pings(t *testing.T, opts communitytest.Options) (*communitytest.Network, []*ping.Ping) {
+func pings(t *testing.T, opts coretest.Options) (*coretest.Network, []*ping.Ping) {
 	ps := make([]*ping.Ping, opts.Nodes)
-	net := communitytest.Start(t, opts, func(i int) []community.Community {
+	net := coretest.Start(t, opts, func(i int) []community.Community {
 		ps[i] = ping.New()
 		return []community.Community{ps[i]}
 	})
@@ -24,7 +24,7 @@ func pings(t *testing.T, opts communitytest.Options) (*communitytest.Network, []
 // gets fresh communities, and is a member again.
 func TestStartWaitRestart(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		net, ps := pings(t, communitytest.Options{Nodes: 5, Loss: 0.2, Latency: 20 * time.Millisecond})
+		net, ps := pings(t, coretest.Options{Nodes: 5, Loss: 0.2, Latency: 20 * time.Millisecond})
 		took := net.WaitMembers("ping")
 		t.Logf("5 nodes, 20%% loss: all members of each other after %v", took)
 		if net.Len() != 5 {
@@ -54,7 +54,7 @@ func TestStartWaitRestart(t *testing.T) {
 // WaitFor reports the condition's error after the timeout.
 func TestWaitForTimesOut(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		net, _ := pings(t, communitytest.Options{Nodes: 1})
+		net, _ := pings(t, coretest.Options{Nodes: 1})
 		start := time.Now()
 		_, err := net.WaitFor(time.Second, func() error { return errNever })
 		if err == nil || time.Since(start) < time.Second {
