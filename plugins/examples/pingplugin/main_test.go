@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/walkie-p2p/walkie/community"
-	"github.com/walkie-p2p/walkie/community/example/ping"
 	"github.com/walkie-p2p/walkie/core/coretest"
+	"github.com/walkie-p2p/walkie/plugins/examples/ping"
 	"github.com/walkie-p2p/walkie/plugins/host"
 )
 
