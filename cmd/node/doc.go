@@ -8,7 +8,7 @@
 //
 //	walkie [flags]
 //
-// Flags (design.md section 7; names and defaults are a contract):
+// Flags (names and defaults are a contract; README's flag table lists them):
 //
 //	-listen ADDR        UDP address, ip:port (port 0: any free port).
 //	                    Default 0.0.0.0:1873. Host names are not accepted.

@@ -20,7 +20,8 @@ import (
 	"github.com/walkie-p2p/walkie/proto"
 )
 
-// Defaults of the flags (design.md section 7; they are a contract).
+// Defaults of the flags. They are a contract: README's flag table and the
+// command's doc (doc.go) state them.
 const (
 	defaultListen      = "0.0.0.0:1873"
 	defaultHTTP        = "127.0.0.1:1874"

@@ -26,7 +26,7 @@ const (
 // newHandler returns the node's HTTP handler:
 //
 //	GET /          the status page (page.go), which polls the three below
-//	GET /status    status() as JSON (design.md section 7)
+//	GET /status    status() as JSON (core.Status: its field names are a contract)
 //	GET /metrics   mon's registry in the Prometheus text format
 //	GET /history   the peer counts of the last minutes, for the page's chart
 //

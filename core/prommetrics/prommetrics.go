@@ -1,9 +1,9 @@
 // Package prommetrics implements core.Metrics for Prometheus.
 //
-// Every series of the metrics contract (design.md section 8, docs/metrics.md)
-// lives in one *Metrics, registered on a registry the caller owns: a node has
-// its own registry and nothing is package-level, so many nodes can share a
-// process (tests, the demo) without their numbers mixing.
+// Every series of the metrics contract (docs/metrics.md) lives in one
+// *Metrics, registered on a registry the caller owns: a node has its own
+// registry and nothing is package-level, so many nodes can share a process
+// (tests, the demo) without their numbers mixing.
 //
 // Label sets are bounded and created up front: every drop reason, both peer
 // states, both puncture results and the members of every community this node

@@ -182,7 +182,7 @@ func (n *node) running() bool {
 }
 
 // status is GET /status, decoded with the contract's field names
-// (design.md section 7).
+// (core.Status's).
 type status struct {
 	PeerID      string         `json:"peer_id"`
 	LAN         string         `json:"lan"`

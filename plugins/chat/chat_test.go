@@ -12,19 +12,19 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/walkie-p2p/walkie/community"
-	"github.com/walkie-p2p/walkie/community/communitytest"
+	"github.com/walkie-p2p/walkie/core/coretest"
 	"github.com/walkie-p2p/walkie/plugins/chat"
 )
 
 // room starts n chat nodes on memnet; chats[i] is node i's current Chat
 // (replaced at every restart).
-func room(t *testing.T, opts communitytest.Options) (*communitytest.Network, []*chat.Chat) {
+func room(t *testing.T, opts coretest.Options) (*coretest.Network, []*chat.Chat) {
 	t.Helper()
 	if opts.Dir == "" {
 		opts.Dir = t.TempDir()
 	}
 	chats := make([]*chat.Chat, opts.Nodes)
-	net := communitytest.Start(t, opts, func(i int) []community.Community {
+	net := coretest.Start(t, opts, func(i int) []community.Community {
 		c, err := chat.New(chat.Config{Dir: opts.NodeDir(i), SyncInterval: time.Second})
 		if err != nil {
 			t.Fatal(err)
@@ -38,7 +38,7 @@ func room(t *testing.T, opts communitytest.Options) (*communitytest.Network, []*
 // converged says how the running nodes' histories differ from want (the
 // IDs every node must hold, in any order): each must hold exactly want,
 // once each, in the same order as node 0.
-func converged(net *communitytest.Network, chats []*chat.Chat, want map[uuid.UUID]bool) error {
+func converged(net *coretest.Network, chats []*chat.Chat, want map[uuid.UUID]bool) error {
 	var ref []chat.Message
 	for i, c := range chats {
 		if !net.Node(i).Running() {
@@ -72,7 +72,7 @@ func converged(net *communitytest.Network, chats []*chat.Chat, want map[uuid.UUI
 // with every message, exactly once, in the same order.
 func TestFiveNodesLossAndRestart(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		net, chats := room(t, communitytest.Options{Nodes: 5, Loss: 0.2, Latency: 20 * time.Millisecond, Seed: 1})
+		net, chats := room(t, coretest.Options{Nodes: 5, Loss: 0.2, Latency: 20 * time.Millisecond, Seed: 1})
 		joined := net.WaitMembers("chat")
 		want := map[uuid.UUID]bool{}
 		post := func(i, round int) {
@@ -115,7 +115,7 @@ func TestFiveNodesLossAndRestart(t *testing.T) {
 // messages.
 func TestLateJoinerCatchesUp(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		net, chats := room(t, communitytest.Options{Nodes: 3, Latency: 10 * time.Millisecond})
+		net, chats := room(t, coretest.Options{Nodes: 3, Latency: 10 * time.Millisecond})
 		net.Stop(2)
 		net.WaitMembers("chat")
 		want := map[uuid.UUID]bool{}
@@ -145,7 +145,7 @@ func TestLateJoinerCatchesUp(t *testing.T) {
 func TestHistoryPersists(t *testing.T) {
 	dir := t.TempDir()
 	synctest.Test(t, func(t *testing.T) {
-		net, chats := room(t, communitytest.Options{Nodes: 1, Dir: dir})
+		net, chats := room(t, coretest.Options{Nodes: 1, Dir: dir})
 		var posted []chat.Message
 		for i := range 3 {
 			m, err := chats[0].Post(fmt.Sprint("hello ", i))
@@ -167,7 +167,7 @@ func TestHistoryPersists(t *testing.T) {
 
 func TestPostRejectsBadText(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		_, chats := room(t, communitytest.Options{Nodes: 1})
+		_, chats := room(t, coretest.Options{Nodes: 1})
 		for _, text := range []string{"", strings.Repeat("x", chat.MaxText+1), "\xff"} {
 			if _, err := chats[0].Post(text); !errors.Is(err, chat.ErrBadText) {
 				t.Errorf("Post(%.10q): %v, want ErrBadText", text, err)
@@ -181,7 +181,7 @@ func TestPostRejectsBadText(t *testing.T) {
 
 func TestSubscribe(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		net, chats := room(t, communitytest.Options{Nodes: 2})
+		net, chats := room(t, coretest.Options{Nodes: 2})
 		net.WaitMembers("chat")
 		ch, stop := chats[1].Subscribe()
 		m, err := chats[0].Post("hi")

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/walkie-p2p/walkie/community"
-	"github.com/walkie-p2p/walkie/community/communitytest"
+	"github.com/walkie-p2p/walkie/core/coretest"
 	"github.com/walkie-p2p/walkie/plugins/game"
 )
 
@@ -26,7 +26,7 @@ func TestCheatingRevealLoses(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var honest *game.Community
 		bad := &cheater{name: "game"}
-		net := twoNodes(t, communitytest.Options{Latency: 10 * time.Millisecond}, func(i int) community.Community {
+		net := twoNodes(t, coretest.Options{Latency: 10 * time.Millisecond}, func(i int) community.Community {
 			if i == 0 {
 				honest = game.New(game.Config{})
 				return honest
@@ -89,7 +89,7 @@ func TestCheatingRevealLoses(t *testing.T) {
 func TestVanishedOpponentTimesOut(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		gs := make([]*game.Community, 2)
-		net := twoNodes(t, communitytest.Options{Latency: 10 * time.Millisecond}, func(i int) community.Community {
+		net := twoNodes(t, coretest.Options{Latency: 10 * time.Millisecond}, func(i int) community.Community {
 			gs[i] = game.New(game.Config{Timeout: 30 * time.Second})
 			return gs[i]
 		})

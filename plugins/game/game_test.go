@@ -9,23 +9,23 @@ import (
 	"time"
 
 	"github.com/walkie-p2p/walkie/community"
-	"github.com/walkie-p2p/walkie/community/communitytest"
+	"github.com/walkie-p2p/walkie/core/coretest"
 	"github.com/walkie-p2p/walkie/plugins/game"
 	"github.com/walkie-p2p/walkie/proto"
 )
 
 // twoNodes starts two nodes on memnet, each with the communities mk(i)
 // returns, and waits until they see each other in the game community.
-func twoNodes(t *testing.T, opts communitytest.Options, mk func(i int) community.Community) *communitytest.Network {
+func twoNodes(t *testing.T, opts coretest.Options, mk func(i int) community.Community) *coretest.Network {
 	t.Helper()
 	opts.Nodes = 2
-	net := communitytest.Start(t, opts, func(i int) []community.Community { return []community.Community{mk(i)} })
+	net := coretest.Start(t, opts, func(i int) []community.Community { return []community.Community{mk(i)} })
 	net.WaitMembers("game")
 	return net
 }
 
 // waitGame waits until game id is in g and cond holds for it.
-func waitGame(t *testing.T, net *communitytest.Network, g *game.Community, id game.GameID, cond func(game.Game) bool) game.Game {
+func waitGame(t *testing.T, net *coretest.Network, g *game.Community, id game.GameID, cond func(game.Game) bool) game.Game {
 	t.Helper()
 	var last game.Game
 	if _, err := net.WaitFor(time.Minute, func() error {
@@ -45,7 +45,7 @@ func over(g game.Game) bool { return g.Result != game.Open }
 // challenge challenges peer, retrying while the overlay does not list it as
 // a member: a member's communities can vanish for one round trip while the
 // overlay re-verifies it (a token-only answer carries no communities).
-func challenge(t *testing.T, net *communitytest.Network, g *game.Community, peer proto.ID) game.GameID {
+func challenge(t *testing.T, net *coretest.Network, g *game.Community, peer proto.ID) game.GameID {
 	t.Helper()
 	var id game.GameID
 	if _, err := net.WaitFor(5*time.Second, func() (err error) {
@@ -64,7 +64,7 @@ func TestGamePlaysToTheEnd(t *testing.T) {
 		t.Run(fmt.Sprintf("loss=%v", loss), func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				gs := make([]*game.Community, 2)
-				net := twoNodes(t, communitytest.Options{Loss: loss, Latency: 20 * time.Millisecond, Seed: 7},
+				net := twoNodes(t, coretest.Options{Loss: loss, Latency: 20 * time.Millisecond, Seed: 7},
 					func(i int) community.Community { gs[i] = game.New(game.Config{}); return gs[i] })
 				a, b := gs[0], gs[1]
 				for round, moves := range [][2]game.Move{{game.Rock, game.Scissors}, {game.Paper, game.Scissors}, {game.Rock, game.Rock}} {

@@ -4,7 +4,7 @@
 //	func main() { sdk.Serve(mycommunity.New()) }
 //
 // The same Community value runs in-process too, so a community is written
-// and tested once (with community/communitytest) and shipped either way.
+// and tested once (with core/coretest) and shipped either way.
 //
 // A plugin exits when its node stops it or dies.
 //

@@ -1,7 +1,7 @@
-// The walkie status page: every POLL_MS it fetches /status (JSON, the
-// contract of design.md section 7), /metrics (the Prometheus text, so the
-// page shows exactly what a scraper sees) and /history (peer counts for the
-// chart), and redraws. Everything that came off the network (peer IDs,
+// The walkie status page: every POLL_MS it fetches /status (JSON with
+// core.Status's field names, a contract), /metrics (the Prometheus text, so
+// the page shows exactly what a scraper sees) and /history (peer counts for
+// the chart), and redraws. Everything that came off the network (peer IDs,
 // addresses, community names) is written with textContent, never as HTML.
 'use strict';
 

@@ -53,7 +53,7 @@ func LogField(line, key string) string {
 }
 
 // Peer is one entry of /status peers, with the contract's field names
-// (design.md section 7).
+// (core.PeerStatus's).
 type Peer struct {
 	ID         string `json:"id"`
 	Addr       string `json:"addr"`

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/walkie-p2p/walkie/community"
-	"github.com/walkie-p2p/walkie/community/communitytest"
+	"github.com/walkie-p2p/walkie/core/coretest"
 	"github.com/walkie-p2p/walkie/plugins/game"
 	"github.com/walkie-p2p/walkie/plugins/host"
 )
@@ -28,7 +28,7 @@ func TestPluginPlaysInProcessCopy(t *testing.T) {
 	}
 	var plug *host.Plugin
 	var local *game.Community
-	net := communitytest.Start(t, communitytest.Options{Nodes: 2}, func(i int) []community.Community {
+	net := coretest.Start(t, coretest.Options{Nodes: 2}, func(i int) []community.Community {
 		if i == 1 {
 			local = game.New(game.Config{Retry: 200 * time.Millisecond})
 			return []community.Community{local}

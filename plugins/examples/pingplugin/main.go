@@ -4,7 +4,7 @@
 package main
 
 import (
-	"github.com/walkie-p2p/walkie/community/example/ping"
+	"github.com/walkie-p2p/walkie/plugins/examples/ping"
 	"github.com/walkie-p2p/walkie/plugins/sdk"
 )
 

@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/walkie-p2p/walkie/community"
-	"github.com/walkie-p2p/walkie/community/communitytest"
-	"github.com/walkie-p2p/walkie/community/example/ping"
+	"github.com/walkie-p2p/walkie/core/coretest"
+	"github.com/walkie-p2p/walkie/plugins/examples/ping"
 	"github.com/walkie-p2p/walkie/plugins/host"
 )
 
@@ -22,7 +22,7 @@ func TestPingPlugin(t *testing.T) {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	local := ping.New()
-	net := communitytest.Start(t, communitytest.Options{Nodes: 2}, func(i int) []community.Community {
+	net := coretest.Start(t, coretest.Options{Nodes: 2}, func(i int) []community.Community {
 		if i == 1 {
 			return []community.Community{local}
 		}

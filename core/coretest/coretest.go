@@ -1,9 +1,9 @@
-// Package communitytest runs a handful of walkie nodes on the in-memory
+// Package coretest runs a handful of walkie nodes on the in-memory
 // network (core/memnet) so that a community author can test a community in
 // a few lines:
 //
 //	synctest.Test(t, func(t *testing.T) {
-//		net := communitytest.Start(t, communitytest.Options{Nodes: 3}, func(i int) []community.Community {
+//		net := coretest.Start(t, coretest.Options{Nodes: 3}, func(i int) []community.Community {
 //			return []community.Community{ping.New()}
 //		})
 //		net.WaitMembers("ping")
@@ -13,7 +13,10 @@
 // It is built for testing/synctest: time is the bubble's fake clock, so
 // latency, loss and timeouts cost no real time, and a test that leaves a
 // goroutine behind fails. Start registers Close with t.Cleanup.
-package communitytest
+//
+// It lives under core, not community, because it starts core's overlay:
+// imports point one way, and community imports nothing above proto.
+package coretest
 
 import (
 	"fmt"
@@ -95,7 +98,7 @@ type Network struct {
 func Start(t testing.TB, opts Options, newComms func(i int) []community.Community) *Network {
 	t.Helper()
 	if opts.Nodes < 1 {
-		t.Fatal("communitytest: Options.Nodes must be at least 1")
+		t.Fatal("coretest: Options.Nodes must be at least 1")
 	}
 	if opts.Dir == "" {
 		opts.Dir = t.TempDir()
@@ -134,11 +137,11 @@ func (n *Network) Start(i int) {
 	}
 	id, err := core.LoadOrCreatePeerID(node.Dir)
 	if err != nil {
-		n.t.Fatalf("communitytest: node %d: %v", i, err)
+		n.t.Fatalf("coretest: node %d: %v", i, err)
 	}
 	conn, err := n.mem.Host(node.Addr.Addr()).Listen(node.Addr.Port())
 	if err != nil {
-		n.t.Fatalf("communitytest: node %d: %v", i, err)
+		n.t.Fatalf("coretest: node %d: %v", i, err)
 	}
 	cs := n.newComms(i)
 	cfg := core.DefaultLocalConfig()
@@ -159,7 +162,7 @@ func (n *Network) Start(i int) {
 		for _, c := range cs {
 			c.Close()
 		}
-		n.t.Fatalf("communitytest: node %d: %v", i, err)
+		n.t.Fatalf("coretest: node %d: %v", i, err)
 	}
 	node.ID, node.Overlay, node.Communities = id, o, cs
 	o.Start()
@@ -174,7 +177,7 @@ func (n *Network) Stop(i int) {
 		return
 	}
 	if err := node.Overlay.Close(); err != nil {
-		n.t.Errorf("communitytest: stopping node %d: %v", i, err)
+		n.t.Errorf("coretest: stopping node %d: %v", i, err)
 	}
 	node.Overlay, node.Communities = nil, nil
 }
@@ -193,7 +196,7 @@ func (n *Network) WaitMembers(name string) time.Duration {
 	n.t.Helper()
 	d, err := n.WaitFor(10*time.Minute, func() error { return n.membersComplete(name) })
 	if err != nil {
-		n.t.Fatalf("communitytest: %s members: %v", name, err)
+		n.t.Fatalf("coretest: %s members: %v", name, err)
 	}
 	return d
 }

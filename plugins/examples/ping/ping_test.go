@@ -6,8 +6,8 @@ import (
 	"time"
 
 	"github.com/walkie-p2p/walkie/community"
-	"github.com/walkie-p2p/walkie/community/communitytest"
-	"github.com/walkie-p2p/walkie/community/example/ping"
+	"github.com/walkie-p2p/walkie/core/coretest"
+	"github.com/walkie-p2p/walkie/plugins/examples/ping"
 )
 
 // Three nodes on the in-memory network: each pings the other two and gets
@@ -15,7 +15,7 @@ import (
 func TestPingPong(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		pings := make([]*ping.Ping, 3)
-		net := communitytest.Start(t, communitytest.Options{Nodes: 3, Latency: 10 * time.Millisecond},
+		net := coretest.Start(t, coretest.Options{Nodes: 3, Latency: 10 * time.Millisecond},
 			func(i int) []community.Community {
 				pings[i] = ping.New()
 				return []community.Community{pings[i]}
