@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/walkie-p2p/walkie/community"
-	"github.com/walkie-p2p/walkie/community/communitytest"
 	"github.com/walkie-p2p/walkie/core"
+	"github.com/walkie-p2p/walkie/core/coretest"
 	"github.com/walkie-p2p/walkie/proto"
 )
 
@@ -59,10 +59,10 @@ func (p *probe) received() []string {
 }
 
 // twoProbes starts two nodes, each with the communities "a" and "b".
-func twoProbes(t *testing.T, opts communitytest.Options) (*communitytest.Network, [2][2]*probe) {
+func twoProbes(t *testing.T, opts coretest.Options) (*coretest.Network, [2][2]*probe) {
 	var ps [2][2]*probe
 	opts.Nodes = 2
-	net := communitytest.Start(t, opts, func(i int) []community.Community {
+	net := coretest.Start(t, opts, func(i int) []community.Community {
 		ps[i] = [2]*probe{{name: "a"}, {name: "b"}}
 		return []community.Community{ps[i][0], ps[i][1]}
 	})
@@ -76,7 +76,7 @@ func twoProbes(t *testing.T, opts communitytest.Options) (*communitytest.Network
 // one from a stranger, and one for a community we do not run.
 func TestDispatchDropsAndCounts(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		net, ps := twoProbes(t, communitytest.Options{})
+		net, ps := twoProbes(t, coretest.Options{})
 		to := net.Node(1).ID
 		stats := net.Node(1).Stats
 		send := func(typ community.Type, body string) {
@@ -128,7 +128,7 @@ func TestDispatchDropsAndCounts(t *testing.T) {
 // on.
 func TestSlowCommunityStallsNobody(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		net, ps := twoProbes(t, communitytest.Options{Config: func(_ int, c *core.Config) { c.CommunityQueueLen = 4 }})
+		net, ps := twoProbes(t, coretest.Options{Config: func(_ int, c *core.Config) { c.CommunityQueueLen = 4 }})
 		block := make(chan struct{})
 		ps[1][0].block = block
 		to := net.Node(1).ID
@@ -158,7 +158,7 @@ func TestSlowCommunityStallsNobody(t *testing.T) {
 
 func TestEnv(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		net, ps := twoProbes(t, communitytest.Options{})
+		net, ps := twoProbes(t, coretest.Options{})
 		env := ps[0][0].env
 		if m := env.Members(); len(m) != 1 || m[0].ID != net.Node(1).ID || m[0].Addr != net.Node(1).Addr {
 			t.Errorf("Members %+v", m)
