@@ -9,7 +9,8 @@ import (
 )
 
 // Status is a snapshot of the node, as served by GET /status. Its JSON field
-// names are a contract (README and docs/metrics.md document them).
+// names are a contract: the status page and the e2e tests read them, and
+// docs/metrics.md points here.
 type Status struct {
 	PeerID string `json:"peer_id"`
 	LAN    string `json:"lan"`
