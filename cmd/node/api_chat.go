@@ -5,10 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"mime"
 	"net/http"
 	"time"
 
+	"github.com/walkie-p2p/walkie/internal/httpjson"
 	"github.com/walkie-p2p/walkie/plugins/chat"
 )
 
@@ -38,51 +38,38 @@ func withChatAPI(h http.Handler, c *chat.Chat, done <-chan struct{}) http.Handle
 	mux.Handle("/", h)
 	mux.HandleFunc("POST /api/chat", func(w http.ResponseWriter, r *http.Request) { postChat(w, r, c) })
 	mux.HandleFunc("GET /api/chat", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, struct {
+		httpjson.Write(w, http.StatusOK, struct {
 			Messages []chat.Message `json:"messages"`
 		}{Messages: append([]chat.Message{}, c.History()...)})
 	})
 	mux.HandleFunc("GET /api/chat/stream", func(w http.ResponseWriter, r *http.Request) { streamChat(w, r, c, done) })
 	mux.HandleFunc("/api/chat", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Allow", "GET, HEAD, POST")
-		apiError(w, http.StatusMethodNotAllowed, r.Method+" not allowed")
+		httpjson.Error(w, http.StatusMethodNotAllowed, r.Method+" not allowed")
 	})
 	return mux
 }
 
-// postChat posts the text of a JSON request. It insists on a JSON content
-// type: a web page the user visits may send a plain-text or form POST to
-// 127.0.0.1 without asking, but a JSON one needs a CORS preflight, which
-// this server never grants.
+// postChat posts the text of a JSON request.
 func postChat(w http.ResponseWriter, r *http.Request, c *chat.Chat) {
-	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
-		apiError(w, http.StatusUnsupportedMediaType, "Content-Type must be application/json")
-		return
-	}
 	var req struct {
 		Text *string `json:"text"`
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, chatMaxRequest))
-	if err := dec.Decode(&req); err != nil {
-		apiError(w, http.StatusBadRequest, "bad JSON: "+err.Error())
-		return
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		apiError(w, http.StatusBadRequest, "bad JSON: trailing data after the object")
+	if !httpjson.Read(w, r, chatMaxRequest, &req) {
 		return
 	}
 	if req.Text == nil {
-		apiError(w, http.StatusBadRequest, `bad JSON: want {"text": "..."}`)
+		httpjson.Error(w, http.StatusBadRequest, `bad JSON: want {"text": "..."}`)
 		return
 	}
 	m, err := c.Post(*req.Text)
 	switch {
 	case errors.Is(err, chat.ErrBadText):
-		apiError(w, http.StatusBadRequest, err.Error())
+		httpjson.Error(w, http.StatusBadRequest, err.Error())
 	case err != nil:
-		apiError(w, http.StatusServiceUnavailable, err.Error())
+		httpjson.Error(w, http.StatusServiceUnavailable, err.Error())
 	default:
-		writeJSON(w, http.StatusOK, m)
+		httpjson.Write(w, http.StatusOK, m)
 	}
 }
 
@@ -94,15 +81,12 @@ func streamChat(w http.ResponseWriter, r *http.Request, c *chat.Chat, done <-cha
 	// The server's WriteTimeout is meant for small documents; a stream
 	// lives as long as the client.
 	if err := rc.SetWriteDeadline(time.Time{}); err != nil {
-		apiError(w, http.StatusInternalServerError, "streaming unsupported: "+err.Error())
+		httpjson.Error(w, http.StatusInternalServerError, "streaming unsupported: "+err.Error())
 		return
 	}
 	msgs, stop := c.Subscribe()
 	defer stop()
-	h := w.Header()
-	h.Set("Content-Type", "text/event-stream")
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Content-Type-Options", "nosniff")
+	httpjson.SetHeaders(w, "text/event-stream")
 	w.WriteHeader(http.StatusOK)
 	io.WriteString(w, ": walkie chat\n\n")
 	rc.Flush()
@@ -127,12 +111,4 @@ func streamChat(w http.ResponseWriter, r *http.Request, c *chat.Chat, done <-cha
 			return
 		}
 	}
-}
-
-// apiError answers {"error": msg} with status code, for the chat and game
-// APIs alike.
-func apiError(w http.ResponseWriter, code int, msg string) {
-	writeJSON(w, code, struct {
-		Error string `json:"error"`
-	}{msg})
 }

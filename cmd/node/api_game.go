@@ -1,14 +1,13 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
-	"mime"
 	"net/http"
 	"time"
 
 	"github.com/google/uuid"
 
+	"github.com/walkie-p2p/walkie/internal/httpjson"
 	"github.com/walkie-p2p/walkie/plugins/game"
 	"github.com/walkie-p2p/walkie/proto"
 )
@@ -39,45 +38,45 @@ func withGameAPI(h http.Handler, g *game.Community) http.Handler {
 		var req struct {
 			Peer string `json:"peer"`
 		}
-		if !readGameJSON(w, r, &req) {
+		if !httpjson.ReadStrict(w, r, gameMaxRequest, &req) {
 			return
 		}
 		u, err := uuid.Parse(req.Peer)
 		if err != nil || len(req.Peer) != 36 {
-			apiError(w, http.StatusBadRequest, `"peer" must be a peer ID like 3310f224-6b2c-5ba4-a13d-d6c2f65e89c4`)
+			httpjson.Error(w, http.StatusBadRequest, `"peer" must be a peer ID like 3310f224-6b2c-5ba4-a13d-d6c2f65e89c4`)
 			return
 		}
 		id, err := g.Challenge(proto.ID(u))
 		if err != nil {
-			apiError(w, gameStatus(err), err.Error())
+			httpjson.Error(w, gameStatus(err), err.Error())
 			return
 		}
-		writeJSON(w, http.StatusOK, map[string]string{"game": id.String()})
+		httpjson.Write(w, http.StatusOK, map[string]string{"game": id.String()})
 	})
 	mux.HandleFunc("POST /api/game/move", func(w http.ResponseWriter, r *http.Request) {
 		var req struct {
 			Game string `json:"game"`
 			Move string `json:"move"`
 		}
-		if !readGameJSON(w, r, &req) {
+		if !httpjson.ReadStrict(w, r, gameMaxRequest, &req) {
 			return
 		}
 		id, err := game.ParseGameID(req.Game)
 		if err != nil {
-			apiError(w, http.StatusBadRequest, `"game": `+err.Error())
+			httpjson.Error(w, http.StatusBadRequest, `"game": `+err.Error())
 			return
 		}
 		m, err := game.ParseMove(req.Move)
 		if err != nil {
-			apiError(w, http.StatusBadRequest, `"move": `+err.Error())
+			httpjson.Error(w, http.StatusBadRequest, `"move": `+err.Error())
 			return
 		}
 		if err := g.Play(id, m); err != nil {
-			apiError(w, gameStatus(err), err.Error())
+			httpjson.Error(w, gameStatus(err), err.Error())
 			return
 		}
 		snap, _ := g.Game(id)
-		writeJSON(w, http.StatusOK, gameView(snap))
+		httpjson.Write(w, http.StatusOK, gameView(snap))
 	})
 	mux.HandleFunc("GET /api/game/games", func(w http.ResponseWriter, r *http.Request) {
 		games := g.Games()
@@ -85,7 +84,7 @@ func withGameAPI(h http.Handler, g *game.Community) http.Handler {
 		for i, s := range games {
 			out[i] = gameView(s)
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"games": out})
+		httpjson.Write(w, http.StatusOK, map[string]any{"games": out})
 	})
 	mux.HandleFunc("GET /api/game/scores", func(w http.ResponseWriter, r *http.Request) {
 		type score struct {
@@ -99,7 +98,7 @@ func withGameAPI(h http.Handler, g *game.Community) http.Handler {
 		for i, s := range scores {
 			out[i] = score{s.Peer.String(), s.Wins, s.Losses, s.Draws}
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"scores": out})
+		httpjson.Write(w, http.StatusOK, map[string]any{"scores": out})
 	})
 	// The catch-all under /api/game/ keeps the answers JSON: a wrong
 	// method on a known path is 405 with Allow, anything else 404.
@@ -108,10 +107,10 @@ func withGameAPI(h http.Handler, g *game.Community) http.Handler {
 	mux.HandleFunc("/api/game/", func(w http.ResponseWriter, r *http.Request) {
 		if a, ok := allow[r.URL.Path]; ok {
 			w.Header().Set("Allow", a)
-			apiError(w, http.StatusMethodNotAllowed, r.Method+" not allowed")
+			httpjson.Error(w, http.StatusMethodNotAllowed, r.Method+" not allowed")
 			return
 		}
-		apiError(w, http.StatusNotFound, "no such endpoint")
+		httpjson.Error(w, http.StatusNotFound, "no such endpoint")
 	})
 	return mux
 }
@@ -134,28 +133,6 @@ func gameView(g game.Game) gameJSONView {
 	return gameJSONView{ID: g.ID.String(), Peer: g.Peer.String(), Challenger: g.Challenger, Started: g.Started,
 		Played: g.Played, OpponentPlayed: g.Opponent, Mine: g.Mine.String(), Theirs: g.Theirs.String(),
 		Result: string(g.Result), Reason: g.Reason}
-}
-
-// readGameJSON decodes a bounded JSON body into v, or answers 400. Like the
-// chat API it takes only application/json, which a web page cannot send
-// across origins without a preflight: no website the user visits can play
-// moves through the loopback API.
-func readGameJSON(w http.ResponseWriter, r *http.Request, v any) bool {
-	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
-		apiError(w, http.StatusUnsupportedMediaType, "Content-Type must be application/json")
-		return false
-	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, gameMaxRequest))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		apiError(w, http.StatusBadRequest, "bad JSON: "+err.Error())
-		return false
-	}
-	if dec.More() {
-		apiError(w, http.StatusBadRequest, "bad JSON: more than one value")
-		return false
-	}
-	return true
 }
 
 // gameStatus maps an error of the game API to an HTTP status.

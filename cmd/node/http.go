@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"net"
 	"net/http"
 	"time"
@@ -10,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/walkie-p2p/walkie/core"
+	"github.com/walkie-p2p/walkie/internal/httpjson"
 )
 
 // Limits of the HTTP server. It serves a few small documents to operators,
@@ -36,7 +36,7 @@ const (
 func newHandler(status func() core.Status, mon *monitor) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /status", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, status())
+		httpjson.Write(w, http.StatusOK, status())
 	})
 	if mon != nil {
 		// promhttp answers in the format the scraper asks for and gzips
@@ -46,22 +46,6 @@ func newHandler(status func() core.Status, mon *monitor) http.Handler {
 	}
 	addPage(mux)
 	return mux
-}
-
-// writeJSON serves v as JSON with status code, never cached: every answer
-// is a snapshot. Every JSON answer of the node goes through here.
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
-		return
-	}
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(code)
-	w.Write(append(b, '\n'))
 }
 
 // newHTTPServer returns a server for h with bounded timeouts and headers.
