@@ -11,11 +11,9 @@ import (
 )
 
 // nodeCommunities is what -communities runs: the Community values for the
-// overlay, and the chat among them (nil unless "chat" is listed) for the
-// local API.
+// overlay, and the game among them for the local API.
 type nodeCommunities struct {
 	list []community.Community
-	chat *chat.Chat
 	game *game.Community // nil unless "game" is listed (and no plugin replaced it)
 }
 
@@ -33,7 +31,6 @@ func buildCommunities(names []string, dataDir string) (*nodeCommunities, error) 
 				nc.close()
 				return nil, err
 			}
-			nc.chat = c
 			nc.list = append(nc.list, c)
 		case "game":
 			nc.game = game.New(game.Config{})

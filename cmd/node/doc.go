@@ -29,7 +29,7 @@
 //	-communities LIST   comma-separated community names ([a-z0-9-]{1,32});
 //	                    each is announced, so /status shows its members.
 //	                    "chat" runs the group chat (plugins/chat, history in
-//	                    DATA/chat, API under /api/chat: see api_chat.go);
+//	                    DATA/chat, API under /api/chat: see chat.Chat.API);
 //	                    "game" runs rock-paper-scissors (plugins/game, API
 //	                    under /api/game: see api_game.go); other names are
 //	                    announced only. Default chat,game;

@@ -8,6 +8,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/walkie-p2p/walkie/community"
 	"github.com/walkie-p2p/walkie/core"
 	"github.com/walkie-p2p/walkie/internal/httpjson"
 )
@@ -29,12 +30,23 @@ const (
 //	GET /status    status() as JSON (core.Status: its field names are a contract)
 //	GET /metrics   mon's registry in the Prometheus text format
 //	GET /history   the peer counts of the last minutes, for the page's chart
+//	/api/NAME      the API of each community that serves one
+//	               (community.APIServer), and everything under /api/NAME/
 //
 // A "GET" pattern also matches HEAD; other methods get 405 with an Allow
 // header, other paths 404. With a nil mon (tests) there is no /metrics and
 // no /history.
-func newHandler(status func() core.Status, mon *monitor) http.Handler {
+func newHandler(status func() core.Status, mon *monitor, comms []community.Community) http.Handler {
 	mux := http.NewServeMux()
+	for _, c := range comms {
+		if a, ok := c.(community.APIServer); ok {
+			// Names are distinct and valid, so no two communities share
+			// a path and none reaches the node's own routes.
+			h, root := a.API(), "/api/"+c.Name()
+			mux.Handle(root, h)
+			mux.Handle(root+"/", h)
+		}
+	}
 	mux.HandleFunc("GET /status", func(w http.ResponseWriter, r *http.Request) {
 		httpjson.Write(w, http.StatusOK, status())
 	})
@@ -49,8 +61,12 @@ func newHandler(status func() core.Status, mon *monitor) http.Handler {
 }
 
 // newHTTPServer returns a server for h with bounded timeouts and headers.
-func newHTTPServer(h http.Handler) *http.Server {
+// Every request's context ends when base does: the node cancels base before
+// it shuts the server down, because Shutdown waits for the requests in
+// flight and a stream (the chat's) would otherwise hold it up.
+func newHTTPServer(base context.Context, h http.Handler) *http.Server {
 	return &http.Server{
+		BaseContext:       func(net.Listener) context.Context { return base },
 		Handler:           h,
 		ReadHeaderTimeout: httpReadHeaderTimeout,
 		ReadTimeout:       httpReadTimeout,

@@ -44,9 +44,6 @@ func (nc *nodeCommunities) loadPlugins(paths []string, dataDir string, log *slog
 			if nc.list[i] == community.Community(nc.game) {
 				nc.game = nil
 			}
-			if nc.list[i] == community.Community(nc.chat) {
-				nc.chat = nil
-			}
 			nc.list[i] = p
 		}
 	}

@@ -154,7 +154,8 @@ func serve(ctx context.Context, opts *options, log *slog.Logger) error {
 	var srv *http.Server
 	httpErr := make(chan error, 1)
 	if ln != nil {
-		srv = newHTTPServer(withGameAPI(withChatAPI(newHandler(o.Status, mon), comms.chat, ctx.Done()), comms.game))
+		// ctx ends before Shutdown: streams of the communities' APIs end.
+		srv = newHTTPServer(ctx, withGameAPI(newHandler(o.Status, mon, cfg.Communities), comms.game))
 		srv.ErrorLog = slog.NewLogLogger(log.Handler(), slog.LevelWarn)
 		go func() { httpErr <- srv.Serve(ln) }()
 	}
