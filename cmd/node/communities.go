@@ -11,10 +11,9 @@ import (
 )
 
 // nodeCommunities is what -communities runs: the Community values for the
-// overlay, and the game among them for the local API.
+// overlay.
 type nodeCommunities struct {
 	list []community.Community
-	game *game.Community // nil unless "game" is listed (and no plugin replaced it)
 }
 
 // buildCommunities makes the communities named by -communities. "chat" runs
@@ -33,8 +32,7 @@ func buildCommunities(names []string, dataDir string) (*nodeCommunities, error) 
 			}
 			nc.list = append(nc.list, c)
 		case "game":
-			nc.game = game.New(game.Config{})
-			nc.list = append(nc.list, nc.game)
+			nc.list = append(nc.list, game.New(game.Config{}))
 		default:
 			nc.list = append(nc.list, announceOnly(name))
 		}

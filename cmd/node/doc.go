@@ -31,7 +31,7 @@
 //	                    "chat" runs the group chat (plugins/chat, history in
 //	                    DATA/chat, API under /api/chat: see chat.Chat.API);
 //	                    "game" runs rock-paper-scissors (plugins/game, API
-//	                    under /api/game: see api_game.go); other names are
+//	                    under /api/game: see game.Community.API); other names are
 //	                    announced only. Default chat,game;
 //	                    "" for none.
 //	-plugin PATH        out-of-process community plugin (a binary built with

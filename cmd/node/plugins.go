@@ -41,9 +41,6 @@ func (nc *nodeCommunities) loadPlugins(paths []string, dataDir string, log *slog
 		default:
 			log.Info("plugin replaces the built-in community", "community", p.Name(), "plugin", path)
 			nc.list[i].Close() // never started
-			if nc.list[i] == community.Community(nc.game) {
-				nc.game = nil
-			}
 			nc.list[i] = p
 		}
 	}

@@ -155,7 +155,7 @@ func serve(ctx context.Context, opts *options, log *slog.Logger) error {
 	httpErr := make(chan error, 1)
 	if ln != nil {
 		// ctx ends before Shutdown: streams of the communities' APIs end.
-		srv = newHTTPServer(ctx, withGameAPI(newHandler(o.Status, mon, cfg.Communities), comms.game))
+		srv = newHTTPServer(ctx, newHandler(o.Status, mon, cfg.Communities))
 		srv.ErrorLog = slog.NewLogLogger(log.Handler(), slog.LevelWarn)
 		go func() { httpErr <- srv.Serve(ln) }()
 	}
