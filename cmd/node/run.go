@@ -87,18 +87,13 @@ func serve(ctx context.Context, opts *options, log *slog.Logger) error {
 	cfg.NoPortPrediction = !opts.prediction
 	cfg.LAN = lan
 	cfg.Bootstrap = literals(opts.bootstrap)
-	comms, err := buildCommunities(opts.communities, opts.dataDir)
-	if err == nil {
-		err = comms.loadPlugins(opts.plugins, opts.dataDir, log) // closes comms on error
-	}
-	if err != nil {
+	if cfg.Communities, err = openCommunities(opts, log); err != nil {
 		transport.Close()
 		if ln != nil {
 			ln.Close()
 		}
 		return err
 	}
-	cfg.Communities = comms.list
 	cfg.Logger = log
 	mon := newMonitor(cfg.Communities) // one registry per node: /metrics
 	cfg.Metrics = mon.metrics
@@ -116,7 +111,7 @@ func serve(ctx context.Context, opts *options, log *slog.Logger) error {
 	}
 	o, err := core.New(cfg)
 	if err != nil {
-		comms.close() // the overlay closes them once it exists
+		closeAll(cfg.Communities) // the overlay closes them once it exists
 		transport.Close()
 		if cfg.Beacon != nil {
 			cfg.Beacon.Close()
