@@ -52,36 +52,35 @@ func builtinNames() []string {
 
 // openCommunities makes the communities the node runs, in this order: one
 // for each -communities name (the -plugin community of that name, else the
-// built-in one), then the -plugin communities not named there. On error it
-// leaves nothing open: no plugin runs, no store is held.
+// built-in one), the -plugin communities not named there, then the
+// -announce names. A name that nothing serves is a usage error, found only
+// now if plugins were given. On error it leaves nothing open: no plugin
+// runs, no store is held.
 func openCommunities(opts *options, log *slog.Logger) ([]community.Community, error) {
 	plugins, err := loadPlugins(opts.plugins, opts.dataDir, log)
 	if err != nil {
 		return nil, err
 	}
+	if err := checkServed(opts, plugins); err != nil {
+		closePlugins(plugins)
+		return nil, err
+	}
+	known := builtins()
 	var list []community.Community
 	for _, name := range opts.communities {
+		b := slices.IndexFunc(known, func(b builtin) bool { return b.name == name })
 		if i := slices.IndexFunc(plugins, func(p *host.Plugin) bool { return p.Name() == name }); i >= 0 {
-			if slices.Contains(builtinNames(), name) {
+			if b >= 0 {
 				log.Info("plugin replaces the built-in community", "community", name, "plugin", plugins[i].Path())
 			}
 			list = append(list, plugins[i])
 			plugins = slices.Delete(plugins, i, i+1)
 			continue
 		}
-		i := slices.IndexFunc(builtins(), func(b builtin) bool { return b.name == name })
-		if i < 0 {
-			// No code for it: announced, so that peers that run it
-			// still find us as a member.
-			list = append(list, announceOnly(name))
-			continue
-		}
-		c, err := builtins()[i].open(builtinSetup{dir: filepath.Join(opts.dataDir, name)})
+		c, err := known[b].open(builtinSetup{dir: filepath.Join(opts.dataDir, name)}) // b >= 0: checkServed
 		if err != nil {
 			closeAll(list)
-			for _, p := range plugins {
-				p.Close()
-			}
+			closePlugins(plugins)
 			return nil, err
 		}
 		list = append(list, c)
@@ -89,7 +88,31 @@ func openCommunities(opts *options, log *slog.Logger) ([]community.Community, er
 	for _, p := range plugins {
 		list = append(list, p)
 	}
+	for _, name := range opts.announce {
+		list = append(list, announceOnly(name))
+	}
 	return list, nil
+}
+
+// checkServed checks the -communities and -announce names against what the
+// plugins serve: each -communities name is built in or served, and no
+// -announce name is served (it would run, not just be announced).
+func checkServed(opts *options, plugins []*host.Plugin) error {
+	var served []string
+	for _, p := range plugins {
+		served = append(served, p.Name())
+	}
+	for _, name := range opts.communities {
+		if !slices.Contains(builtinNames(), name) && !slices.Contains(served, name) {
+			return unknownCommunity(opts.rawCommunities, name, served)
+		}
+	}
+	for _, name := range opts.announce {
+		if i := slices.Index(served, name); i >= 0 {
+			return badFlag("announce", opts.rawAnnounce, "community %q is run by -plugin %s; drop it from -announce", name, plugins[i].Path())
+		}
+	}
+	return nil
 }
 
 // closeAll closes every community; the overlay does it instead once it was
@@ -102,8 +125,9 @@ func closeAll(list []community.Community) error {
 	return errors.Join(errs...)
 }
 
-// announceOnly is a community this binary has no code for: it is announced,
-// and messages to it are dropped as of an unknown type.
+// announceOnly is a community of -announce: it is announced, so that peers
+// that run it find us as a member, and messages to it are dropped as of an
+// unknown type.
 type announceOnly string
 
 func (a announceOnly) Name() string                             { return string(a) }

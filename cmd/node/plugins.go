@@ -29,14 +29,20 @@ func loadPlugins(paths []string, dataDir string, log *slog.Logger) ([]*host.Plug
 			err = fmt.Errorf("plugin %s: community %q is served by another plugin too", path, p.Name())
 		}
 		if err != nil {
-			for _, q := range ps {
-				q.Close()
-			}
+			closePlugins(ps)
 			return nil, err
 		}
 		ps = append(ps, p)
 	}
 	return ps, nil
+}
+
+// closePlugins stops the plugins of a node that will not run; their
+// processes are gone when it returns.
+func closePlugins(ps []*host.Plugin) {
+	for _, p := range ps {
+		p.Close()
+	}
 }
 
 // socketDir picks where go-plugin puts the node's and the plugins' Unix
