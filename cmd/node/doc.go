@@ -26,14 +26,21 @@
 //	                    /metrics (Prometheus, docs/metrics.md) and /history
 //	                    (the page's chart); "" disables it. Default
 //	                    127.0.0.1:1874.
-//	-communities LIST   comma-separated community names ([a-z0-9-]{1,32});
-//	                    each is announced, so /status shows its members.
-//	                    "chat" runs the group chat (plugins/chat, history in
-//	                    DATA/chat, API under /api/chat: see api_chat.go);
-//	                    "game" runs rock-paper-scissors (plugins/game, API
-//	                    under /api/game: see api_game.go); other names are
-//	                    announced only. Default chat,game;
-//	                    "" for none.
+//	-communities LIST   comma-separated community names ([a-z0-9-]{1,32}) to
+//	                    run; each is announced, so /status shows its
+//	                    members. Built in (see builtins in communities.go):
+//	                    "chat", the group chat (plugins/chat, history in
+//	                    DATA/chat, API under /api/chat: see chat.Chat.API),
+//	                    and "game", rock-paper-scissors (plugins/game, API
+//	                    under /api/game: see game.Community.API). A name that
+//	                    is neither built in nor served by a -plugin is a
+//	                    mistake (exit 2). Default chat,game; "" for none.
+//	-announce LIST      comma-separated community names to announce in
+//	                    introductions without running any code for them, so
+//	                    that peers that run them count this node as a
+//	                    member; messages to them are dropped. A name may not
+//	                    be in -communities too, nor served by a -plugin.
+//	                    Default none.
 //	-plugin PATH        out-of-process community plugin (a binary built with
 //	                    plugins/sdk.Serve), repeatable; it replaces the
 //	                    -communities entry of the same name. A binary that
@@ -68,5 +75,8 @@
 // Exit codes: 0 after SIGINT or SIGTERM (the node shuts down cleanly and logs
 // "stopped"), after -h and after -version; 1 if the node cannot start (an
 // address in use, an unreadable peer-id file) or its HTTP server fails; 2 for
-// a mistake on the command line, reported as one line on stderr.
+// a mistake on the command line, reported as one line on stderr. Which
+// communities the -plugin binaries serve is known only once they run, so a
+// -communities name that none serves is reported after their "plugin
+// loaded" lines, once they are stopped again.
 package main

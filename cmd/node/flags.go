@@ -36,19 +36,22 @@ var version = ""
 
 // options is the validated command line.
 type options struct {
-	listen       netip.AddrPort   // -listen; the address may be unspecified, the port 0
-	bootstrap    []bootstrapEntry // -bootstrap, in the order given
-	dataDir      string           // -data, or $HOME/.walkie
-	httpAddr     string           // -http; "" disables the server
-	communities  []string         // -communities, validated names
-	plugins      []string         // -plugin, repeatable: existing files, distinct
-	logLevel     slog.Level       // -log-level
-	lanDiscovery bool             // -lan-discovery
-	prediction   bool             // -port-prediction
-	dns          netip.AddrPort   // -dns; invalid means the system's resolver
-	profile      string           // -profile: default or mobile
-	version      bool             // -version
-	help         bool             // -h, -help
+	listen         netip.AddrPort   // -listen; the address may be unspecified, the port 0
+	bootstrap      []bootstrapEntry // -bootstrap, in the order given
+	dataDir        string           // -data, or $HOME/.walkie
+	httpAddr       string           // -http; "" disables the server
+	communities    []string         // -communities, valid names; built in unless plugins may serve them
+	announce       []string         // -announce, valid names, none in communities
+	rawCommunities string           // -communities as given, for errors found once plugins load
+	rawAnnounce    string           // -announce as given, likewise
+	plugins        []string         // -plugin, repeatable: existing files, distinct
+	logLevel       slog.Level       // -log-level
+	lanDiscovery   bool             // -lan-discovery
+	prediction     bool             // -port-prediction
+	dns            netip.AddrPort   // -dns; invalid means the system's resolver
+	profile        string           // -profile: default or mobile
+	version        bool             // -version
+	help           bool             // -h, -help
 }
 
 // usageError is a mistake on the command line: run prints it on one line
@@ -79,7 +82,8 @@ func newFlagSet(o *options, raw *rawFlags) *flag.FlagSet {
 	fs.StringVar(&raw.bootstrap, "bootstrap", "", "comma-separated host:port `list` of bootstrap nodes")
 	fs.StringVar(&raw.data, "data", "", "state `dir`; the peer ID lives in dir/peer-id (default $HOME/.walkie, else walkie-data beside the binary)")
 	fs.StringVar(&raw.http, "http", defaultHTTP, "`address` of the HTTP server (/ status page, /status, /metrics); \"\" disables it")
-	fs.StringVar(&raw.communities, "communities", defaultCommunities, "comma-separated `list` of communities to run; \"\" for none")
+	fs.StringVar(&o.rawCommunities, "communities", defaultCommunities, "comma-separated `list` of communities to run: built in "+strings.Join(builtinNames(), ", ")+", or served by a -plugin; \"\" for none")
+	fs.StringVar(&o.rawAnnounce, "announce", "", "comma-separated `list` of communities to announce without running them (peers that run them see this node as a member)")
 	fs.Func("plugin", "out-of-process community plugin `path` (repeatable); it replaces a -communities entry of the same name", func(s string) error {
 		o.plugins = append(o.plugins, s)
 		return nil
@@ -96,7 +100,7 @@ func newFlagSet(o *options, raw *rawFlags) *flag.FlagSet {
 // rawFlags holds the flags that are validated after parsing, so that every
 // mistake is reported in the same `-name "value": reason` form.
 type rawFlags struct {
-	listen, bootstrap, data, http, communities, logLevel, dns string
+	listen, bootstrap, data, http, logLevel, dns string
 }
 
 // parseFlags parses and validates the command line. Its errors are
@@ -140,7 +144,7 @@ func parseFlags(args []string) (*options, error) {
 		}
 	}
 	o.httpAddr = raw.http
-	if o.communities, err = parseCommunities(raw.communities); err != nil {
+	if o.communities, o.announce, err = parseCommunities(o.rawCommunities, o.rawAnnounce, len(o.plugins) > 0); err != nil {
 		return nil, err
 	}
 	if o.logLevel, err = parseLogLevel(raw.logLevel); err != nil {
@@ -239,9 +243,47 @@ func writableDir(dir string) bool {
 	return true
 }
 
-// parseCommunities checks -communities: distinct names of the form
-// [a-z0-9-]{1,32}. The empty string means none.
-func parseCommunities(s string) ([]string, error) {
+// parseCommunities checks -communities and -announce: distinct names of
+// the form [a-z0-9-]{1,32} ("" means none), at most proto.MaxCommunities in
+// all, none in both. A -communities name must be built in; with plugins,
+// the names they serve are only known once they load (openCommunities).
+func parseCommunities(comm, announce string, plugins bool) (names, announced []string, err error) {
+	if names, err = parseNames("communities", comm); err != nil {
+		return nil, nil, err
+	}
+	if announced, err = parseNames("announce", announce); err != nil {
+		return nil, nil, err
+	}
+	for _, name := range announced {
+		if slices.Contains(names, name) {
+			return nil, nil, badFlag("announce", announce, "community %q is in -communities too; name it in one of them", name)
+		}
+	}
+	if n := len(names) + len(announced); n > proto.MaxCommunities {
+		return nil, nil, badFlag("announce", announce, "%d communities together with -communities, at most %d", n, proto.MaxCommunities)
+	}
+	for _, name := range names {
+		if !plugins && !slices.Contains(builtinNames(), name) {
+			return nil, nil, unknownCommunity(comm, name, nil)
+		}
+	}
+	return names, announced, nil
+}
+
+// unknownCommunity is the usage error for a -communities name that nothing
+// runs; served lists the communities of the -plugin binaries, if any.
+func unknownCommunity(comm, name string, served []string) error {
+	plugins := "a -plugin adds its own"
+	if len(served) > 0 {
+		plugins = "from -plugin: " + strings.Join(served, ", ")
+	}
+	return badFlag("communities", comm, "unknown community %q (built in: %s; %s; -announce announces a name without running it)",
+		name, strings.Join(builtinNames(), ", "), plugins)
+}
+
+// parseNames checks the community names of flag: valid, distinct and at
+// most proto.MaxCommunities. The empty string means none.
+func parseNames(flag, s string) ([]string, error) {
 	if s == "" {
 		return nil, nil
 	}
@@ -250,14 +292,14 @@ func parseCommunities(s string) ([]string, error) {
 		name = strings.TrimSpace(name)
 		switch {
 		case !community.ValidName(name): // the one rule, shared with core
-			return nil, badFlag("communities", s, "community name %q must be 1 to 32 of a-z, 0-9 and -, not starting with -", name)
+			return nil, badFlag(flag, s, "community name %q must be 1 to 32 of a-z, 0-9 and -, not starting with -", name)
 		case slices.Contains(names, name):
-			return nil, badFlag("communities", s, "community %q is listed twice", name)
+			return nil, badFlag(flag, s, "community %q is listed twice", name)
 		}
 		names = append(names, name)
 	}
 	if len(names) > proto.MaxCommunities {
-		return nil, badFlag("communities", s, "%d communities, at most %d", len(names), proto.MaxCommunities)
+		return nil, badFlag(flag, s, "%d communities, at most %d", len(names), proto.MaxCommunities)
 	}
 	return names, nil
 }

@@ -62,10 +62,20 @@ func TestParseFlagsGood(t *testing.T) {
 				t.Errorf("communities %q http %q", o.communities, o.httpAddr)
 			}
 		}},
-		{"everything", []string{"-data", "/var/lib/walkie", "-log-level", "DEBUG", "-lan-discovery=false", "-port-prediction=false", "-communities", "a-1,b", "-http", "localhost:0"}, func(t *testing.T, o *options) {
+		{"everything", []string{"-data", "/var/lib/walkie", "-log-level", "DEBUG", "-lan-discovery=false", "-port-prediction=false", "-communities", "game", "-announce", "a-1, b", "-http", "localhost:0"}, func(t *testing.T, o *options) {
 			if o.dataDir != "/var/lib/walkie" || o.logLevel != slog.LevelDebug || o.lanDiscovery || o.prediction ||
-				!slices.Equal(o.communities, []string{"a-1", "b"}) || o.httpAddr != "localhost:0" {
+				!slices.Equal(o.communities, []string{"game"}) || !slices.Equal(o.announce, []string{"a-1", "b"}) || o.httpAddr != "localhost:0" {
 				t.Errorf("got %+v", *o)
+			}
+		}},
+		{"names a plugin may serve", []string{"-communities", "ping,chat", "-plugin", "/bin/sh"}, func(t *testing.T, o *options) {
+			if !slices.Equal(o.communities, []string{"ping", "chat"}) { // checked once the plugins load
+				t.Errorf("communities %q", o.communities)
+			}
+		}},
+		{"announce a built-in", []string{"-communities", "game", "-announce", "chat"}, func(t *testing.T, o *options) {
+			if !slices.Equal(o.communities, []string{"game"}) || !slices.Equal(o.announce, []string{"chat"}) {
+				t.Errorf("communities %q announce %q", o.communities, o.announce)
 			}
 		}},
 		{"version", []string{"-version"}, func(t *testing.T, o *options) {
@@ -117,6 +127,12 @@ func TestRunBadFlags(t *testing.T) {
 		{[]string{"-communities", strings.Repeat("a", 33)}, `must be 1 to 32`},
 		{[]string{"-communities", "chat,chat"}, `listed twice`},
 		{[]string{"-communities", "a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q"}, `at most 16`},
+		{[]string{"-communities", "caht"}, `walkie: -communities "caht": unknown community "caht" (built in: chat, game; a -plugin adds its own; -announce announces a name without running it); run 'walkie -h' for usage`},
+		{[]string{"-communities", "chat,x-1"}, `unknown community "x-1"`},
+		{[]string{"-announce", "Chat"}, `-announce "Chat": community name "Chat"`},
+		{[]string{"-announce", "x,x"}, `-announce "x,x": community "x" is listed twice`},
+		{[]string{"-communities", "chat", "-announce", "x,chat"}, `-announce "x,chat": community "chat" is in -communities too`},
+		{[]string{"-announce", "a,b,c,d,e,f,g,h,i,j,k,l,m,n,o"}, `17 communities together with -communities, at most 16`},
 		{[]string{"-log-level", "verbose"}, `-log-level "verbose": want debug, info, warn or error`},
 		{[]string{"-lan-discovery=maybe"}, `invalid boolean value "maybe" for -lan-discovery`},
 		{[]string{"-dns", "dns.google"}, `-dns "dns.google": want ip:port`},

@@ -2,14 +2,15 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"net"
 	"net/http"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/walkie-p2p/walkie/community"
 	"github.com/walkie-p2p/walkie/core"
+	"github.com/walkie-p2p/walkie/internal/httpjson"
 )
 
 // Limits of the HTTP server. It serves a few small documents to operators,
@@ -29,14 +30,25 @@ const (
 //	GET /status    status() as JSON (core.Status: its field names are a contract)
 //	GET /metrics   mon's registry in the Prometheus text format
 //	GET /history   the peer counts of the last minutes, for the page's chart
+//	/api/NAME      the API of each community that serves one
+//	               (community.APIServer), and everything under /api/NAME/
 //
 // A "GET" pattern also matches HEAD; other methods get 405 with an Allow
 // header, other paths 404. With a nil mon (tests) there is no /metrics and
 // no /history.
-func newHandler(status func() core.Status, mon *monitor) http.Handler {
+func newHandler(status func() core.Status, mon *monitor, comms []community.Community) http.Handler {
 	mux := http.NewServeMux()
+	for _, c := range comms {
+		if a, ok := c.(community.APIServer); ok {
+			// Names are distinct and valid, so no two communities share
+			// a path and none reaches the node's own routes.
+			h, root := a.API(), "/api/"+c.Name()
+			mux.Handle(root, h)
+			mux.Handle(root+"/", h)
+		}
+	}
 	mux.HandleFunc("GET /status", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, status())
+		httpjson.Write(w, http.StatusOK, status())
 	})
 	if mon != nil {
 		// promhttp answers in the format the scraper asks for and gzips
@@ -48,25 +60,13 @@ func newHandler(status func() core.Status, mon *monitor) http.Handler {
 	return mux
 }
 
-// writeJSON serves v as JSON with status code, never cached: every answer
-// is a snapshot. Every JSON answer of the node goes through here.
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
-		return
-	}
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(code)
-	w.Write(append(b, '\n'))
-}
-
 // newHTTPServer returns a server for h with bounded timeouts and headers.
-func newHTTPServer(h http.Handler) *http.Server {
+// Every request's context ends when base does: the node cancels base before
+// it shuts the server down, because Shutdown waits for the requests in
+// flight and a stream (the chat's) would otherwise hold it up.
+func newHTTPServer(base context.Context, h http.Handler) *http.Server {
 	return &http.Server{
+		BaseContext:       func(net.Listener) context.Context { return base },
 		Handler:           h,
 		ReadHeaderTimeout: httpReadHeaderTimeout,
 		ReadTimeout:       httpReadTimeout,

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bufio"
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -9,7 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/walkie-p2p/walkie/community"
 	"github.com/walkie-p2p/walkie/core"
+	"github.com/walkie-p2p/walkie/plugins/chat"
 )
 
 // TestHTTPStatus checks GET /status: JSON with the contract's fields.
@@ -22,7 +26,7 @@ func TestHTTPStatus(t *testing.T) {
 			Communities: []core.CommunityStatus{{Name: "chat", ID: "c", Members: 1}},
 			StartedAt:   started,
 		}
-	}, nil))
+	}, nil, nil))
 	defer srv.Close()
 
 	resp, err := http.Get(srv.URL + "/status")
@@ -53,7 +57,7 @@ func TestHTTPStatus(t *testing.T) {
 
 // TestHTTPRoutes checks the answers to other paths and methods.
 func TestHTTPRoutes(t *testing.T) {
-	srv := httptest.NewServer(newHandler(func() core.Status { return core.Status{PeerID: "x"} }, nil))
+	srv := httptest.NewServer(newHandler(func() core.Status { return core.Status{PeerID: "x"} }, nil, nil))
 	defer srv.Close()
 	tests := []struct {
 		method, path string
@@ -95,5 +99,72 @@ func TestHTTPRoutes(t *testing.T) {
 		if tt.code == 405 && !strings.Contains(resp.Header.Get("Allow"), "GET") {
 			t.Errorf("%s %s: Allow = %q", tt.method, tt.path, resp.Header.Get("Allow"))
 		}
+	}
+}
+
+// apiCommunity serves a local API that answers with the path it sees.
+type apiCommunity struct{ announceOnly }
+
+func (apiCommunity) API() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "saw "+r.URL.Path) })
+}
+
+// TestHTTPMountsAPIs: a community's API gets /api/NAME and what is under
+// it, with the full path, and nothing else.
+func TestHTTPMountsAPIs(t *testing.T) {
+	comms := []community.Community{apiCommunity{"ping"}, announceOnly("quiet")}
+	srv := httptest.NewServer(newHandler(func() core.Status { return core.Status{} }, nil, comms))
+	defer srv.Close()
+	for path, want := range map[string]string{
+		"/api/ping": "saw /api/ping", "/api/ping/": "saw /api/ping/", "/api/ping/a/b": "saw /api/ping/a/b",
+		"/api/pingpong": "404", "/api/quiet": "404", "/api": "404", "/api/": "404", "/status": `"peer_id"`,
+	} {
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if got := string(b); !strings.Contains(got, want) && !(want == "404" && resp.StatusCode == 404) {
+			t.Errorf("GET %s: %d %q, want %s", path, resp.StatusCode, got, want)
+		}
+	}
+}
+
+// TestHTTPShutdownEndsStreams: the server shuts down at once, not after
+// httpShutdownTimeout, while a client holds the chat's event stream open.
+func TestHTTPShutdownEndsStreams(t *testing.T) {
+	c, err := chat.New(chat.Config{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	base, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	srv := newHTTPServer(base, newHandler(func() core.Status { return core.Status{} }, nil, []community.Community{c}))
+	ln, err := listenHTTP("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	resp, err := http.Get("http://" + ln.Addr().String() + "/api/chat/stream")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if line, err := bufio.NewReader(resp.Body).ReadString('\n'); err != nil || !strings.HasPrefix(line, ":") {
+		t.Fatalf("stream starts with %q, %v", line, err)
+	}
+
+	cancel() // what serve does before Shutdown
+	ctx, scancel := context.WithTimeout(context.Background(), httpShutdownTimeout)
+	defer scancel()
+	start := time.Now()
+	if err := srv.Shutdown(ctx); err != nil {
+		t.Errorf("Shutdown after %v: %v", time.Since(start), err)
+	}
+	if err := <-served; err != http.ErrServerClosed {
+		t.Errorf("Serve: %v", err)
 	}
 }

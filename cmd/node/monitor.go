@@ -11,6 +11,7 @@ import (
 	"github.com/walkie-p2p/walkie/community"
 	"github.com/walkie-p2p/walkie/core"
 	"github.com/walkie-p2p/walkie/core/prommetrics"
+	"github.com/walkie-p2p/walkie/internal/httpjson"
 )
 
 // monitor is what the HTTP server shows besides /status: the node's own
@@ -129,7 +130,7 @@ func (h *peerHistory) since(from time.Time) []histPoint {
 // candidates], ...]} for the last historyWindow.
 func (h *peerHistory) serveHistory(w http.ResponseWriter, _ *http.Request) {
 	now := time.Now()
-	writeJSON(w, http.StatusOK, struct {
+	httpjson.Write(w, http.StatusOK, struct {
 		NowMS  int64       `json:"now_ms"`
 		Points []histPoint `json:"points"`
 	}{now.UnixMilli(), h.since(now.Add(-historyWindow))})

@@ -7,58 +7,42 @@ import (
 	"path/filepath"
 	"slices"
 
-	"github.com/walkie-p2p/walkie/community"
 	"github.com/walkie-p2p/walkie/plugins/host"
 )
 
-// loadPlugins starts the -plugin binaries and adds their communities. A
-// plugin replaces the -communities entry of the same name (the default
-// list names game, and -plugin gameplugin should just work). On error every
-// community is closed, started plugins included.
-func (nc *nodeCommunities) loadPlugins(paths []string, dataDir string, log *slog.Logger) error {
+// loadPlugins starts the -plugin binaries, each serving one community, in
+// the order given. Two that serve the same community are an error. On error
+// none is left running.
+func loadPlugins(paths []string, dataDir string, log *slog.Logger) ([]*host.Plugin, error) {
 	if len(paths) == 0 {
-		return nil
+		return nil, nil
 	}
 	dir, err := socketDir(dataDir)
 	if err != nil {
-		nc.close()
-		return err
+		return nil, err
 	}
+	var ps []*host.Plugin
 	for _, path := range paths {
 		p, err := host.Load(host.Config{Path: path, SocketDir: dir, Logger: log})
+		if err == nil && slices.ContainsFunc(ps, func(q *host.Plugin) bool { return q.Name() == p.Name() }) {
+			ps = append(ps, p)
+			err = fmt.Errorf("plugin %s: community %q is served by another plugin too", path, p.Name())
+		}
 		if err != nil {
-			nc.close()
-			return err
+			closePlugins(ps)
+			return nil, err
 		}
-		i := slices.IndexFunc(nc.list, func(c community.Community) bool { return c.Name() == p.Name() })
-		switch {
-		case i < 0:
-			nc.list = append(nc.list, p)
-		case pluginPath(nc.list[i]) != "":
-			nc.list = append(nc.list, p)
-			nc.close()
-			return fmt.Errorf("plugin %s: community %q is served by another plugin too", path, p.Name())
-		default:
-			log.Info("plugin replaces the built-in community", "community", p.Name(), "plugin", path)
-			nc.list[i].Close() // never started
-			if nc.list[i] == community.Community(nc.game) {
-				nc.game = nil
-			}
-			if nc.list[i] == community.Community(nc.chat) {
-				nc.chat = nil
-			}
-			nc.list[i] = p
-		}
+		ps = append(ps, p)
 	}
-	return nil
+	return ps, nil
 }
 
-// pluginPath returns the binary of a plugin community, "" for others.
-func pluginPath(c community.Community) string {
-	if p, ok := c.(*host.Plugin); ok {
-		return p.Path()
+// closePlugins stops the plugins of a node that will not run; their
+// processes are gone when it returns.
+func closePlugins(ps []*host.Plugin) {
+	for _, p := range ps {
+		p.Close()
 	}
-	return ""
 }
 
 // socketDir picks where go-plugin puts the node's and the plugins' Unix

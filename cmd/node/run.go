@@ -27,13 +27,7 @@ const (
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	opts, err := parseFlags(args)
 	if err != nil {
-		var ue *usageError
-		if errors.As(err, &ue) && ue.hint {
-			fmt.Fprintf(stderr, "walkie: %v; run 'walkie -h' for usage\n", err)
-		} else {
-			fmt.Fprintf(stderr, "walkie: %v\n", err)
-		}
-		return exitUsage
+		return usage(stderr, err)
 	}
 	switch {
 	case opts.help:
@@ -44,16 +38,34 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: opts.logLevel}))
-	if err := serve(ctx, opts, log); err != nil {
+	err = serve(ctx, opts, log)
+	var ue *usageError
+	switch {
+	case errors.As(err, &ue): // names the plugins contradict, known once they run
+		return usage(stderr, err)
+	case err != nil:
 		fmt.Fprintf(stderr, "walkie: %s\n", strings.TrimPrefix(err.Error(), "walkie: "))
 		return exitError
 	}
 	return exitOK
 }
 
+// usage reports a mistake on the command line in one line and returns the
+// exit code for it.
+func usage(stderr io.Writer, err error) int {
+	var ue *usageError
+	if errors.As(err, &ue) && ue.hint {
+		fmt.Fprintf(stderr, "walkie: %v; run 'walkie -h' for usage\n", err)
+	} else {
+		fmt.Fprintf(stderr, "walkie: %v\n", err)
+	}
+	return exitUsage
+}
+
 // serve runs the node described by opts until ctx is done. It returns an
-// error if the node cannot start or the HTTP server fails; a shutdown asked
-// for by ctx is not an error.
+// error if the node cannot start or the HTTP server fails, a *usageError if
+// the -plugin binaries contradict -communities or -announce; a shutdown
+// asked for by ctx is not an error.
 func serve(ctx context.Context, opts *options, log *slog.Logger) error {
 	id, err := core.LoadOrCreatePeerID(opts.dataDir)
 	if err != nil {
@@ -87,18 +99,13 @@ func serve(ctx context.Context, opts *options, log *slog.Logger) error {
 	cfg.NoPortPrediction = !opts.prediction
 	cfg.LAN = lan
 	cfg.Bootstrap = literals(opts.bootstrap)
-	comms, err := buildCommunities(opts.communities, opts.dataDir)
-	if err == nil {
-		err = comms.loadPlugins(opts.plugins, opts.dataDir, log) // closes comms on error
-	}
-	if err != nil {
+	if cfg.Communities, err = openCommunities(opts, log); err != nil {
 		transport.Close()
 		if ln != nil {
 			ln.Close()
 		}
 		return err
 	}
-	cfg.Communities = comms.list
 	cfg.Logger = log
 	mon := newMonitor(cfg.Communities) // one registry per node: /metrics
 	cfg.Metrics = mon.metrics
@@ -116,7 +123,7 @@ func serve(ctx context.Context, opts *options, log *slog.Logger) error {
 	}
 	o, err := core.New(cfg)
 	if err != nil {
-		comms.close() // the overlay closes them once it exists
+		closeAll(cfg.Communities) // the overlay closes them once it exists
 		transport.Close()
 		if cfg.Beacon != nil {
 			cfg.Beacon.Close()
@@ -136,7 +143,7 @@ func serve(ctx context.Context, opts *options, log *slog.Logger) error {
 	// dual-stack and would show as [::].
 	listen := netip.AddrPortFrom(opts.listen.Addr(), bound.Port())
 	log.Info("walkie started", "peer_id", id, "listen", listen, "lan", lan, "lan_from", how,
-		"data", opts.dataDir, "http", httpDesc, "communities", opts.communities,
+		"data", opts.dataDir, "http", httpDesc, "communities", opts.communities, "announce", opts.announce,
 		"bootstrap", entryTexts(opts.bootstrap), "lan_discovery", opts.lanDiscovery, "profile", opts.profile, "version", versionString())
 
 	ctx, cancel := context.WithCancel(ctx)
@@ -154,7 +161,8 @@ func serve(ctx context.Context, opts *options, log *slog.Logger) error {
 	var srv *http.Server
 	httpErr := make(chan error, 1)
 	if ln != nil {
-		srv = newHTTPServer(withGameAPI(withChatAPI(newHandler(o.Status, mon), comms.chat, ctx.Done()), comms.game))
+		// ctx ends before Shutdown: streams of the communities' APIs end.
+		srv = newHTTPServer(ctx, newHandler(o.Status, mon, cfg.Communities))
 		srv.ErrorLog = slog.NewLogLogger(log.Handler(), slog.LevelWarn)
 		go func() { httpErr <- srv.Serve(ln) }()
 	}

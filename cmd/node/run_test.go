@@ -62,14 +62,14 @@ func TestRunCancelledKeepsPeerID(t *testing.T) {
 }
 
 // TestRunServesStatus runs a node until its context is cancelled and reads
-// its /status in between.
+// its /status and the API of the one community it runs in between.
 func TestRunServesStatus(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	pr, pw := io.Pipe()
 	done := make(chan int, 1)
 	go func() {
-		done <- run(ctx, quietArgs(t.TempDir(), "-communities", "chat,x-1"), io.Discard, pw)
+		done <- run(ctx, quietArgs(t.TempDir(), "-communities", "chat", "-announce", "x-1"), io.Discard, pw)
 		pw.Close()
 	}()
 	sc := bufio.NewScanner(pr)
@@ -101,6 +101,16 @@ func TestRunServesStatus(t *testing.T) {
 	if len(st.Communities) != 2 || st.Communities[0].Name != "chat" || st.Communities[0].ID != "c0d54b47-323f-51e3-b429-c8b6606985e8" ||
 		st.Communities[1].Name != "x-1" {
 		t.Errorf("communities %+v", st.Communities)
+	}
+	for path, want := range map[string]int{"/api/chat": 200, "/api/game/games": 404, "/api/x-1": 404} {
+		resp, err := http.Get("http://" + httpAddr + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("GET %s: %d, want %d", path, resp.StatusCode, want)
+		}
 	}
 	cancel()
 	if code := <-done; code != exitOK {

@@ -55,6 +55,8 @@ func TestBadFlags(t *testing.T) {
 		{"-log-level", "loud"},
 		{"-nosuchflag"},
 		{"-plugin", "./chess"},
+		{"-communities", "caht"},
+		{"-communities", "chat", "-announce", "chat"},
 	} {
 		cmd := exec.Command(walkieBin, append([]string{"-data", t.TempDir()}, args...)...)
 		var stdout, stderr bytes.Buffer

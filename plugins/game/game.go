@@ -37,7 +37,7 @@
 //
 // Challenge and Play drive a game; Games lists the open and recent ones,
 // Scores the wins, losses and draws per opponent (void games count for
-// nobody). The node serves them under /api/game (cmd/node/api_game.go).
+// nobody). API serves them over HTTP; the node mounts it at /api/game.
 package game
 
 import (

@@ -1,4 +1,4 @@
-package main
+package game_test
 
 import (
 	"context"
@@ -24,9 +24,9 @@ func (gameEnv) Self() proto.ID                              { return proto.ID{15
 func (gameEnv) WAN() netip.AddrPort                         { return netip.AddrPort{} }
 func (gameEnv) Logger() *slog.Logger                        { return slog.New(slog.DiscardHandler) }
 
-func TestGameAPI(t *testing.T) {
+func TestAPI(t *testing.T) {
 	g := game.New(game.Config{})
-	h := withGameAPI(http.NotFoundHandler(), g)
+	h := g.API()
 	do := func(method, path, body string) (int, map[string]any) {
 		t.Helper()
 		req := httptest.NewRequest(method, path, strings.NewReader(body))
@@ -94,7 +94,37 @@ func TestGameAPI(t *testing.T) {
 	if code, out := do("GET", "/api/game/scores", ""); code != 200 || len(out["scores"].([]any)) != 0 {
 		t.Errorf("scores: %d %v", code, out)
 	}
-	if code, _ := do("GET", "/api/game/move", ""); code != 405 {
-		t.Errorf("GET /api/game/move: %d, want 405", code)
+	for _, tc := range []struct {
+		method, path string
+		code         int
+		allow        string
+	}{
+		{"GET", "/api/game/move", 405, "POST"},
+		{"POST", "/api/game/games", 405, "GET, HEAD"},
+		{"GET", "/api/game", 404, ""},
+		{"GET", "/api/game/", 404, ""},
+		{"GET", "/api/game/nothing", 404, ""},
+	} {
+		req := httptest.NewRequest(tc.method, tc.path, nil)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		var out struct{ Error string }
+		err := json.Unmarshal(w.Body.Bytes(), &out)
+		if w.Code != tc.code || err != nil || out.Error == "" || w.Header().Get("Allow") != tc.allow {
+			t.Errorf("%s %s: %d, Allow %q, %q; want %d, Allow %q and a JSON error", tc.method, tc.path,
+				w.Code, w.Header().Get("Allow"), w.Body, tc.code, tc.allow)
+		}
+	}
+}
+
+// TestAPIName: a game named otherwise serves under its own name only.
+func TestAPIName(t *testing.T) {
+	h := game.New(game.Config{Name: "rps"}).API()
+	for path, want := range map[string]int{"/api/rps/games": 200, "/api/game/games": 404} {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest("GET", path, nil))
+		if w.Code != want {
+			t.Errorf("GET %s: %d, want %d", path, w.Code, want)
+		}
 	}
 }

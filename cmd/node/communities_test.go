@@ -1,0 +1,64 @@
+package main
+
+import (
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/walkie-p2p/walkie/community"
+)
+
+// TestBuiltins: every built-in opens under its own valid, distinct name,
+// and keeps its files in its own directory.
+func TestBuiltins(t *testing.T) {
+	var seen []string
+	for _, b := range builtins() {
+		if !community.ValidName(b.name) || slices.Contains(seen, b.name) {
+			t.Errorf("built-in %q: invalid or listed twice", b.name)
+		}
+		seen = append(seen, b.name)
+		data := t.TempDir()
+		c, err := b.open(builtinSetup{dir: filepath.Join(data, b.name)})
+		if err != nil {
+			t.Fatalf("%s: %v", b.name, err)
+		}
+		if c.Name() != b.name {
+			t.Errorf("built-in %q opens a community named %q", b.name, c.Name())
+		}
+		if err := c.Close(); err != nil {
+			t.Errorf("%s: Close: %v", b.name, err)
+		}
+		entries, _ := os.ReadDir(data)
+		for _, e := range entries {
+			if e.Name() != b.name {
+				t.Errorf("%s wrote %s outside its directory", b.name, e.Name())
+			}
+		}
+	}
+	if !slices.Equal(builtinNames(), seen) {
+		t.Errorf("builtinNames() = %q, want %q", builtinNames(), seen)
+	}
+}
+
+// TestOpenCommunities: the -communities names in order, each the built-in
+// of that name.
+func TestOpenCommunities(t *testing.T) {
+	opts := &options{dataDir: t.TempDir(), communities: []string{"game", "chat"}}
+	list, err := openCommunities(opts, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeAll(list)
+	var names []string
+	for _, c := range list {
+		names = append(names, c.Name())
+		if _, ok := c.(community.APIServer); !ok {
+			t.Errorf("%s serves no API", c.Name())
+		}
+	}
+	if !slices.Equal(names, opts.communities) {
+		t.Errorf("opened %q, want %q", names, opts.communities)
+	}
+}

@@ -1,0 +1,25 @@
+package community
+
+import "net/http"
+
+// APIServer is implemented by a community that serves a local HTTP API, for
+// an app on the same machine (a phone's UI, a web page). It is optional: the
+// node checks each community it runs for it.
+//
+// The node mounts API() on its HTTP listener (walkie -http) at /api/NAME
+// and everything under /api/NAME/, NAME being the community's Name, and
+// sends it nothing else: one community cannot answer for another's paths
+// or the node's own. The handler sees the full path. The server's limits
+// apply to every request: bounded headers, and deadlines to read a request
+// and to write its answer (a stream lifts the write deadline with
+// http.ResponseController). Requests may come before Start has run; answer
+// them with an error (the built-in communities say 503).
+//
+// r.Context() ends when the node's HTTP server shuts down, before the
+// server waits for the requests in flight; a long-lived answer (a stream of
+// events) must watch it and return, or it holds up the node's shutdown.
+type APIServer interface {
+	// API returns the handler. The node calls it once, when it sets up its
+	// HTTP server.
+	API() http.Handler
+}

@@ -1,0 +1,119 @@
+package chat
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/walkie-p2p/walkie/community"
+	"github.com/walkie-p2p/walkie/internal/httpjson"
+)
+
+// Limits of the API.
+const (
+	apiMaxRequest  = 8 << 10 // bytes of a POST body: MaxText escaped, with room to spare
+	streamKeepOpen = 15 * time.Second
+)
+
+var _ community.APIServer = (*Chat)(nil)
+
+// API returns the chat's local HTTP API (community.APIServer), for an app on
+// the node's -http address; NAME is the chat's Name, "chat" by default:
+//
+//	POST /api/NAME         {"text": "..."} -> 200 the message as JSON
+//	GET  /api/NAME         -> 200 {"messages": [...]}, the history in order
+//	GET  /api/NAME/stream  -> server-sent events, one "message" event per new message
+//
+// Errors are JSON {"error": "..."}: 400 for bad JSON or a bad text (empty,
+// over MaxText bytes, not UTF-8), 415 for a POST that is not
+// application/json, 503 while the community is not running, 405 for a
+// wrong method and 404 for any other path under /api/NAME/.
+func (c *Chat) API() http.Handler {
+	root := "/api/" + c.Name()
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST "+root, c.postAPI)
+	mux.HandleFunc("GET "+root, func(w http.ResponseWriter, r *http.Request) {
+		httpjson.Write(w, http.StatusOK, struct {
+			Messages []Message `json:"messages"`
+		}{Messages: append([]Message{}, c.History()...)})
+	})
+	mux.HandleFunc("GET "+root+"/stream", c.stream)
+	// The catch-alls keep every answer JSON.
+	allow := map[string]string{root: "GET, HEAD, POST", root + "/stream": "GET, HEAD"}
+	notAllowed := func(w http.ResponseWriter, r *http.Request) {
+		if a, ok := allow[r.URL.Path]; ok {
+			w.Header().Set("Allow", a)
+			httpjson.Error(w, http.StatusMethodNotAllowed, r.Method+" not allowed")
+			return
+		}
+		httpjson.Error(w, http.StatusNotFound, "no such endpoint")
+	}
+	mux.HandleFunc(root, notAllowed)
+	mux.HandleFunc(root+"/", notAllowed)
+	return mux
+}
+
+// postAPI posts the text of a JSON request.
+func (c *Chat) postAPI(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Text *string `json:"text"`
+	}
+	if !httpjson.Read(w, r, apiMaxRequest, &req) {
+		return
+	}
+	if req.Text == nil {
+		httpjson.Error(w, http.StatusBadRequest, `bad JSON: want {"text": "..."}`)
+		return
+	}
+	m, err := c.Post(*req.Text)
+	switch {
+	case errors.Is(err, ErrBadText):
+		httpjson.Error(w, http.StatusBadRequest, err.Error())
+	case err != nil:
+		httpjson.Error(w, http.StatusServiceUnavailable, err.Error())
+	default:
+		httpjson.Write(w, http.StatusOK, m)
+	}
+}
+
+// stream sends every new message as a server-sent event until the client
+// goes, the node's HTTP server shuts down (both end r.Context()), the chat
+// closes, or the client falls too far behind (then it should reconnect and
+// read GET /api/NAME again).
+func (c *Chat) stream(w http.ResponseWriter, r *http.Request) {
+	rc := http.NewResponseController(w)
+	// The server's write deadline is meant for small documents; a stream
+	// lives as long as the client.
+	if err := rc.SetWriteDeadline(time.Time{}); err != nil {
+		httpjson.Error(w, http.StatusInternalServerError, "streaming unsupported: "+err.Error())
+		return
+	}
+	msgs, stop := c.Subscribe()
+	defer stop()
+	httpjson.SetHeaders(w, "text/event-stream")
+	w.WriteHeader(http.StatusOK)
+	io.WriteString(w, ": walkie chat\n\n")
+	rc.Flush()
+	tick := time.NewTicker(streamKeepOpen)
+	defer tick.Stop()
+	for {
+		select {
+		case <-r.Context().Done():
+			return
+		case <-tick.C:
+			io.WriteString(w, ": keep-alive\n\n") // proxies close silent streams
+		case m, ok := <-msgs:
+			if !ok {
+				return
+			}
+			b, _ := json.Marshal(m)
+			fmt.Fprintf(w, "id: %s\nevent: message\ndata: %s\n\n", m.ID, b)
+		}
+		if rc.Flush() != nil {
+			return
+		}
+	}
+}

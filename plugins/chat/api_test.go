@@ -1,0 +1,183 @@
+package chat_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/walkie-p2p/walkie/community"
+	"github.com/walkie-p2p/walkie/plugins/chat"
+	"github.com/walkie-p2p/walkie/proto"
+)
+
+// loneEnv is a node with no members: enough for Post and History.
+type loneEnv struct{}
+
+func (loneEnv) Send(proto.ID, community.Type, []byte) error { return community.ErrUnknownPeer }
+func (loneEnv) Members() []community.Peer                   { return nil }
+func (loneEnv) Self() proto.ID                              { return proto.ID{1} }
+func (loneEnv) WAN() netip.AddrPort                         { return netip.AddrPort{} }
+func (loneEnv) Logger() *slog.Logger                        { return slog.New(slog.DiscardHandler) }
+
+// apiServer serves the API of a started chat named name. Requests'
+// contexts end when base does, as in the node.
+func apiServer(t *testing.T, name string, base context.Context) (*httptest.Server, *chat.Chat) {
+	c, err := chat.New(chat.Config{Dir: t.TempDir(), Name: name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := c.Start(ctx, loneEnv{}); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(c.API())
+	srv.Config.BaseContext = func(net.Listener) context.Context { return base }
+	srv.Start()
+	t.Cleanup(func() { srv.Close(); cancel(); c.Close() })
+	return srv, c
+}
+
+func TestAPI(t *testing.T) {
+	srv, _ := apiServer(t, "", context.Background())
+	post := func(body string) (int, map[string]any) {
+		resp, err := http.Post(srv.URL+"/api/chat", "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var v map[string]any
+		if err := json.NewDecoder(resp.Body).Decode(&v); err != nil {
+			t.Fatalf("%s: answer is not JSON: %v", body, err)
+		}
+		return resp.StatusCode, v
+	}
+	code, m := post(`{"text": "hello"}`)
+	if code != 200 || m["text"] != "hello" || m["lamport"] != 1.0 || m["author"] != (proto.ID{1}).String() || m["id"] == "" {
+		t.Errorf("post: %d %v", code, m)
+	}
+	for _, body := range []string{`{"text": `, `{"txt": "x"}`, `["x"]`, `{"text": "x"} {}`,
+		`{"text": ""}`, `{"text": "` + strings.Repeat("x", chat.MaxText+1) + `"}`, `{"text": "` + strings.Repeat("x", 9000) + `"}`} {
+		if code, m := post(body); code != 400 || m["error"] == nil {
+			t.Errorf("%.40s: %d %v, want 400 with an error", body, code, m)
+		}
+	}
+	resp, err := http.Get(srv.URL + "/api/chat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var h struct{ Messages []chat.Message }
+	json.NewDecoder(resp.Body).Decode(&h)
+	resp.Body.Close()
+	if len(h.Messages) != 1 || h.Messages[0].Text != "hello" {
+		t.Errorf("history %+v", h)
+	}
+	for _, tc := range []struct {
+		method, path, ctype string
+		code                int
+		allow               string
+	}{
+		{"POST", "/api/chat", "text/plain", 415, ""}, // what a cross-origin form can send
+		{"DELETE", "/api/chat", "", 405, "GET, HEAD, POST"},
+		{"POST", "/api/chat/stream", "application/json", 405, "GET, HEAD"},
+		{"GET", "/api/chat/", "", 404, ""},
+		{"GET", "/api/chat/nothing", "", 404, ""},
+	} {
+		req, _ := http.NewRequest(tc.method, srv.URL+tc.path, strings.NewReader(`{"text": "csrf"}`))
+		req.Header.Set("Content-Type", tc.ctype)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var e struct{ Error string }
+		err = json.NewDecoder(resp.Body).Decode(&e)
+		resp.Body.Close()
+		if resp.StatusCode != tc.code || err != nil || e.Error == "" || resp.Header.Get("Allow") != tc.allow {
+			t.Errorf("%s %s: %d, Allow %q, JSON error %q (%v); want %d, Allow %q", tc.method, tc.path,
+				resp.StatusCode, resp.Header.Get("Allow"), e.Error, err, tc.code, tc.allow)
+		}
+	}
+}
+
+// TestAPIName: a chat named otherwise serves under its own name only.
+func TestAPIName(t *testing.T) {
+	srv, _ := apiServer(t, "room-2", context.Background())
+	for path, want := range map[string]int{"/api/room-2": 200, "/api/chat": 404} {
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("GET %s: %d, want %d", path, resp.StatusCode, want)
+		}
+	}
+}
+
+// readEvent reads the next server-sent event's non-empty lines.
+func readEvent(t *testing.T, r *bufio.Reader) []string {
+	t.Helper()
+	var event []string
+	for {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			t.Fatal(err)
+		}
+		line = strings.TrimSpace(line)
+		if line == "" && len(event) > 0 {
+			return event
+		}
+		if line != "" {
+			event = append(event, line)
+		}
+	}
+}
+
+func TestStream(t *testing.T) {
+	base, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	srv, c := apiServer(t, "", base)
+	resp, err := http.Get(srv.URL + "/api/chat/stream")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if ct := resp.Header.Get("Content-Type"); ct != "text/event-stream" || resp.Header.Get("Cache-Control") != "no-store" {
+		t.Fatalf("headers %v", resp.Header)
+	}
+	r := bufio.NewReader(resp.Body)
+	if first := readEvent(t, r); len(first) != 1 || !strings.HasPrefix(first[0], ":") {
+		t.Fatalf("first event %q, want a comment", first)
+	}
+	m, err := c.Post("streamed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(m)
+	want := []string{"id: " + m.ID.String(), "event: message", "data: " + string(b)}
+	if got := readEvent(t, r); strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("event\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+
+	// The node's server cancels its base context when it shuts down: the
+	// stream must end then, not when the client goes.
+	cancel()
+	ended := make(chan error, 1)
+	go func() { _, err := io.Copy(io.Discard, r); ended <- err }()
+	select {
+	case err := <-ended:
+		if err != nil {
+			t.Errorf("stream ended with %v, want a clean end", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("stream still open 5 s after its request's context ended")
+	}
+}

@@ -1,0 +1,157 @@
+package game
+
+import (
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/walkie-p2p/walkie/community"
+	"github.com/walkie-p2p/walkie/internal/httpjson"
+	"github.com/walkie-p2p/walkie/proto"
+)
+
+// apiMaxRequest bounds a POST body; the largest valid one is under 200
+// bytes.
+const apiMaxRequest = 4 << 10
+
+var _ community.APIServer = (*Community)(nil)
+
+// API returns the game's local HTTP API (community.APIServer), for an app on
+// the node's -http address; NAME is the community's Name, "game" by
+// default. A game served by a plugin (AutoPlay, a bot) has no API on the
+// node.
+//
+//	POST /api/NAME/challenge {"peer": "<peer id>"}                 -> 200 {"game": "<game id>"}
+//	POST /api/NAME/move      {"game": "<game id>", "move": "rock"} -> 200 the game
+//	GET  /api/NAME/games     -> 200 {"games": [...]}, newest first
+//	GET  /api/NAME/scores    -> 200 {"scores": [...]}
+//
+// Errors are JSON {"error": "..."}: 400 for bad JSON (unknown fields
+// included), a bad peer or game ID, a bad move, or a peer that is not a
+// member; 404 for an unknown game or path; 405 for a wrong method; 409 for
+// a move in a finished game or a second move; 415 for a POST that is not
+// application/json; 429 for too many open games; 503 before the community
+// runs.
+func (c *Community) API() http.Handler {
+	root := "/api/" + c.Name()
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST "+root+"/challenge", func(w http.ResponseWriter, r *http.Request) {
+		var req struct {
+			Peer string `json:"peer"`
+		}
+		if !httpjson.ReadStrict(w, r, apiMaxRequest, &req) {
+			return
+		}
+		u, err := uuid.Parse(req.Peer)
+		if err != nil || len(req.Peer) != 36 {
+			httpjson.Error(w, http.StatusBadRequest, `"peer" must be a peer ID like 3310f224-6b2c-5ba4-a13d-d6c2f65e89c4`)
+			return
+		}
+		id, err := c.Challenge(proto.ID(u))
+		if err != nil {
+			httpjson.Error(w, apiStatus(err), err.Error())
+			return
+		}
+		httpjson.Write(w, http.StatusOK, map[string]string{"game": id.String()})
+	})
+	mux.HandleFunc("POST "+root+"/move", func(w http.ResponseWriter, r *http.Request) {
+		var req struct {
+			Game string `json:"game"`
+			Move string `json:"move"`
+		}
+		if !httpjson.ReadStrict(w, r, apiMaxRequest, &req) {
+			return
+		}
+		id, err := ParseGameID(req.Game)
+		if err != nil {
+			httpjson.Error(w, http.StatusBadRequest, `"game": `+err.Error())
+			return
+		}
+		m, err := ParseMove(req.Move)
+		if err != nil {
+			httpjson.Error(w, http.StatusBadRequest, `"move": `+err.Error())
+			return
+		}
+		if err := c.Play(id, m); err != nil {
+			httpjson.Error(w, apiStatus(err), err.Error())
+			return
+		}
+		snap, _ := c.Game(id)
+		httpjson.Write(w, http.StatusOK, apiView(snap))
+	})
+	mux.HandleFunc("GET "+root+"/games", func(w http.ResponseWriter, r *http.Request) {
+		games := c.Games()
+		out := make([]apiGame, len(games))
+		for i, s := range games {
+			out[i] = apiView(s)
+		}
+		httpjson.Write(w, http.StatusOK, map[string]any{"games": out})
+	})
+	mux.HandleFunc("GET "+root+"/scores", func(w http.ResponseWriter, r *http.Request) {
+		type score struct {
+			Peer   string `json:"peer"`
+			Wins   int    `json:"wins"`
+			Losses int    `json:"losses"`
+			Draws  int    `json:"draws"`
+		}
+		scores := c.Scores()
+		out := make([]score, len(scores))
+		for i, s := range scores {
+			out[i] = score{s.Peer.String(), s.Wins, s.Losses, s.Draws}
+		}
+		httpjson.Write(w, http.StatusOK, map[string]any{"scores": out})
+	})
+	// The catch-alls keep the answers JSON: a wrong method on a known path
+	// is 405 with Allow, anything else 404.
+	allow := map[string]string{root + "/challenge": "POST", root + "/move": "POST",
+		root + "/games": "GET, HEAD", root + "/scores": "GET, HEAD"}
+	other := func(w http.ResponseWriter, r *http.Request) {
+		if a, ok := allow[r.URL.Path]; ok {
+			w.Header().Set("Allow", a)
+			httpjson.Error(w, http.StatusMethodNotAllowed, r.Method+" not allowed")
+			return
+		}
+		httpjson.Error(w, http.StatusNotFound, "no such endpoint")
+	}
+	mux.HandleFunc(root, other)
+	mux.HandleFunc(root+"/", other)
+	return mux
+}
+
+// apiGame is a game as the API shows it.
+type apiGame struct {
+	ID             string    `json:"id"`
+	Peer           string    `json:"peer"`
+	Challenger     bool      `json:"challenger"` // we sent the invite
+	Started        time.Time `json:"started"`
+	Played         bool      `json:"played"`          // we committed a move
+	OpponentPlayed bool      `json:"opponent_played"` // they committed one
+	Mine           string    `json:"mine,omitempty"`
+	Theirs         string    `json:"theirs,omitempty"` // once revealed and checked
+	Result         string    `json:"result,omitempty"` // win, loss, draw or void; absent while open
+	Reason         string    `json:"reason,omitempty"` // why it ended, if not by two reveals
+}
+
+// apiView is g as the API shows it.
+func apiView(g Game) apiGame {
+	return apiGame{ID: g.ID.String(), Peer: g.Peer.String(), Challenger: g.Challenger, Started: g.Started,
+		Played: g.Played, OpponentPlayed: g.Opponent, Mine: g.Mine.String(), Theirs: g.Theirs.String(),
+		Result: string(g.Result), Reason: g.Reason}
+}
+
+// apiStatus maps an error of the game API to an HTTP status.
+func apiStatus(err error) int {
+	switch {
+	case errors.Is(err, ErrNoGame):
+		return http.StatusNotFound
+	case errors.Is(err, ErrGameOver), errors.Is(err, ErrPlayed):
+		return http.StatusConflict
+	case errors.Is(err, ErrTooMany):
+		return http.StatusTooManyRequests
+	case errors.Is(err, ErrNotStarted):
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusBadRequest
+}
