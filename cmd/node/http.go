@@ -10,7 +10,7 @@ import (
 
 	"github.com/walkie-p2p/walkie/community"
 	"github.com/walkie-p2p/walkie/core"
-	"github.com/walkie-p2p/walkie/internal/httpjson"
+	"github.com/walkie-p2p/walkie/plugins/httpjson"
 )
 
 // Limits of the HTTP server. It serves a few small documents to operators,

@@ -11,7 +11,7 @@ import (
 	"github.com/walkie-p2p/walkie/community"
 	"github.com/walkie-p2p/walkie/core"
 	"github.com/walkie-p2p/walkie/core/prommetrics"
-	"github.com/walkie-p2p/walkie/internal/httpjson"
+	"github.com/walkie-p2p/walkie/plugins/httpjson"
 )
 
 // monitor is what the HTTP server shows besides /status: the node's own

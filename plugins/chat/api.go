@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/walkie-p2p/walkie/community"
-	"github.com/walkie-p2p/walkie/internal/httpjson"
+	"github.com/walkie-p2p/walkie/plugins/httpjson"
 )
 
 // Limits of the API.

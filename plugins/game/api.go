@@ -8,7 +8,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/walkie-p2p/walkie/community"
-	"github.com/walkie-p2p/walkie/internal/httpjson"
+	"github.com/walkie-p2p/walkie/plugins/httpjson"
 	"github.com/walkie-p2p/walkie/proto"
 )
 
