@@ -4,8 +4,9 @@ package proto
 // the reader checks every length against its maximum and against the bytes
 // left before it touches them. (msgpack.Decoder.Skip preallocates up to
 // 1 MiB for a bin32 that claims 4 GiB, which is the allocation a hostile
-// datagram must not be able to cause.) The format is the msgpack spec's:
-// https://github.com/msgpack/msgpack/blob/master/spec.md
+// datagram must not be able to cause.) CheckMsgpack lends the reader's walk
+// to the bodies of communities, which a general decoder reads. The format is
+// the msgpack spec's: https://github.com/msgpack/msgpack/blob/master/spec.md
 
 // msgpack format codes.
 const (
@@ -292,6 +293,37 @@ func (r *reader) skip() error {
 			return ErrShort
 		}
 		pending += int(items)
+	}
+	return nil
+}
+
+// CheckMsgpack checks that b is exactly one msgpack value of any type, with
+// nothing after it, and that every length and count it declares fits in the
+// bytes that follow. It is for bodies that a general msgpack decoder will
+// read: msgpack/v5 sizes its buffers by declared lengths (a bin32 claiming
+// 4 GiB gets a 4 GiB buffer, an array32 a slice of as many elements as it
+// claims), so once b passes, what such a decoder allocates is bounded by
+// len(b) times the size of the Go values it fills, never by what b claims.
+//
+// It walks b without allocating and in time linear in len(b), nesting
+// included. Errors, the package's sentinels: ErrTooLarge for b longer than
+// MaxDatagram (no body is); ErrShort for b empty, cut inside a value, or
+// declaring a length or count past its end; ErrBadBody for the never-used
+// code 0xc1 or bytes after the value. It checks structure only: types,
+// ranges and semantic limits are the caller's.
+func CheckMsgpack(b []byte) error {
+	if len(b) > MaxDatagram {
+		return ErrTooLarge
+	}
+	r := reader{b: b}
+	if err := r.skip(); err != nil {
+		return err
+	}
+	if r.left() != 0 {
+		// Unlike a core body, whose map may be followed by padding: a
+		// community body is the value, and trailing bytes that nothing
+		// reads would be a second meaning for the same datagram.
+		return ErrBadBody
 	}
 	return nil
 }
