@@ -31,6 +31,9 @@ var ErrMalformed = errors.New("community: malformed body")
 //   - Work linear in the body, nesting included, and a body of at most
 //     proto.MaxDatagram bytes.
 //   - One meaning per body: bytes after the value are refused.
+//   - No extension values (msgpack/v5 writes a time.Time as one; send times
+//     as integers): their payload is opaque to the check, yet the library
+//     reads a map through an extension's header.
 //   - No panic: the library panics on some hostile bodies (a bin used as a
 //     key of a map[any]any), and Decode returns that as ErrMalformed.
 //   - v shares no memory with body: keep it after the handler returns.
