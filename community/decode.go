@@ -101,9 +101,14 @@ func Typed[T any](h func(ctx context.Context, from Peer, msg *T) error) Handler 
 // unwraps to its cause.
 type malformedError struct{ cause error }
 
-func (e *malformedError) Error() string        { return ErrMalformed.Error() + ": " + e.cause.Error() }
+func (e *malformedError) Error() string { return ErrMalformed.Error() + ": " + e.cause.Error() }
+
+// Is makes the error ErrMalformed without a second wrapper, which would
+// allocate.
 func (e *malformedError) Is(target error) bool { return target == ErrMalformed }
-func (e *malformedError) Unwrap() error        { return e.cause }
+
+// Unwrap gives the cause, for errors.Is with proto's sentinels.
+func (e *malformedError) Unwrap() error { return e.cause }
 
 // The errors for the causes proto.CheckMsgpack returns, made once, so that
 // refusing a hostile body allocates nothing. Never modified.
