@@ -7,6 +7,10 @@
 //
 // The same Community value runs in-process (a node's Config.Communities) or
 // out-of-process as a go-plugin binary (plugins/sdk.Serve).
+//
+// Bodies are the community's own bytes. Decode reads a msgpack body into a
+// Go value with every declared length checked against the body first, and
+// Typed makes a Handler of a function that takes the decoded value.
 package community
 
 import (
@@ -55,8 +59,9 @@ type Peer struct {
 }
 
 // Handler handles one received message. body is only valid during the call
-// (copy what you keep). An error is logged and counted as a dropped message;
-// it never reaches the sender.
+// (copy what you keep); Typed makes a Handler that gets a decoded value
+// instead. An error is logged and counted as a dropped message; it never
+// reaches the sender.
 type Handler func(ctx context.Context, from Peer, body []byte) error
 
 // MessageSpec declares one message type of a community.

@@ -39,4 +39,9 @@
 // given twice is an error. Bytes after the map are ignored, which is what
 // makes [Pad] invisible. docs/protocol.md describes every message and has
 // golden vectors for each.
+//
+// The bodies of other communities are opaque to the core. [CheckMsgpack]
+// is the reader's walk made public for them: it bounds every declared
+// length by the bytes left, so that a general msgpack decoder can read the
+// body afterwards (community.Decode does both).
 package proto

@@ -4,8 +4,9 @@ package proto
 // the reader checks every length against its maximum and against the bytes
 // left before it touches them. (msgpack.Decoder.Skip preallocates up to
 // 1 MiB for a bin32 that claims 4 GiB, which is the allocation a hostile
-// datagram must not be able to cause.) The format is the msgpack spec's:
-// https://github.com/msgpack/msgpack/blob/master/spec.md
+// datagram must not be able to cause.) CheckMsgpack lends the reader's walk
+// to the bodies of communities, which a general decoder reads. The format is
+// the msgpack spec's: https://github.com/msgpack/msgpack/blob/master/spec.md
 
 // msgpack format codes.
 const (
@@ -66,8 +67,9 @@ func appendBin(b []byte, p []byte) []byte {
 
 // reader reads msgpack values from a body without copying or allocating.
 type reader struct {
-	b   []byte
-	off int
+	b     []byte
+	off   int
+	noExt bool // skip refuses extension values (see CheckMsgpack)
 }
 
 func (r *reader) left() int { return len(r.b) - r.off }
@@ -256,6 +258,9 @@ func (r *reader) skip() error {
 			case mpBin32, 0xdb: // bin32, str32
 				size, err = r.be(4)
 			case 0xc7, 0xc8, 0xc9: // ext8, ext16, ext32: length, type, data
+				if r.noExt {
+					return ErrBadBody
+				}
 				size, err = r.be(1 << (c - 0xc7))
 				size++
 			case 0xca, 0xcb: // float32, float64
@@ -265,6 +270,9 @@ func (r *reader) skip() error {
 			case mpInt8, mpInt8 + 1, mpInt8 + 2, mpInt64:
 				size = 1 << (c - mpInt8)
 			case 0xd4, 0xd5, 0xd6, 0xd7, 0xd8: // fixext 1-16: type, data
+				if r.noExt {
+					return ErrBadBody
+				}
 				size = 1 + 1<<(c-0xd4)
 			case mpArray16:
 				items, err = r.be(2)
@@ -292,6 +300,43 @@ func (r *reader) skip() error {
 			return ErrShort
 		}
 		pending += int(items)
+	}
+	return nil
+}
+
+// CheckMsgpack checks that b is exactly one msgpack value of any type, with
+// nothing after it, and that every length and count it declares fits in the
+// bytes that follow. It is for bodies that a general msgpack decoder will
+// read: msgpack/v5 sizes its buffers by declared lengths (a bin32 claiming
+// 4 GiB gets a 4 GiB buffer, an array32 a slice of as many elements as it
+// claims), so once b passes, what such a decoder allocates is bounded by
+// len(b) times the size of the Go values it fills, never by what b claims.
+//
+// It refuses extension values (ext and fixext; msgpack/v5 writes time.Time
+// as one): their payload is opaque bytes to this check, yet msgpack/v5 reads
+// a map through an extension's header, so a map count or a bin length
+// hidden in a payload would reach it unchecked (a 10-byte body allocating
+// 4 GiB).
+//
+// It walks b without allocating and in time linear in len(b), nesting
+// included. Errors, the package's sentinels: ErrTooLarge for b longer than
+// MaxDatagram (no body is); ErrShort for b empty, cut inside a value, or
+// declaring a length or count past its end; ErrBadBody for an extension
+// value, the never-used code 0xc1 or bytes after the value. It checks
+// structure only: types, ranges and semantic limits are the caller's.
+func CheckMsgpack(b []byte) error {
+	if len(b) > MaxDatagram {
+		return ErrTooLarge
+	}
+	r := reader{b: b, noExt: true}
+	if err := r.skip(); err != nil {
+		return err
+	}
+	if r.left() != 0 {
+		// Unlike a core body, whose map may be followed by padding: a
+		// community body is the value, and trailing bytes that nothing
+		// reads would be a second meaning for the same datagram.
+		return ErrBadBody
 	}
 	return nil
 }

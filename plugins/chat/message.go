@@ -9,6 +9,8 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/vmihailenco/msgpack/v5"
+
+	"github.com/walkie-p2p/walkie/community"
 )
 
 // Limits of a message. They are part of the protocol: every body fits in one
@@ -90,8 +92,18 @@ func (m *Message) encode() []byte {
 	return buf.Bytes()
 }
 
-// errBadBody says a body is not a well-formed message.
-var errBadBody = errors.New("chat: malformed message")
+// errBadBody says a body is well-formed msgpack but not a well-formed
+// message. It is a community.ErrMalformed, like what community.Decode
+// returns for a body that is not even that.
+var errBadBody = fmt.Errorf("chat: malformed message: %w", community.ErrMalformed)
+
+// messageBody is a message as its body carries it: msgpack/v5 reads a
+// struct from an array of exactly its fields.
+type messageBody struct {
+	ID, Author []byte
+	Lamport    uint64
+	Text       string
+}
 
 // decodeMessage parses and checks a message body: exact lengths, a Lamport
 // time in 1..MaxLamport, a valid text, the canonical encoding, no trailing
@@ -101,22 +113,23 @@ func decodeMessage(b []byte) (Message, error) {
 	if len(b) > maxMessageBody {
 		return m, errBadBody
 	}
-	r := reader{b: b}
-	n := r.arrayLen()
-	id, author := r.bin(), r.bin()
-	m.Lamport = r.uint()
-	m.Text = r.str()
-	if !r.ok() || n != 4 || len(id) != len(m.ID) || len(author) != len(m.Author) || m.Lamport == 0 || m.Lamport > MaxLamport {
-		return Message{}, errBadBody
+	var w messageBody
+	if err := community.Decode(b, &w); err != nil {
+		return m, err
 	}
-	copy(m.ID[:], id)
-	copy(m.Author[:], author)
+	if len(w.ID) != len(m.ID) || len(w.Author) != len(m.Author) || w.Lamport == 0 || w.Lamport > MaxLamport {
+		return m, errBadBody
+	}
+	copy(m.ID[:], w.ID)
+	copy(m.Author[:], w.Author)
+	m.Lamport, m.Text = w.Lamport, w.Text
 	if err := checkText(m.Text); err != nil {
 		return Message{}, err
 	}
 	// One encoding per message: msgpack allows several (a small number in
-	// 8 bytes, a short string with a long prefix); accepting only ours keeps
-	// the stored bytes and the fuzz round trip exact.
+	// 8 bytes, a short string with a long prefix, a bin for the text, a map
+	// for the array), and the decoder takes them all; accepting only ours
+	// keeps the stored bytes and the fuzz round trip exact.
 	if !bytes.Equal(m.encode(), b) {
 		return Message{}, errBadBody
 	}

@@ -4,10 +4,14 @@ import (
 	"bytes"
 	"encoding/hex"
 	"errors"
+	"runtime"
 	"strings"
 	"testing"
 
 	"github.com/google/uuid"
+	"github.com/vmihailenco/msgpack/v5"
+
+	"github.com/walkie-p2p/walkie/community"
 )
 
 // The wire form of a message is a contract between versions: these bytes
@@ -74,15 +78,52 @@ func TestDecodeMessageRejects(t *testing.T) {
 		"3 fields":  append([]byte{0x93}, b[1:]...),
 		"short id":  append([]byte{0x94, 0xc4, 0x0f}, b[3+1:]...),
 		// Lengths beyond the body: rejected without trusting them.
-		"text past the end": append(append([]byte(nil), b[:len(b)-7]...), 0xda, 0xff, 0xff, 'x'),
-		"bin32 id":          {0x94, 0xc6, 0xff, 0xff, 0xff, 0xff},
+		"text past the end":   append(append([]byte(nil), b[:len(b)-7]...), 0xda, 0xff, 0xff, 'x'),
+		"bin32 id":            {0x94, 0xc6, 0xff, 0xff, 0xff, 0xff},
+		"str32 text of 4 GiB": append(append([]byte(nil), b[:len(b)-7]...), 0xdb, 0xff, 0xff, 0xff, 0xff, 'x'),
+		// Forms the decoder takes but chat never writes.
+		"array16":            append([]byte{0xdc, 0, 4}, b[1:]...),
+		"lamport in 8 bytes": append(append(append([]byte(nil), b[:1+2*18]...), 0xcf, 0, 0, 0, 0, 0, 0, 0x01, 0x2c), b[1+2*18+3:]...),
+		"text as bin":        append(append(append([]byte(nil), b[:len(b)-7]...), 0xc4, 6), b[len(b)-6:]...),
+		"as a map":           mapForm(t, ok),
 	} {
-		if _, err := decodeMessage(body); err == nil {
-			t.Errorf("%s: accepted", name)
+		if _, err := decodeMessage(body); !errors.Is(err, community.ErrMalformed) {
+			t.Errorf("%s: %v, want a community.ErrMalformed", name, err)
 		}
 	}
 	if err := checkText(strings.Repeat("é", MaxText/2+1)); !errors.Is(err, ErrBadText) {
 		t.Errorf("checkText counts bytes, not runes: %v", err)
+	}
+}
+
+// mapForm is m as msgpack/v5 writes a struct by default: a map by field name.
+func mapForm(t *testing.T, m Message) []byte {
+	b, err := msgpack.Marshal(&messageBody{ID: m.ID[:], Author: m.Author[:], Lamport: m.Lamport, Text: m.Text})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// A body that claims more than it holds is refused before anything is
+// allocated for the claim: the refusal costs a few bytes, not the claim.
+func TestDecodeMessageAllocs(t *testing.T) {
+	b := golden[0].m.encode()
+	hostile := append(append([]byte(nil), b[:len(b)-7]...), 0xdb, 0xff, 0xff, 0xff, 0xff)
+	hostile = append(hostile, make([]byte, maxMessageBody-len(hostile))...)
+	const runs = 100
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for range runs {
+		if _, err := decodeMessage(hostile); !errors.Is(err, community.ErrMalformed) {
+			t.Fatalf("accepted: %v", err)
+		}
+	}
+	runtime.ReadMemStats(&after)
+	per := (after.TotalAlloc - before.TotalAlloc) / runs
+	t.Logf("a %d-byte body claiming a 4 GiB text: %d bytes a call", len(hostile), per)
+	if per > 512 {
+		t.Errorf("a %d-byte body claiming a 4 GiB text: %d bytes a call", len(hostile), per)
 	}
 }
 
@@ -116,10 +157,24 @@ func TestDecodeSyncRequestRejects(t *testing.T) {
 		"filter too large":    (&syncRequest{Lo: 1, Hi: 2, Bits: make([]byte, maxFilterBytes+1)}).encode(),
 		"hi below lo":         (&syncRequest{Lo: 3, Hi: 2, Bits: make([]byte, minFilterBytes)}).encode(),
 		"salt over 32 bits":   {0x94, 1, 2, 0xcf, 1, 0, 0, 0, 0, 0, 0, 0, 0xc4, 8, 0, 0, 0, 0, 0, 0, 0, 0},
+		"filter claims 4 GiB": {0x94, 1, 2, 3, 0xc6, 0xff, 0xff, 0xff, 0xff, 0},
+		"trailing byte":       append((&syncRequest{Lo: 1, Hi: 2, Bits: make([]byte, minFilterBytes)}).encode(), 0),
+		// Forms msgpack allows but chat has never taken.
+		"array16":         {0xdc, 0, 4, 1, 2, 3, 0xc4, 8, 0, 0, 0, 0, 0, 0, 0, 0},
+		"signed integer":  {0x94, 0xd0, 1, 2, 3, 0xc4, 8, 0, 0, 0, 0, 0, 0, 0, 0},
+		"nil lo":          {0x94, 0xc0, 2, 3, 0xc4, 8, 0, 0, 0, 0, 0, 0, 0, 0},
+		"filter as str":   {0x94, 1, 2, 3, 0xa8, 0, 0, 0, 0, 0, 0, 0, 0},
+		"filter as bin32": {0x94, 1, 2, 3, 0xc6, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0},
+		"nil":             {0xc0},
 	} {
-		if _, err := decodeSyncRequest(body); err == nil {
-			t.Errorf("%s: accepted", name)
+		if _, err := decodeSyncRequest(body); !errors.Is(err, community.ErrMalformed) {
+			t.Errorf("%s: %v, want a community.ErrMalformed", name, err)
 		}
+	}
+	// Integers of any unsigned width, and a bin16 filter, as always.
+	wide := []byte{0x94, 0xcc, 1, 0xcf, 0, 0, 0, 0, 0, 0, 0, 2, 0xce, 0, 0, 0, 3, 0xc5, 0, 8, 1, 0, 0, 0, 0, 0, 0, 8}
+	if r, err := decodeSyncRequest(wide); err != nil || r.Lo != 1 || r.Hi != 2 || r.Salt != 3 || len(r.Bits) != 8 || r.Bits[0] != 1 || r.Bits[7] != 8 {
+		t.Errorf("wide forms: %+v, %v", r, err)
 	}
 }
 

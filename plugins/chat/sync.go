@@ -10,6 +10,9 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/vmihailenco/msgpack/v5"
+	"github.com/vmihailenco/msgpack/v5/msgpcode"
+
+	"github.com/walkie-p2p/walkie/community"
 )
 
 // Anti-entropy (Dispersy's bloom-filter sync). Every SyncInterval a node
@@ -163,14 +166,64 @@ func decodeSyncRequest(b []byte) (*syncRequest, error) {
 	if len(b) > maxSyncBody {
 		return nil, errBadBody
 	}
-	rd := reader{b: b}
-	n := rd.arrayLen()
-	r := syncRequest{Lo: rd.uint(), Hi: rd.uint()}
-	salt := rd.uint()
-	r.Bits = rd.bin()
-	if !rd.ok() || n != 4 || r.Hi < r.Lo || salt > math.MaxUint32 || len(r.Bits) < minFilterBytes || len(r.Bits) > maxFilterBytes {
+	var r syncRequest
+	if err := community.Decode(b, &r); err != nil {
+		return nil, err
+	}
+	if r.Hi < r.Lo || len(r.Bits) < minFilterBytes || len(r.Bits) > maxFilterBytes {
 		return nil, errBadBody
 	}
-	r.Salt = uint32(salt)
 	return &r, nil
+}
+
+// DecodeMsgpack reads a request in the forms encode writes, as chat always
+// has: a fixarray of four, unsigned integers of any width (the salt within
+// 32 bits), and a bin8 or bin16 filter. msgpack/v5 alone would take more
+// forms (signed integers, nil, a string filter), each a second encoding.
+// community.Decode calls it once every length in the body is bounded.
+func (r *syncRequest) DecodeMsgpack(d *msgpack.Decoder) error {
+	if err := peek(d, func(c byte) bool { return c == msgpcode.FixedArrayLow|4 }); err != nil {
+		return err
+	}
+	if _, err := d.DecodeArrayLen(); err != nil {
+		return err
+	}
+	var salt uint64
+	for _, p := range [...]*uint64{&r.Lo, &r.Hi, &salt} {
+		if err := peek(d, isUint); err != nil {
+			return err
+		}
+		v, err := d.DecodeUint64()
+		if err != nil {
+			return err
+		}
+		*p = v
+	}
+	if salt > math.MaxUint32 {
+		return errBadBody
+	}
+	r.Salt = uint32(salt)
+	if err := peek(d, func(c byte) bool { return c == msgpcode.Bin8 || c == msgpcode.Bin16 }); err != nil {
+		return err
+	}
+	var err error
+	r.Bits, err = d.DecodeBytes()
+	return err
+}
+
+// peek checks that the next value starts with a code that ok accepts.
+func peek(d *msgpack.Decoder, ok func(byte) bool) error {
+	c, err := d.PeekCode()
+	if err != nil {
+		return err
+	}
+	if !ok(c) {
+		return errBadBody
+	}
+	return nil
+}
+
+// isUint reports whether c starts an unsigned integer.
+func isUint(c byte) bool {
+	return c <= msgpcode.PosFixedNumHigh || c >= msgpcode.Uint8 && c <= msgpcode.Uint64
 }

@@ -74,10 +74,11 @@ type Message struct {
 	Done   bool // on a reveal: the sender has finished the game
 }
 
-// Errors of the decoder.
+// Errors of the decoder, both community.ErrMalformed: bad input, not a
+// failure of ours.
 var (
-	errMalformed = errors.New("game: malformed body")
-	errMissing   = errors.New("game: missing field")
+	errMalformed = fmt.Errorf("game: %w", community.ErrMalformed)
+	errMissing   = fmt.Errorf("game: missing field: %w", community.ErrMalformed)
 )
 
 // fieldsOf lists the keys each type carries, in the order they are written.
@@ -134,22 +135,31 @@ func Encode(t community.Type, b *Message) ([]byte, error) {
 
 // Decode parses a body of type t. Every field of t must be present with its
 // exact length; unknown keys and the fields of other types are skipped (a
-// later version may add some); trailing bytes are refused.
+// later version may add some, of any msgpack type but an extension);
+// trailing bytes are refused. The body goes through community.Decode, so no
+// declared length costs more than the body.
 func Decode(t community.Type, data []byte) (Message, error) {
-	var b Message
 	want := fieldsOf(t)
 	if want == nil {
-		return b, fmt.Errorf("game: unknown type %d", t)
+		return Message{}, fmt.Errorf("game: unknown type %d", t)
 	}
-	if len(data) > MaxBody || checkLengths(data) != nil {
-		return b, errMalformed
+	if len(data) > MaxBody {
+		return Message{}, errMalformed
 	}
-	r := bytes.NewReader(data)
-	dec := msgpack.NewDecoder(r)
-	n, err := dec.DecodeMapLen()
-	if err != nil || n < 0 || n > maxFields {
-		return b, errMalformed
+	d := decoding{allowed: allowedKeys(t, want)}
+	if err := community.Decode(data, &d); err != nil || !d.done {
+		return Message{}, errMalformed
 	}
+	for _, k := range want {
+		if d.seen&(1<<k) == 0 {
+			return Message{}, errMissing
+		}
+	}
+	return d.m, nil
+}
+
+// allowedKeys is the set of keys a body of type t may carry.
+func allowedKeys(t community.Type, want []int) uint {
 	var allowed uint
 	for _, k := range want {
 		allowed |= 1 << k
@@ -157,14 +167,34 @@ func Decode(t community.Type, data []byte) (Message, error) {
 	if t == TypeReveal {
 		allowed |= 1 << keyDone
 	}
-	var seen uint
+	return allowed
+}
+
+// decoding is a body being decoded: community.Decode checks its lengths,
+// then calls DecodeMsgpack.
+type decoding struct {
+	allowed uint    // keys of the type; others are skipped
+	seen    uint    // keys read
+	done    bool    // DecodeMsgpack ran (a nil body skips it)
+	m       Message // the fields read
+}
+
+// DecodeMsgpack reads the body's map: at most maxFields entries, each key
+// once, the type's fields with their exact lengths and ranges.
+func (d *decoding) DecodeMsgpack(dec *msgpack.Decoder) error {
+	d.done = true
+	n, err := dec.DecodeMapLen()
+	if err != nil || n < 0 || n > maxFields {
+		return errMalformed
+	}
+	b := &d.m
 	for range n {
 		k, err := dec.DecodeUint64()
-		if err != nil || k >= 64 || seen&(1<<k) != 0 {
-			return b, errMalformed
+		if err != nil || k >= 64 || d.seen&(1<<k) != 0 {
+			return errMalformed
 		}
-		seen |= 1 << k
-		if allowed&(1<<k) == 0 {
+		d.seen |= 1 << k
+		if d.allowed&(1<<k) == 0 {
 			k = 0 // another type's field: skipped like an unknown key
 		}
 		switch k {
@@ -181,11 +211,11 @@ func Decode(t community.Type, data []byte) (Message, error) {
 			}
 			b.Move = Move(m)
 		case keyDone:
-			var d uint64
-			if d, err = dec.DecodeUint64(); err == nil && d > 1 {
+			var v uint64
+			if v, err = dec.DecodeUint64(); err == nil && v > 1 {
 				err = errMalformed
 			}
-			b.Done = d == 1
+			b.Done = v == 1
 		case keyReason:
 			if b.Reason, err = dec.DecodeString(); err == nil && len(b.Reason) > MaxReason {
 				err = errMalformed
@@ -194,18 +224,10 @@ func Decode(t community.Type, data []byte) (Message, error) {
 			err = dec.Skip()
 		}
 		if err != nil {
-			return Message{}, errMalformed
+			return errMalformed
 		}
 	}
-	if r.Len() != 0 {
-		return Message{}, errMalformed
-	}
-	for _, k := range want {
-		if seen&(1<<k) == 0 {
-			return Message{}, errMissing
-		}
-	}
-	return b, nil
+	return nil
 }
 
 // decodeFixed reads a bin of exactly len(dst) bytes into dst.

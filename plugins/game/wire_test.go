@@ -3,6 +3,8 @@ package game
 import (
 	"bytes"
 	"encoding/hex"
+	"errors"
+	"runtime"
 	"testing"
 
 	"github.com/walkie-p2p/walkie/community"
@@ -90,6 +92,46 @@ func TestDecodeRefuses(t *testing.T) {
 	b := enc("8201c4100100000000000000000000000000000f3fa3616263")
 	if m, err := Decode(TypeInvite, b); err != nil || m.Game != (GameID{0: 1, 15: 15}) {
 		t.Errorf("unknown key: %+v, %v", m, err)
+	}
+}
+
+// A declared length beyond the body is refused before the msgpack library
+// sizes a buffer by it. Found by FuzzDecode: a str32 claiming 4 GiB made the
+// library allocate it on every call. A length hidden in an extension's
+// payload, which the library reads a map through, is refused too.
+func TestDecodeHostileLengths(t *testing.T) {
+	for name, b := range map[string][]byte{
+		"str32 of 4 GiB":        {0x81, 0x01, 0xdb, 0xf7, 0xeb, 0xa5, 0x39, 0x30},
+		"bin32 of 4 GiB":        {0x81, 0x01, 0xc6, 0xff, 0xff, 0xff, 0xff},
+		"bin8 past end":         {0x81, 0x01, 0xc4, 0x10, 0x30},
+		"map32 too long":        {0xdf, 0xff, 0xff, 0xff, 0xff},
+		"array16 too long":      {0x81, 0x01, 0xdc, 0x00, 0x09, 0x01},
+		"ext32 past end":        {0x81, 0x01, 0xc9, 0x00, 0x00, 0x10, 0x00, 0x01},
+		"cut short":             {0x82, 0x01, 0x02},
+		"never used 0xc1":       {0xc1},
+		"nil":                   {0xc0},
+		"map in an ext8":        {0xc7, 0x07, 0x01, 0x81, 0x01, 0xc6, 0xff, 0xff, 0xff, 0xff},
+		"ext under unknown key": {0x82, 0x01, 0xc4, 0x10, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 15, 0x3f, 0xd4, 0x01, 0x00},
+	} {
+		for typ := TypeInvite; typ <= TypeReject; typ++ {
+			if _, err := Decode(typ, b); !errors.Is(err, community.ErrMalformed) {
+				t.Errorf("%s: type %d: %v, want a community.ErrMalformed", name, typ, err)
+			}
+		}
+	}
+	for name, b := range map[string][]byte{
+		"str32 of 4 GiB": {0x83, 0x01, 0xdb, 0xf7, 0xeb, 0xa5, 0x39, 0x30},
+		"map in an ext8": {0xc7, 0x07, 0x01, 0x81, 0x01, 0xc6, 0xff, 0xff, 0xff, 0xff},
+	} {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		for range 100 {
+			_, _ = Decode(TypeCommit, b)
+		}
+		runtime.ReadMemStats(&after)
+		if per := (after.TotalAlloc - before.TotalAlloc) / 100; per > 256 {
+			t.Errorf("%s: %d bytes a call", name, per)
+		}
 	}
 }
 
