@@ -179,8 +179,11 @@ func TestDecodeAllocs(t *testing.T) {
 		if n := testing.AllocsPerRun(100, f); n != 0 {
 			t.Errorf("%s: %v allocations a call, want 0", name, n)
 		}
-		if b := allocBytes(100, f); b != 0 {
-			t.Errorf("%s: %d bytes a call, want 0", name, b)
+		// TotalAlloc is the whole process's: the race detector and the
+		// runtime add a few bytes now and then, never the megabytes a
+		// trusted claim would cost.
+		if b := allocBytes(100, f); b > 64 {
+			t.Errorf("%s: %d bytes a call, want none", name, b)
 		}
 	}
 
