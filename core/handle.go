@@ -14,7 +14,9 @@ import (
 // (peers.go, vote.go, token.go, punch.go) keep their own state, and
 // sender.go writes what the handlers answer.
 func (o *Overlay) handle(p *packet, now time.Time) {
-	o.punch.hit(p, now)
+	if o.punch.att != nil { // rare: checked here, where it costs no call
+		o.punch.hit(p, now)
+	}
 	var err error
 	switch p.hdr.Type {
 	case proto.TypeIntroRequest:
