@@ -15,6 +15,7 @@ package community
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"log/slog"
 	"net/netip"
@@ -37,6 +38,14 @@ func IDFromName(name string) ID {
 	return ID(uuid.NewSHA1(uuid.UUID(proto.Namespace()), []byte(name)))
 }
 
+// IDFromKey derives a peer ID from a node's Ed25519 public key: the UUIDv5
+// (SHA-1) of the raw 32-byte key in the walkie namespace, the one community
+// IDs use. So a peer ID is self-certifying: whoever proves the key holds
+// the ID, and nobody else can.
+func IDFromKey(pub ed25519.PublicKey) ID {
+	return ID(uuid.NewSHA1(uuid.UUID(proto.Namespace()), pub))
+}
+
 // ValidName reports whether name is a valid community name: 1 to 32 of
 // [a-z0-9-], starting with a letter or digit, so that it is safe as a
 // metrics label and a file name.
@@ -56,6 +65,13 @@ func ValidName(name string) bool {
 type Peer struct {
 	ID   proto.ID       // its peer ID
 	Addr netip.AddrPort // where the overlay reaches it
+	// Key is the peer's Ed25519 public key, once it proved it; nil for a
+	// peer of an earlier release, which has none.
+	Key ed25519.PublicKey
+	// Authenticated reports that the peer proved Key in a handshake with
+	// this node: ID is IDFromKey(Key), nobody else can hold it, and what
+	// this node exchanges with the peer is sealed.
+	Authenticated bool
 }
 
 // Handler handles one received message. body is only valid during the call
@@ -102,6 +118,31 @@ type Env interface {
 	WAN() netip.AddrPort
 	// Logger returns a logger tagged with the community's name.
 	Logger() *slog.Logger
+	// Key returns this node's Ed25519 public key (Self is IDFromKey of
+	// it); nil for a node without one.
+	Key() ed25519.PublicKey
+	// Sign signs msg with this node's Ed25519 key; ed25519.Verify with
+	// Key() checks it. Start msg with a domain-separation tag of your own
+	// (the community's name and what is signed), so that nothing signed for
+	// one purpose can be replayed as another. Nil for a node without a key.
+	Sign(msg []byte) []byte
+}
+
+// Policy is what a community asks of the node beyond its message types.
+// The zero Policy asks for nothing.
+type Policy struct {
+	// Authenticated admits only peers that proved their key as members:
+	// Members lists only them, Send refuses others (ErrUnknownPeer), and
+	// messages from others are dropped before a handler runs (counted as
+	// unauthenticated). A community that trusts who sent what (chat, a
+	// game) sets it.
+	Authenticated bool
+}
+
+// PolicyHolder is implemented by a community whose Policy is not the zero
+// one. The node asks once, before Start.
+type PolicyHolder interface {
+	Policy() Policy
 }
 
 // Errors an Env returns.

@@ -1,6 +1,7 @@
 package core
 
 import (
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -14,7 +15,15 @@ import (
 // Config configures an Overlay. Start from DefaultConfig (internet) or
 // DefaultLocalConfig (loopback and tests), then set PeerID and Transport.
 type Config struct {
-	// PeerID is this node's identity (see LoadOrCreatePeerID). Required.
+	// Key is this node's Ed25519 identity (LoadOrCreateIdentity); the peer
+	// ID derives from it. With a key the node proves it to its peers in a
+	// handshake, seals what it sends them, and takes a key-derived peer ID
+	// only from a peer that proved the key. Without one it runs as a node of
+	// the previous release did (random PeerID, nothing proven, nothing
+	// sealed): for tests of mixed networks. Default none.
+	Key ed25519.PrivateKey
+	// PeerID is this node's peer ID: derived from Key when Key is set (a
+	// PeerID that differs is an error); required without a Key.
 	PeerID proto.ID
 	// Transport carries the node's datagrams. Required; the Overlay closes
 	// it on Close.
@@ -181,8 +190,18 @@ func DefaultLocalConfig() Config {
 
 // withDefaults fills zero fields from DefaultConfig and checks the rest.
 func (c Config) withDefaults() (Config, error) {
+	if c.Key != nil {
+		if len(c.Key) != ed25519.PrivateKeySize {
+			return c, errors.New("walkie: Config.Key is not an Ed25519 private key")
+		}
+		id := IdentityFromKey(c.Key).ID
+		if !c.PeerID.IsZero() && c.PeerID != id {
+			return c, fmt.Errorf("walkie: Config.PeerID %v is not the ID of Config.Key (%v)", c.PeerID, id)
+		}
+		c.PeerID = id
+	}
 	if c.PeerID.IsZero() {
-		return c, errors.New("walkie: Config.PeerID is required")
+		return c, errors.New("walkie: Config.Key or Config.PeerID is required")
 	}
 	if c.Transport == nil {
 		return c, errors.New("walkie: Config.Transport is required")

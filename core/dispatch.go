@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -28,6 +29,7 @@ type communities struct {
 	byCID   map[proto.ID]*runner // read-only after New
 	ctx     context.Context
 	self    proto.ID
+	key     ed25519.PrivateKey // nil without one
 	pool    *bufPool
 	view    *atomic.Pointer[view]
 	wake    func() // tells the worker that a send queue has something
@@ -47,12 +49,14 @@ type runner struct {
 	out   chan *packet                // to send; packet.dest names the member
 	log   *slog.Logger
 	ok    bool // Start succeeded; set before the readers start
+	// authOnly: the community's Policy admits only authenticated members.
+	authOnly bool
 }
 
 // newCommunities checks the communities of cfg and prepares their runners.
 func newCommunities(cfg *Config, ctx context.Context, pool *bufPool, v *atomic.Pointer[view], wake func()) (*communities, error) {
 	cs := &communities{byCID: make(map[proto.ID]*runner, len(cfg.Communities)), ctx: ctx, self: cfg.PeerID,
-		pool: pool, view: v, wake: wake, m: cfg.Metrics}
+		key: cfg.Key, pool: pool, view: v, wake: wake, m: cfg.Metrics}
 	for i, c := range cfg.Communities {
 		if c == nil {
 			return nil, errors.New("walkie: a nil community")
@@ -69,6 +73,9 @@ func newCommunities(cfg *Config, ctx context.Context, pool *bufPool, v *atomic.P
 		}
 		if cs.byCID[r.id] != nil {
 			return nil, fmt.Errorf("walkie: community %q configured twice", name)
+		}
+		if ph, ok := c.(community.PolicyHolder); ok {
+			r.authOnly = ph.Policy().Authenticated
 		}
 		for _, s := range c.Messages() {
 			switch {
@@ -126,17 +133,31 @@ func (r *runner) run() {
 	}
 }
 
-// deliver checks that the sender is a verified member at the packet's
-// source address, as the worker last published it, then calls the handler.
+// deliver checks the sender against the view the worker last published,
+// then calls the handler: a sealed packet's sender proved its key (its
+// session says who it is); a plaintext one must be a verified member at the
+// packet's source address, and one that never proved a key (a peer that did
+// cannot send in plaintext).
 func (r *runner) deliver(p *packet) {
-	q := r.cs.view.Load().byAddr[p.from]
-	if q == nil || q.id != p.hdr.Sender || !q.member(r.id) {
+	v := r.cs.view.Load()
+	var q *peerView
+	if p.sess != nil {
+		q = v.byID[p.sess.peer]
+	} else if q = v.byAddr[p.from]; q != nil && (q.id != p.hdr.Sender || q.authenticated) {
+		q = nil
+	}
+	if q == nil || !q.member(r.id) {
 		r.cs.m.Drop(DropUnverified)
+		return
+	}
+	if r.authOnly && !q.authenticated {
+		r.cs.m.Drop(DropUnauthenticated)
 		return
 	}
 	r.cs.m.CommunityMessage(r.name, uint8(p.hdr.Type), Inbound)
 	s := r.specs[p.hdr.Type]
-	if err := s.Handle(r.cs.ctx, community.Peer{ID: p.hdr.Sender, Addr: p.from}, p.body); err != nil {
+	from := community.Peer{ID: q.id, Addr: p.from, Key: q.key, Authenticated: q.authenticated}
+	if err := s.Handle(r.cs.ctx, from, p.body); err != nil {
 		r.cs.m.Drop(DropBadBody)
 		r.log.Debug("handler failed", "type", s.Name, "from", p.hdr.Sender, "err", err)
 	}
@@ -169,13 +190,13 @@ func (cs *communities) flush(t *peerTable, s *sender, max int) (more bool) {
 // write sends one queued datagram to its member, if it is still one.
 func (r *runner) write(p *packet, t *peerTable, s *sender) {
 	q := t.get(p.dest)
-	if q == nil || !slices.Contains(q.communities, r.id) {
+	if q == nil || !slices.Contains(q.communities, r.id) || (r.authOnly && !q.authenticated()) {
 		r.log.Debug("send dropped: no longer a member", "to", p.dest, "type", p.hdr.Type)
 		return
 	}
 	h := proto.Header{Type: p.hdr.Type, Community: r.id, Sender: r.cs.self, Dest: q.addr}
-	if h.Len()+len(p.body) > proto.MaxDatagram {
-		return // its address changed family since Send checked the size
+	if size := h.Len() + len(p.body); size > proto.MaxDatagram || (q.authenticated() && size > proto.MaxSealedInner) {
+		return // its address changed family, or it authenticated, since Send checked the size
 	}
 	if err := s.sendCommunity(h, p.body); err != nil {
 		// Like UDP, a datagram that cannot go out is lost, not an error
@@ -197,10 +218,11 @@ func (e env) Send(to proto.ID, typ community.Type, body []byte) error {
 		return community.ErrClosed
 	}
 	q := cs.view.Load().byID[to]
-	if q == nil || !q.member(e.r.id) {
+	if q == nil || !q.member(e.r.id) || (e.r.authOnly && !q.authenticated) {
 		return community.ErrUnknownPeer
 	}
-	if h := (proto.Header{Dest: q.addr}); h.Len()+len(body) > proto.MaxDatagram {
+	if size := (&proto.Header{Dest: q.addr}).Len() + len(body); size > proto.MaxDatagram ||
+		(q.authenticated && size > proto.MaxSealedInner) {
 		return community.ErrTooLarge
 	}
 	p := cs.pool.get()
@@ -230,6 +252,22 @@ func (e env) WAN() netip.AddrPort { return e.r.cs.view.Load().wan }
 
 // Logger implements community.Env.
 func (e env) Logger() *slog.Logger { return e.r.log }
+
+// Key implements community.Env.
+func (e env) Key() ed25519.PublicKey {
+	if e.r.cs.key == nil {
+		return nil
+	}
+	return e.r.cs.key.Public().(ed25519.PublicKey)
+}
+
+// Sign implements community.Env.
+func (e env) Sign(msg []byte) []byte {
+	if e.r.cs.key == nil {
+		return nil
+	}
+	return ed25519.Sign(e.r.cs.key, msg)
+}
 
 // start starts every community and its goroutine. A community whose Start
 // fails is logged and gets no messages (they are dropped as

@@ -172,9 +172,14 @@ func TestEnv(t *testing.T) {
 		if err := env.Send(net.Node(1).ID, 1, make([]byte, proto.MaxDatagram)); !errors.Is(err, community.ErrTooLarge) {
 			t.Errorf("Send too large: %v", err)
 		}
-		body := make([]byte, proto.MaxDatagram-proto.MinHeaderLen)
+		// Between authenticated peers, datagrams are sealed: the largest
+		// body leaves room for the seal.
+		body := make([]byte, proto.MaxSealedInner-proto.MinHeaderLen)
 		if err := env.Send(net.Node(1).ID, 1, body); err != nil {
 			t.Errorf("Send the largest body: %v", err)
+		}
+		if err := env.Send(net.Node(1).ID, 1, append(body, 0)); !errors.Is(err, community.ErrTooLarge) {
+			t.Errorf("Send one byte over the largest sealed body: %v", err)
 		}
 		net.Stop(0)
 		if !ps[0][0].closed || !ps[0][1].closed {

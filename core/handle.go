@@ -17,6 +17,14 @@ func (o *Overlay) handle(p *packet, now time.Time) {
 	if o.punch.att != nil { // rare: checked here, where it costs no call
 		o.punch.hit(p, now)
 	}
+	if p.sess != nil {
+		o.roam(p)
+	} else if o.out.sealed(p.from) {
+		// A plaintext packet from an authenticated peer's address: answers
+		// go in kind (see sender.plainTo).
+		o.out.plainTo = p.from
+		defer func() { o.out.plainTo = netip.AddrPort{} }()
+	}
 	var err error
 	switch p.hdr.Type {
 	case proto.TypeIntroRequest:
@@ -38,6 +46,14 @@ func (o *Overlay) handle(p *packet, now time.Time) {
 	case proto.TypeBeacon:
 		if o.s.beacon, err = proto.DecodeBeacon(p.body); err == nil {
 			o.onBeacon(p, now)
+		}
+	case proto.TypeHandshake:
+		if o.shakes == nil {
+			o.m.Drop(DropUnknownType) // as a node of the previous release would
+			return
+		}
+		if err = proto.DecodeHandshakeInto(p.body, &o.s.shake); err == nil {
+			o.onHandshake(p, &o.s.shake, now)
 		}
 	default:
 		o.m.Drop(DropUnknownType)
@@ -66,7 +82,7 @@ func (o *Overlay) onIntroRequest(p *packet, req *proto.IntroRequest, now time.Ti
 	}
 	// No vote: a requester picks when it talks to us, so a pair of liars
 	// could send votes at will. Only answers to our own requests vote.
-	a, isNew := o.table.upsert(p.hdr.Sender, p.from, now, o.cfg.PunctureRate)
+	a, isNew := o.admit(p, now)
 	if a != nil {
 		o.table.announce(a, req.LAN, req.NAT, req.Symmetric || isHard(req.NAT), req.Communities, now)
 		if isNew {
@@ -163,7 +179,10 @@ func (o *Overlay) onIntroResponse(p *packet, resp *proto.IntroResponse, now time
 	o.m.Add(IntroResponsesReceived, 1)
 	o.m.IntroRTT(now.Sub(req.sent))
 	o.vote(p, now)
-	b, isNew := o.table.upsert(p.hdr.Sender, p.from, now, o.cfg.PunctureRate)
+	b, isNew := o.admit(p, now)
+	if b == nil && p.sess == nil && o.mustProve(p.hdr.Sender) && len(resp.Token) > 0 {
+		o.shake(p.from, p.hdr.Sender, resp.Token, now) // B is a peer once it proved its key
+	}
 	if b != nil {
 		// resp is scratch: copy what the table keeps. A token-only answer
 		// (to a request without a token) lists no communities: it must not
@@ -233,7 +252,7 @@ func (o *Overlay) plan(id proto.ID, to, wan netip.AddrPort, nat proto.NATHint, n
 func (o *Overlay) onPunctureRequest(p *packet, req *proto.PunctureRequest, now time.Time) {
 	o.m.Add(PunctureRequestsReceived, 1)
 	b := o.table.at(p.from)
-	if b == nil || b.id != p.hdr.Sender {
+	if b == nil || b.id != p.hdr.Sender || (b.authenticated() && p.sess == nil) {
 		o.m.Drop(DropUnverified)
 		return
 	}

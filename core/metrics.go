@@ -25,6 +25,10 @@ const (
 	PortPredictionAttempts
 	PortPredictionSuccesses
 	PortProbesSent
+	// Handshakes (docs/protocol.md): started by us as the initiator, and
+	// completed on our side (either role): a peer proved its key.
+	HandshakesStarted
+	HandshakesCompleted
 	numCounters
 )
 
@@ -55,6 +59,10 @@ func (c Counter) Name() string {
 		return "walkie_port_prediction_successes_total"
 	case PortProbesSent:
 		return "walkie_port_probes_sent_total"
+	case HandshakesStarted:
+		return "walkie_handshakes_started_total"
+	case HandshakesCompleted:
+		return "walkie_handshakes_completed_total"
 	}
 	return "walkie_unknown_total"
 }
@@ -92,6 +100,11 @@ const (
 	DropAmplification                        // an answer would exceed what an unverified sender sent
 	DropSelf                                 // our own packet (multicast loopback)
 	DropSendBusy                             // outbound: a community's send queue was full (Env.Send said ErrBusy)
+	DropNoSession                            // sealed for a session we do not have (unknown index)
+	DropBadSeal                              // sealed, but did not open (tampered, wrong key), or opened to another sender
+	DropReplay                               // sealed, opened, but its counter was seen before (or is too old)
+	DropHandshake                            // a handshake message that did not fit a handshake, or did not prove the claimed key
+	DropUnauthenticated                      // claims a key-derived ID without having proved the key, or needs an authenticated member
 	numDropReasons
 )
 
@@ -132,6 +145,16 @@ func (r DropReason) String() string {
 		return "self"
 	case DropSendBusy:
 		return "send_busy"
+	case DropNoSession:
+		return "no_session"
+	case DropBadSeal:
+		return "bad_seal"
+	case DropReplay:
+		return "replay"
+	case DropHandshake:
+		return "handshake"
+	case DropUnauthenticated:
+		return "unauthenticated"
 	}
 	return "unknown"
 }

@@ -57,6 +57,7 @@ type Overlay struct {
 	tok        *tokens
 	out        *sender
 	punch      *prober
+	shakes     *handshakes            // nil without Config.Key: a node of the previous release
 	asked      map[uint64]outstanding // our introduction requests, by nonce
 	bootstrap  []netip.AddrPort
 	backoff    time.Duration
@@ -101,7 +102,16 @@ func New(cfg Config) (*Overlay, error) {
 		cancel()
 		return nil, err
 	}
+	if cfg.Key != nil {
+		if o.shakes, err = newHandshakes(IdentityFromKey(cfg.Key)); err != nil {
+			cancel()
+			return nil, err
+		}
+	}
 	o.in = newInbound(&o.cfg, ctx, &o.pool, o.comms, &o.wg)
+	if o.shakes != nil {
+		o.in.sessions = &o.shakes.index
+	}
 	// A probe socket gets a reader like any socket; the prober opens them
 	// on the worker.
 	listen := func() (Transport, error) {
@@ -193,8 +203,9 @@ func (o *Overlay) signal() {
 func (o *Overlay) run() {
 	defer o.wg.Done()
 	defer o.punch.close()
-	o.out.begin()
-	next := o.tick(time.Now())
+	now := time.Now()
+	o.out.begin(now)
+	next := o.tick(now)
 	o.finish()
 	timer := time.NewTimer(next)
 	defer timer.Stop()
@@ -209,8 +220,9 @@ func (o *Overlay) run() {
 		case <-o.wake:
 			o.work(nil, nil)
 		case <-timer.C:
-			o.out.begin()
-			next = o.tick(time.Now())
+			now := time.Now()
+			o.out.begin(now)
+			next = o.tick(now)
 			o.finish()
 			timer.Reset(next)
 			continue
@@ -227,8 +239,8 @@ func (o *Overlay) run() {
 // communities' queued datagrams, then publishes and sends it all in one
 // batch.
 func (o *Overlay) work(p *packet, b *pktBatch) {
-	o.out.begin()
 	now := time.Now() // one clock per batch: what is queued arrived together
+	o.out.begin(now)
 	o.takeBootstrap(now)
 	if p != nil {
 		o.handle(p, now)
@@ -271,10 +283,17 @@ func (o *Overlay) handleBatch(b *pktBatch, now time.Time) {
 	o.in.recycle(b)
 }
 
-// finish ends a batch of the worker's: it publishes the view if anything
-// in it changed, then sends the batch. In that order: whoever hears our
-// answers and reacts finds itself in the view already.
+// finish ends a batch of the worker's: it retires the sessions of peers
+// that left, publishes the view if anything in it changed, then sends the
+// batch. In that order: whoever hears our answers and reacts finds itself
+// in the view already.
 func (o *Overlay) finish() {
+	for _, q := range o.table.gone() {
+		o.out.unseal(q.addr, q.sess)
+		if o.shakes != nil {
+			o.shakes.remove(q.sess, q.prev)
+		}
+	}
 	o.publish()
 	o.out.end()
 }

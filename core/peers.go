@@ -1,6 +1,7 @@
 package core
 
 import (
+	"crypto/ed25519"
 	"math/rand/v2"
 	"net/netip"
 	"slices"
@@ -30,7 +31,17 @@ type peer struct {
 	nat         proto.NATHint // its NAT, as it announced it: passed on when we introduce it
 	natAt       time.Time     // when it announced nat
 	punctures   *rate.Limiter // puncture requests we honour from it
+	// key and sess: a peer that proved its key in a handshake has both;
+	// what we send it is sealed in sess. prev is the session sess replaced,
+	// which still opens what was in flight until prevUntil.
+	key       ed25519.PublicKey
+	sess      *session
+	prev      *session
+	prevUntil time.Time
 }
+
+// authenticated reports whether the peer proved its key.
+func (p *peer) authenticated() bool { return p.sess != nil }
 
 // heard records that the peer spoke at now.
 func (p *peer) heard(now time.Time) {
@@ -70,6 +81,7 @@ type peerTable struct {
 	order    []*peer // sorted by ID: stable round-robin introductions
 	cands    map[proto.ID]*candidate
 	invitees map[proto.ID]*invitee
+	removed  []*peer // since the worker last took them (gone): their sessions must go too
 }
 
 func newPeerTable(max, maxCand int) *peerTable {
@@ -138,6 +150,11 @@ func (t *peerTable) upsert(id proto.ID, addr netip.AddrPort, now time.Time, punc
 		}
 		t.remove(q.id)
 	}
+	return t.add(id, addr, now, punctureRate), true
+}
+
+// add inserts a new peer.
+func (t *peerTable) add(id proto.ID, addr netip.AddrPort, now time.Time, punctureRate float64) *peer {
 	p := &peer{id: id, addr: addr, added: now,
 		cursor:    rand.IntN(len(t.order) + 1), // start the round-robin anywhere
 		punctures: rate.NewLimiter(rate.Limit(punctureRate), int(2*punctureRate)+1)}
@@ -148,7 +165,7 @@ func (t *peerTable) upsert(id proto.ID, addr netip.AddrPort, now time.Time, punc
 	t.order = slices.Insert(t.order, i, p)
 	delete(t.cands, id)
 	t.ver++
-	return p, true
+	return p
 }
 
 // announce records what p says of itself in a request: its LAN address, its
@@ -186,7 +203,56 @@ func (t *peerTable) remove(id proto.ID) {
 		delete(t.byAddr, p.addr)
 	}
 	t.order = slices.DeleteFunc(t.order, func(q *peer) bool { return q == p })
+	t.removed = append(t.removed, p)
 	t.ver++
+}
+
+// gone returns the peers removed since the last call.
+func (t *peerTable) gone() []*peer {
+	g := t.removed
+	t.removed = t.removed[:0:0]
+	return g
+}
+
+// move records that p is now reached at addr; a peer that was there goes.
+func (t *peerTable) move(p *peer, addr netip.AddrPort) {
+	if p.addr == addr {
+		return
+	}
+	if q := t.byAddr[addr]; q != nil && q != p {
+		t.remove(q.id)
+	}
+	if t.byAddr[p.addr] == p {
+		delete(t.byAddr, p.addr)
+	}
+	p.addr = addr
+	t.byAddr[addr] = p
+	t.ver++
+}
+
+// authenticate records that peer id proved key at addr in a handshake that
+// made sess. A proof beats a claim: the peer moves to addr at once, and
+// whoever else claimed addr goes. It returns the peer and whether it is
+// new, or nil when the table is full.
+func (t *peerTable) authenticate(id proto.ID, key ed25519.PublicKey, sess *session, addr netip.AddrPort, now time.Time, punctureRate float64) (*peer, bool) {
+	p, isNew := t.byID[id], false
+	if p == nil {
+		if len(t.order) >= t.max {
+			return nil, false
+		}
+		if q := t.byAddr[addr]; q != nil {
+			t.remove(q.id)
+		}
+		p, isNew = t.add(id, addr, now, punctureRate), true
+	}
+	t.move(p, addr)
+	if p.sess != nil && p.sess != sess {
+		p.prev, p.prevUntil = p.sess, now.Add(keepReplaced)
+	}
+	p.key, p.sess = key, sess
+	p.heard(now)
+	t.ver++
+	return p, isNew
 }
 
 // expire drops peers, candidates and invitees that have timed out. It

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/walkie-p2p/walkie/proto"
@@ -25,6 +26,7 @@ type packet struct {
 	body []byte // within buf
 	via  Transport
 	dest proto.ID // outbound community messages: the member it goes to
+	sess *session // it came sealed in this session: its sender proved its key
 }
 
 // bufPool recycles packets.
@@ -38,7 +40,7 @@ func (bp *bufPool) get() *packet {
 }
 
 func (bp *bufPool) put(p *packet) {
-	p.body, p.via = nil, nil // what the packet referred to may go
+	p.body, p.via, p.sess = nil, nil, nil // what the packet referred to may go
 	bp.p.Put(p)
 }
 
@@ -112,8 +114,9 @@ type inbound struct {
 	// transport does not read in batches.
 	batches, free chan *pktBatch
 	comms         *communities
-	rate          float64 // SourceRate
-	burst         int     // SourceBurst
+	sessions      *atomic.Pointer[sessionIndex] // what sealed datagrams open with; nil without a key
+	rate          float64                       // SourceRate
+	burst         int                           // SourceBurst
 	m             Metrics
 	log           *slog.Logger
 	wg            *sync.WaitGroup // the overlay's: Close waits for every reader
@@ -243,7 +246,11 @@ func (in *inbound) parse(p *packet, n int, from netip.AddrPort, t Transport, lim
 	if n > proto.MaxDatagram {
 		return DropTooLarge, false
 	}
-	hdr, body, err := proto.ParseHeader(p.buf[:n])
+	b := p.buf[:n]
+	if proto.IsSealed(b) {
+		return in.open(p, b, from, t, lim)
+	}
+	hdr, body, err := proto.ParseHeader(b)
 	if err != nil {
 		return dropReasonOf(err), false
 	}
@@ -253,7 +260,46 @@ func (in *inbound) parse(p *packet, n int, from netip.AddrPort, t Transport, lim
 	if !lim.allow(from.Addr()) {
 		return DropRateLimited, false
 	}
-	p.n, p.from, p.hdr, p.body, p.via = n, from, hdr, body, t
+	p.n, p.from, p.hdr, p.body, p.via, p.sess = n, from, hdr, body, t, nil
+	return 0, true
+}
+
+// open opens a sealed datagram b in p's buffer, in place, and parses the
+// datagram inside: from here on it is a packet like any other, but one
+// whose sender proved its key (p.sess). The rate limit comes first, so
+// that a flood of forgeries costs no decryption beyond it.
+func (in *inbound) open(p *packet, b []byte, from netip.AddrPort, t Transport, lim *sourceLimiter) (DropReason, bool) {
+	if !lim.allow(from.Addr()) {
+		return DropRateLimited, false
+	}
+	index, counter, ad, ct, err := proto.ParseSealed(b)
+	if err != nil {
+		return dropReasonOf(err), false
+	}
+	var sess *session
+	if in.sessions != nil {
+		sess = (*in.sessions.Load())[index]
+	}
+	if sess == nil {
+		return DropNoSession, false
+	}
+	inner, err := sess.open(counter, ad, ct)
+	switch {
+	case errors.Is(err, errReplay):
+		return DropReplay, false
+	case err != nil:
+		return DropBadSeal, false
+	}
+	hdr, body, err := proto.ParseHeader(inner)
+	if err != nil {
+		return dropReasonOf(err), false
+	}
+	if hdr.Sender != sess.peer {
+		return DropBadSeal, false // a peer's session carries its own datagrams only
+	}
+	// n is the inner datagram's length: an answer no larger than it is no
+	// larger than the request once both are sealed.
+	p.n, p.from, p.hdr, p.body, p.via, p.sess = len(inner), from, hdr, body, t, sess
 	return 0, true
 }
 

@@ -17,6 +17,7 @@ type scratch struct {
 	preq    proto.PunctureRequest
 	pun     punctureMsg
 	ask     proto.IntroRequest // requests we send
+	shake   proto.Handshake    // decoded handshakes
 	sample  []*peer
 	picked  []*peer // the invitees of one answer
 	tok     [tokenLen]byte

@@ -14,6 +14,10 @@ import (
 // BatchWriter call, and how many queued packets it handles per wake-up.
 const batchLen = 64
 
+// errTooLargeToSeal is the error of a datagram to an authenticated peer
+// that would not fit in MaxDatagram once sealed.
+var errTooLargeToSeal = errors.New("walkie: datagram too large to seal")
+
 // errShortBatch stands in for the error of a BatchWriter that sent fewer
 // datagrams than asked without saying why.
 var errShortBatch = errors.New("walkie: batch write stopped short")
@@ -43,6 +47,15 @@ type sender struct {
 	cs     []Counter     // what each pending datagram counts once it has gone
 	arena  []byte        // copies of the pending datagrams: buf is reused at once
 	routes map[netip.AddrPort]*route
+	// seal: the session of the authenticated peer at each address; every
+	// datagram to it is sealed, but to plainTo (the address of a plaintext
+	// packet being answered: answers go in kind, or a peer that lost its
+	// session could never hear us again). sealBuf holds a sealed datagram
+	// on its way into the batch.
+	seal    map[netip.AddrPort]*session
+	plainTo netip.AddrPort
+	sealBuf []byte
+	now     time.Time // the worker's clock for this batch: sessions expire
 }
 
 // route is a probe socket kept for the one peer it reached.
@@ -55,7 +68,7 @@ type route struct {
 // allocated here, once, so that a write allocates nothing.
 func newSender(t Transport, self proto.ID, m Metrics, log *slog.Logger) *sender {
 	s := &sender{t: t, self: self, m: m, log: log, buf: make([]byte, 0, proto.MaxDatagram),
-		routes: map[netip.AddrPort]*route{}}
+		routes: map[netip.AddrPort]*route{}, seal: map[netip.AddrPort]*session{}}
 	if w, ok := t.(BatchWriter); ok {
 		s.w = w
 		s.ds = make([]Datagram, 0, batchLen)
@@ -128,6 +141,19 @@ func (s *sender) encode(to netip.AddrPort, m proto.Message) ([]byte, bool) {
 // c (uncounted: no counter), so packets_sent and the per-type counters are
 // exact either way.
 func (s *sender) write(b []byte, to netip.AddrPort, c Counter) error {
+	if sess := s.seal[to]; sess != nil && to != s.plainTo {
+		if len(b) > proto.MaxSealedInner {
+			return errTooLargeToSeal
+		}
+		if s.sealBuf == nil {
+			s.sealBuf = make([]byte, 0, proto.MaxDatagram)
+		}
+		sealed, err := sess.seal(s.sealBuf[:0], b, s.now)
+		if err != nil {
+			return err
+		}
+		b = sealed
+	}
 	if r := s.routes[to]; r != nil {
 		// A peer reached through a probe socket hears from that socket,
 		// the one its NAT admits. It goes at once, ahead of the batch:
@@ -171,8 +197,11 @@ func (s *sender) counted(c Counter) {
 }
 
 // begin starts gathering datagrams, if the transport takes them in
-// batches; end must follow.
-func (s *sender) begin() { s.on = s.w != nil }
+// batches; end must follow. now is the worker's clock for the batch.
+func (s *sender) begin(now time.Time) {
+	s.on = s.w != nil
+	s.now = now
+}
 
 // flush sends the pending datagrams; the batch stays open. A datagram the
 // transport refuses is logged, as a failed direct write is, and the rest
@@ -233,3 +262,16 @@ func (s *sender) pruneRoutes(keep func(to netip.AddrPort, since time.Time) bool)
 
 // closeRoutes closes every route, so that their readers end.
 func (s *sender) closeRoutes() { s.pruneRoutes(func(netip.AddrPort, time.Time) bool { return false }) }
+
+// sealFor makes every datagram to addr sealed in sess.
+func (s *sender) sealFor(addr netip.AddrPort, sess *session) { s.seal[addr] = sess }
+
+// unseal stops sealing to addr in sess (if that is still the session there).
+func (s *sender) unseal(addr netip.AddrPort, sess *session) {
+	if s.seal[addr] == sess {
+		delete(s.seal, addr)
+	}
+}
+
+// sealed reports whether datagrams to addr are sealed.
+func (s *sender) sealed(addr netip.AddrPort) bool { return s.seal[addr] != nil }

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/walkie-p2p/walkie/proto"
 )
@@ -113,7 +114,7 @@ func TestWriteBatchFailures(t *testing.T) {
 	lost := map[int]bool{10: true, 70: true, 128: true}
 	to := netip.MustParseAddrPort("203.0.113.7:1873")
 	buf := make([]byte, 0, proto.MaxDatagram) // reused, as the sender's buffer is: write must copy
-	o.out.begin()
+	o.out.begin(time.Now())
 	kind := func(k int) Counter { return []Counter{IntroResponsesSent, PuncturesSent, uncounted}[k%3] }
 	for k := range total {
 		buf = append(buf[:0], numbered(k)...)
@@ -186,7 +187,7 @@ func TestWriteBatchClosed(t *testing.T) {
 	}
 	o, logs := newBatchOverlay(t, tr)
 	tr.Close()
-	o.out.begin()
+	o.out.begin(time.Now())
 	for k := range 5 {
 		o.out.write(numbered(k), tr.LocalAddr(), IntroResponsesSent)
 	}
@@ -206,7 +207,7 @@ func TestWriteBatchAllocs(t *testing.T) {
 	to := netip.MustParseAddrPort("203.0.113.7:1873")
 	pkt := numbered(3)
 	allocs := testing.AllocsPerRun(100, func() {
-		o.out.begin()
+		o.out.begin(time.Now())
 		for range 100 { // more than batchLen: a flush when full, then one at the end
 			o.out.write(pkt, to, IntroResponsesSent)
 		}

@@ -1,6 +1,8 @@
 package core
 
 import (
+	"crypto/ed25519"
+	"encoding/hex"
 	"slices"
 	"strings"
 	"time"
@@ -13,10 +15,13 @@ import (
 // docs/metrics.md points here.
 type Status struct {
 	PeerID string `json:"peer_id"`
-	LAN    string `json:"lan"`
-	WAN    string `json:"wan"` // "" while unknown, and behind a symmetric NAT
-	WANIP  string `json:"wan_ip"`
-	NAT    string `json:"nat"`
+	// Key is the node's Ed25519 public key in hex ("" for a node without
+	// one); PeerID derives from it.
+	Key   string `json:"key"`
+	LAN   string `json:"lan"`
+	WAN   string `json:"wan"` // "" while unknown, and behind a symmetric NAT
+	WANIP string `json:"wan_ip"`
+	NAT   string `json:"nat"`
 	// NATPorts is how a symmetric NAT moves its ports, as the votes say:
 	// "sequential" or "random"; "" otherwise.
 	NATPorts string `json:"nat_ports"`
@@ -43,12 +48,16 @@ type PortPredictionStatus struct {
 // PeerStatus is one entry of Status.Peers: a verified peer, or an introduced
 // candidate that has not proved its address yet (Verified false).
 type PeerStatus struct {
-	ID          string   `json:"id"`
-	Addr        string   `json:"addr"`
-	LAN         string   `json:"lan,omitempty"`
-	Verified    bool     `json:"verified"`
-	LastSeenMS  int64    `json:"last_seen_ms"` // milliseconds since we last heard from it
-	Communities []string `json:"communities"`
+	ID       string `json:"id"`
+	Addr     string `json:"addr"`
+	LAN      string `json:"lan,omitempty"`
+	Verified bool   `json:"verified"`
+	// Authenticated: the peer proved its key (its peer ID derives from it),
+	// and what we exchange with it is sealed. Peers of the previous release
+	// never are.
+	Authenticated bool     `json:"authenticated"`
+	LastSeenMS    int64    `json:"last_seen_ms"` // milliseconds since we last heard from it
+	Communities   []string `json:"communities"`
 }
 
 // CommunityStatus is one entry of Status.Communities.
@@ -66,6 +75,7 @@ func (o *Overlay) Status() Status {
 	now := time.Now()
 	s := Status{
 		PeerID:      o.cfg.PeerID.String(),
+		Key:         keyString(o.cfg.Key),
 		LAN:         o.cfg.LAN.String(),
 		NAT:         v.nat.String(),
 		StartedAt:   v.started,
@@ -87,7 +97,7 @@ func (o *Overlay) Status() Status {
 	}
 	for _, p := range v.peers {
 		s.Peers = append(s.Peers, PeerStatus{
-			ID: p.id.String(), Addr: p.addr.String(), LAN: addrString(p.lan), Verified: true,
+			ID: p.id.String(), Addr: p.addr.String(), LAN: addrString(p.lan), Verified: true, Authenticated: p.authenticated,
 			LastSeenMS: now.Sub(time.Unix(0, p.seen.Load())).Milliseconds(), Communities: o.comms.names(p.communities),
 		})
 	}
@@ -124,4 +134,12 @@ func addrString(a interface {
 		return ""
 	}
 	return a.String()
+}
+
+// keyString is the hex of key's public half, "" without a key.
+func keyString(key ed25519.PrivateKey) string {
+	if key == nil {
+		return ""
+	}
+	return hex.EncodeToString(key.Public().(ed25519.PublicKey))
 }

@@ -1,6 +1,7 @@
 package core
 
 import (
+	"crypto/ed25519"
 	"net/netip"
 	"slices"
 	"sync/atomic"
@@ -36,10 +37,12 @@ type view struct {
 // peerView is a verified peer as a view shows it. communities is shared with
 // the peer table, which replaces rather than changes it.
 type peerView struct {
-	id          proto.ID
-	addr, lan   netip.AddrPort
-	communities []proto.ID
-	seen        *atomic.Int64 // the peer's, kept current by the worker
+	id            proto.ID
+	addr, lan     netip.AddrPort
+	communities   []proto.ID
+	seen          *atomic.Int64     // the peer's, kept current by the worker
+	key           ed25519.PublicKey // nil until it proved one
+	authenticated bool
 }
 
 // member reports whether the peer announces community cid.
@@ -85,13 +88,14 @@ func (o *Overlay) publish() {
 		members: make([][]community.Peer, len(o.comms.runners)),
 	}
 	for _, p := range o.table.peers() {
-		pv := &peerView{id: p.id, addr: p.addr, lan: p.lan, communities: p.communities, seen: &p.seen}
+		pv := &peerView{id: p.id, addr: p.addr, lan: p.lan, communities: p.communities, seen: &p.seen,
+			key: p.key, authenticated: p.authenticated()}
 		v.peers = append(v.peers, pv)
 		v.byID[p.id] = pv
 		v.byAddr[p.addr] = pv
 		for i, r := range o.comms.runners {
-			if pv.member(r.id) {
-				v.members[i] = append(v.members[i], community.Peer{ID: p.id, Addr: p.addr})
+			if pv.member(r.id) && (pv.authenticated || !r.authOnly) {
+				v.members[i] = append(v.members[i], community.Peer{ID: p.id, Addr: p.addr, Key: p.key, Authenticated: pv.authenticated})
 			}
 		}
 	}

@@ -38,6 +38,12 @@ func (o *Overlay) tick(now time.Time) time.Duration {
 	}
 	o.beacon(now)
 	probeNext := o.punch.tick(now)
+	if o.shakes != nil {
+		o.authTick(now)
+		if due := resendEvery / 4; o.shakes.busy() && (probeNext == 0 || probeNext > due) {
+			probeNext = due // resends are due within a second
+		}
+	}
 	o.m.Peers(o.table.len(), o.table.candidates())
 	for i, r := range o.comms.runners {
 		o.m.Members(r.name, len(o.view.Load().members[i]))

@@ -75,6 +75,15 @@ func (r *reader) token(dst []byte) ([]byte, error) {
 	return append(dst[:0], p...), nil
 }
 
+// index reads a session index: a uint32.
+func (r *reader) index() (uint64, error) {
+	v, err := r.uint()
+	if err == nil && v > maxIndex {
+		return 0, ErrLimit
+	}
+	return v, err
+}
+
 // idLen is the shortest encoding of an ID: bin8 code, length, 16 bytes.
 const idLen = 2 + 16
 

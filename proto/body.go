@@ -17,6 +17,10 @@ const (
 	keyFlags       = 8  // uint bit set; unknown bits are ignored
 	keyMore        = 9  // array of at most MaxMoreInvitees PeerInfo maps
 	keyNAT         = 10 // uint, a packed NATHint
+	keyStep        = 11 // uint, 1 to 3: the handshake message
+	keyIndex       = 12 // uint32: the sender's session index
+	keyPeerIndex   = 13 // uint32: the receiver's session index, echoed
+	keyNoise       = 14 // bin, at most MaxNoise bytes: a Noise handshake message
 )
 
 // Flag bits of key 8.
@@ -44,13 +48,18 @@ type body struct {
 	flags       uint64
 	more        []PeerInfo
 	nat         uint64
+	step        uint64
+	index       uint64
+	peerIndex   uint64
+	noise       []byte
 }
 
 // appendBody appends the fields of f whose keys are in keys, in key order.
 // The nonce and the target are always written; the other fields are omitted
 // when empty, which the decoder reads back as the same zero value.
 func appendBody(b []byte, keys uint64, f *body) ([]byte, error) {
-	if len(f.token) > MaxToken || len(f.communities) > MaxCommunities || len(f.peers) > MaxIntroPeers || len(f.more) > MaxMoreInvitees {
+	if len(f.token) > MaxToken || len(f.communities) > MaxCommunities || len(f.peers) > MaxIntroPeers || len(f.more) > MaxMoreInvitees ||
+		len(f.noise) > MaxNoise || f.index > maxIndex || f.peerIndex > maxIndex {
 		return b, ErrLimit
 	}
 	has := func(k uint64, cond bool) bool { return keys&(1<<k) != 0 && cond }
@@ -59,8 +68,11 @@ func appendBody(b []byte, keys uint64, f *body) ([]byte, error) {
 	hasPeers, hasInvitee := has(keyPeers, len(f.peers) > 0), has(keyInvitee, f.invitee != nil)
 	hasTarget, hasFlags := has(keyTarget, true), has(keyFlags, f.flags != 0)
 	hasMore, hasNAT := has(keyMore, len(f.more) > 0), has(keyNAT, f.nat != 0)
+	hasStep, hasIndex := has(keyStep, true), has(keyIndex, f.index != 0)
+	hasPeerIndex, hasNoise := has(keyPeerIndex, f.peerIndex != 0), has(keyNoise, true)
 
-	out := appendMapLen(b, count(hasNonce, hasLAN, hasToken, hasComm, hasPeers, hasInvitee, hasTarget, hasFlags, hasMore, hasNAT))
+	out := appendMapLen(b, count(hasNonce, hasLAN, hasToken, hasComm, hasPeers, hasInvitee, hasTarget, hasFlags, hasMore, hasNAT,
+		hasStep, hasIndex, hasPeerIndex, hasNoise))
 	if hasNonce {
 		out = appendUint(appendUint(out, keyNonce), f.nonce)
 	}
@@ -106,6 +118,18 @@ func appendBody(b []byte, keys uint64, f *body) ([]byte, error) {
 	if hasNAT {
 		out = appendUint(appendUint(out, keyNAT), f.nat)
 	}
+	if hasStep {
+		out = appendUint(appendUint(out, keyStep), f.step)
+	}
+	if hasIndex {
+		out = appendUint(appendUint(out, keyIndex), f.index)
+	}
+	if hasPeerIndex {
+		out = appendUint(appendUint(out, keyPeerIndex), f.peerIndex)
+	}
+	if hasNoise {
+		out = appendBin(appendUint(out, keyNoise), f.noise)
+	}
 	return out, nil
 }
 
@@ -122,7 +146,7 @@ func decodeBody(b []byte, known, required uint64) (body, error) {
 // nothing once its buffers have grown. f is undefined after an error.
 func decodeBodyInto(b []byte, known, required uint64, f *body) error {
 	r := reader{b: b}
-	token, comms, peers, invitee, more := f.token, f.communities, f.peers, f.invitee, f.more
+	token, comms, peers, invitee, more, noise := f.token, f.communities, f.peers, f.invitee, f.more, f.noise
 	*f = body{}
 	present, err := r.fields(known, func(k uint64) (err error) {
 		switch k {
@@ -153,6 +177,17 @@ func decodeBodyInto(b []byte, known, required uint64, f *body) error {
 			f.more, err = r.peers(more, MaxMoreInvitees)
 		case keyNAT:
 			f.nat, err = r.uint()
+		case keyStep:
+			f.step, err = r.uint()
+		case keyIndex:
+			f.index, err = r.index()
+		case keyPeerIndex:
+			f.peerIndex, err = r.index()
+		case keyNoise:
+			var p []byte
+			if p, err = r.bin(MaxNoise); err == nil {
+				f.noise = append(noise[:0], p...)
+			}
 		}
 		return err
 	})

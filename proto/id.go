@@ -39,3 +39,9 @@ func Namespace() ID {
 func CoreCommunity() ID {
 	return ID{0x0c, 0xf7, 0x9f, 0x5a, 0x54, 0xb6, 0x5a, 0xea, 0x93, 0xce, 0x9a, 0x02, 0x9e, 0x3b, 0x58, 0x72}
 }
+
+// KeyDerived reports whether id is a version-5 UUID: as a peer ID, the
+// UUIDv5 of a public key (community.IDFromKey), which only a peer that
+// proved that key may hold. The previous release's peer IDs are random
+// (version 4).
+func (id ID) KeyDerived() bool { return id[6]>>4 == 5 && id[8]>>6 == 2 }

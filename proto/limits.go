@@ -10,14 +10,19 @@ const (
 	// IPv6 minimum MTU, so a datagram is never fragmented on any path.
 	MaxDatagram = 1280
 
-	MaxToken        = 32 // bytes in a token; an HMAC-SHA256 fits
-	MaxCommunities  = 16 // community IDs in one request, response or beacon
-	MaxIntroPeers   = 8  // peers in one introduction response
-	MaxMoreInvitees = 3  // invitees beyond the first in one introduction response
+	MaxToken        = 32  // bytes in a token; an HMAC-SHA256 fits
+	MaxCommunities  = 16  // community IDs in one request, response or beacon
+	MaxIntroPeers   = 8   // peers in one introduction response
+	MaxMoreInvitees = 3   // invitees beyond the first in one introduction response
+	MaxNoise        = 256 // bytes of a Noise handshake message in a Handshake (the largest walkie sends is 192)
 
 	MinHeaderLen = 43 // header with an IPv4 destination
 	MaxHeaderLen = 55 // header with an IPv6 destination
 )
+
+// maxIndex is the largest session index: indexes are uint32, as the sealed
+// prefix carries them.
+const maxIndex = 1<<32 - 1
 
 // maxFields bounds the entries, known and unknown, of one msgpack map, so a
 // body cannot make the decoder loop long over tiny entries.

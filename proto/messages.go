@@ -199,3 +199,52 @@ func DecodeBeacon(b []byte) (Beacon, error) {
 	f, err := decodeBody(b, beaconKeys, 0)
 	return Beacon{LAN: f.lan, Communities: f.communities}, err
 }
+
+// Handshake is one message of the Noise XX handshake by which two peers
+// prove their keys and agree on session keys (docs/protocol.md). Step 1
+// (initiator to responder) carries the responder's token for the
+// initiator's address, so that the larger step 2 goes only to a verified
+// address; step 2 and 3 carry each side's Ed25519 key and its signature of
+// the Noise static key, inside the Noise encryption.
+// Body keys: 3 token, 11 step (required), 12 index, 13 peer index, 14 noise
+// (required).
+type Handshake struct {
+	Step      uint8  // 1, 2 or 3
+	Token     []byte // step 1: the responder's token for the initiator's address; <= MaxToken
+	Index     uint32 // steps 1 and 2: the sender's session index, which sealed datagrams to it carry
+	PeerIndex uint32 // steps 2 and 3: the receiver's index, echoed so it finds its handshake
+	Noise     []byte // the Noise message; <= MaxNoise
+}
+
+const handshakeKeys = 1<<keyToken | 1<<keyStep | 1<<keyIndex | 1<<keyPeerIndex | 1<<keyNoise
+
+// Type returns TypeHandshake.
+func (*Handshake) Type() Type { return TypeHandshake }
+
+// AppendBody appends the msgpack body of m to b.
+func (m *Handshake) AppendBody(b []byte) ([]byte, error) {
+	if m.Step < 1 || m.Step > 3 {
+		return b, ErrBadBody
+	}
+	return appendBody(b, handshakeKeys, &body{token: m.Token, step: uint64(m.Step), index: uint64(m.Index),
+		peerIndex: uint64(m.PeerIndex), noise: m.Noise})
+}
+
+// DecodeHandshakeInto decodes the body of a Handshake into m, reusing the
+// storage of its slices. A step other than 1 to 3 is ErrBadBody.
+func DecodeHandshakeInto(b []byte, m *Handshake) error {
+	f := body{token: m.Token, noise: m.Noise}
+	err := decodeBodyInto(b, handshakeKeys, 1<<keyStep|1<<keyNoise, &f)
+	if err == nil && (f.step < 1 || f.step > 3) {
+		err = ErrBadBody
+	}
+	*m = Handshake{Step: uint8(f.step), Token: f.token, Index: uint32(f.index), PeerIndex: uint32(f.peerIndex), Noise: f.noise}
+	return err
+}
+
+// DecodeHandshake decodes the body of a Handshake.
+func DecodeHandshake(b []byte) (Handshake, error) {
+	var m Handshake
+	err := DecodeHandshakeInto(b, &m)
+	return m, err
+}

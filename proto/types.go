@@ -12,6 +12,7 @@ const (
 	TypePunctureRequest Type = 0x03 // B asks C to puncture toward A
 	TypePuncture        Type = 0x04 // C opens its NAT toward A
 	TypeBeacon          Type = 0x05 // LAN discovery beacon (sent to a multicast group)
+	TypeHandshake       Type = 0x06 // one step of the Noise XX handshake that proves a peer's key
 )
 
 // String returns the type's name, such as "intro-request", or its hex value,
@@ -28,6 +29,8 @@ func (t Type) String() string {
 		return "puncture"
 	case TypeBeacon:
 		return "beacon"
+	case TypeHandshake:
+		return "handshake"
 	}
 	const digits = "0123456789abcdef"
 	return string([]byte{'0', 'x', digits[t>>4], digits[t&0xf]})

@@ -14,8 +14,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/walkie-p2p/walkie/core"
 	"github.com/walkie-p2p/walkie/proto"
 )
@@ -67,7 +65,15 @@ func start(n int) ([]*core.Overlay, error) {
 			return nil, err
 		}
 		cfg := core.DefaultLocalConfig()
-		cfg.PeerID = proto.ID(uuid.New())
+		ident, err := core.NewIdentity()
+		if err != nil {
+			t.Close()
+			for _, o := range out {
+				o.Close()
+			}
+			return nil, err
+		}
+		cfg.Key = ident.Key
 		cfg.Transport = t
 		cfg.Bootstrap = boot
 		o, err := core.New(cfg)

@@ -67,10 +67,11 @@ func usage(stderr io.Writer, err error) int {
 // the -plugin binaries contradict -communities or -announce; a shutdown
 // asked for by ctx is not an error.
 func serve(ctx context.Context, opts *options, log *slog.Logger) error {
-	id, err := core.LoadOrCreatePeerID(opts.dataDir)
+	ident, err := core.LoadOrCreateIdentity(opts.dataDir, log)
 	if err != nil {
 		return err
 	}
+	id := ident.ID
 	conn, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(opts.listen))
 	if err != nil {
 		return fmt.Errorf("-listen %s: %w", opts.listen, netErr(err))
@@ -90,7 +91,7 @@ func serve(ctx context.Context, opts *options, log *slog.Logger) error {
 	if opts.profile == "mobile" {
 		cfg = core.MobileConfig()
 	}
-	cfg.PeerID = id
+	cfg.Key = ident.Key
 	cfg.Transport = transport
 	// Port prediction from behind a symmetric NAT opens more sockets on
 	// the same address (docs/nat-traversal.md).

@@ -52,7 +52,7 @@ type Options struct {
 	// survives Restart. Default: a t.TempDir().
 	Dir string
 	// Config, if set, adjusts each node's core configuration before it
-	// starts (the Transport, PeerID, Bootstrap, Communities and Metrics are
+	// starts (the Transport, Key, Bootstrap, Communities and Metrics are
 	// already set).
 	Config func(i int, c *core.Config)
 }
@@ -135,7 +135,7 @@ func (n *Network) Start(i int) {
 	if node.Running() {
 		return
 	}
-	id, err := core.LoadOrCreatePeerID(node.Dir)
+	ident, err := core.LoadOrCreateIdentity(node.Dir, nil)
 	if err != nil {
 		n.t.Fatalf("coretest: node %d: %v", i, err)
 	}
@@ -145,7 +145,7 @@ func (n *Network) Start(i int) {
 	}
 	cs := n.newComms(i)
 	cfg := core.DefaultLocalConfig()
-	cfg.PeerID = id
+	cfg.Key = ident.Key
 	cfg.Transport = conn
 	cfg.Communities = cs
 	if i != 0 {
@@ -164,7 +164,7 @@ func (n *Network) Start(i int) {
 		}
 		n.t.Fatalf("coretest: node %d: %v", i, err)
 	}
-	node.ID, node.Overlay, node.Communities = id, o, cs
+	node.ID, node.Overlay, node.Communities = ident.ID, o, cs
 	o.Start()
 }
 

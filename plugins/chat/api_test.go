@@ -3,6 +3,7 @@ package chat_test
 import (
 	"bufio"
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -27,6 +28,8 @@ func (loneEnv) Members() []community.Peer                   { return nil }
 func (loneEnv) Self() proto.ID                              { return proto.ID{1} }
 func (loneEnv) WAN() netip.AddrPort                         { return netip.AddrPort{} }
 func (loneEnv) Logger() *slog.Logger                        { return slog.New(slog.DiscardHandler) }
+func (loneEnv) Key() ed25519.PublicKey                      { return nil }
+func (loneEnv) Sign([]byte) []byte                          { return nil }
 
 // apiServer serves the API of a started chat named name. Requests'
 // contexts end when base does, as in the node.

@@ -2,6 +2,7 @@ package game_test
 
 import (
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"log/slog"
 	"net/http"
@@ -23,6 +24,8 @@ func (gameEnv) Members() []community.Peer                   { return []community
 func (gameEnv) Self() proto.ID                              { return proto.ID{15: 1} }
 func (gameEnv) WAN() netip.AddrPort                         { return netip.AddrPort{} }
 func (gameEnv) Logger() *slog.Logger                        { return slog.New(slog.DiscardHandler) }
+func (gameEnv) Key() ed25519.PublicKey                      { return nil }
+func (gameEnv) Sign([]byte) []byte                          { return nil }
 
 func TestAPI(t *testing.T) {
 	g := game.New(game.Config{})

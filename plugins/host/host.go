@@ -59,11 +59,12 @@ var ErrDown = errors.New("walkie plugin: down, message dropped")
 
 // Plugin is a plugin binary as a community.Community. Create it with Load.
 type Plugin struct {
-	cfg   Config
-	log   *slog.Logger
-	hlog  hclog.Logger
-	name  string
-	specs []*pluginv1.MessageSpec
+	cfg      Config
+	log      *slog.Logger
+	hlog     hclog.Logger
+	name     string
+	authOnly bool // its Policy: only authenticated members
+	specs    []*pluginv1.MessageSpec
 
 	dropped  atomic.Int64
 	restarts atomic.Int64
@@ -109,7 +110,7 @@ func Load(cfg Config) (*Plugin, error) {
 	if err != nil {
 		return nil, err
 	}
-	p.name = pr.desc.GetName()
+	p.name, p.authOnly = pr.desc.GetName(), pr.desc.GetAuthenticated()
 	if !community.ValidName(p.name) {
 		pr.kill()
 		return nil, fmt.Errorf("plugin %s: community name %q must be 1 to 32 of a-z, 0-9 and -", cfg.Path, p.name)
@@ -129,6 +130,9 @@ func Load(cfg Config) (*Plugin, error) {
 
 // Name implements community.Community.
 func (p *Plugin) Name() string { return p.name }
+
+// Policy implements community.PolicyHolder: what the plugin described.
+func (p *Plugin) Policy() community.Policy { return community.Policy{Authenticated: p.authOnly} }
 
 // Messages implements community.Community: the plugin's types, each
 // handled by a call into the plugin.
@@ -302,7 +306,7 @@ func (p *Plugin) relaunch() (*process, error) {
 
 // sameAs checks that a restarted binary describes the same community.
 func (p *Plugin) sameAs(d *pluginv1.DescribeResponse) error {
-	same := d.GetName() == p.name && len(d.GetMessages()) == len(p.specs)
+	same := d.GetName() == p.name && d.GetAuthenticated() == p.authOnly && len(d.GetMessages()) == len(p.specs)
 	for i := 0; same && i < len(p.specs); i++ {
 		a, b := d.GetMessages()[i], p.specs[i]
 		same = a.GetType() == b.GetType() && a.GetMaxSize() == b.GetMaxSize() && a.GetName() == b.GetName()

@@ -3,6 +3,7 @@ package host_test
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"log/slog"
 	"net/netip"
@@ -64,6 +65,8 @@ func (e *fakeEnv) Send(to proto.ID, t community.Type, b []byte) error {
 }
 func (e *fakeEnv) Members() []community.Peer { return nil }
 func (e *fakeEnv) Self() proto.ID            { return proto.ID{1} }
+func (e *fakeEnv) Key() ed25519.PublicKey    { return nil }
+func (e *fakeEnv) Sign([]byte) []byte        { return nil }
 func (e *fakeEnv) WAN() netip.AddrPort       { return netip.MustParseAddrPort("192.0.2.1:1873") }
 func (e *fakeEnv) Logger() *slog.Logger      { return e.log }
 

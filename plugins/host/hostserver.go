@@ -62,7 +62,12 @@ func (h *hostServer) Members(context.Context, *pluginv1.MembersRequest) (*plugin
 // Self implements pluginv1.HostServer.
 func (h *hostServer) Self(context.Context, *pluginv1.SelfRequest) (*pluginv1.SelfResponse, error) {
 	id := h.env.Self()
-	return &pluginv1.SelfResponse{Id: id[:]}, nil
+	return &pluginv1.SelfResponse{Id: id[:], Key: h.env.Key()}, nil
+}
+
+// Sign implements pluginv1.HostServer.
+func (h *hostServer) Sign(_ context.Context, req *pluginv1.SignRequest) (*pluginv1.SignResponse, error) {
+	return &pluginv1.SignResponse{Signature: h.env.Sign(req.GetMessage())}, nil
 }
 
 // WAN implements pluginv1.HostServer.

@@ -2,6 +2,7 @@ package sdk
 
 import (
 	"context"
+	"crypto/ed25519"
 	"log/slog"
 	"net/netip"
 
@@ -85,6 +86,30 @@ func (e *env) WAN() netip.AddrPort {
 
 // Logger implements community.Env.
 func (e *env) Logger() *slog.Logger { return e.log }
+
+// Key implements community.Env. It returns nil if the node does not answer
+// or has no key.
+func (e *env) Key() ed25519.PublicKey {
+	ctx, cancel := call()
+	defer cancel()
+	resp, err := e.host.Self(ctx, &pluginv1.SelfRequest{})
+	if err != nil || len(resp.GetKey()) != ed25519.PublicKeySize {
+		return nil
+	}
+	return ed25519.PublicKey(resp.GetKey())
+}
+
+// Sign implements community.Env: the node signs with its key. It returns
+// nil if the node does not answer or has no key.
+func (e *env) Sign(msg []byte) []byte {
+	ctx, cancel := call()
+	defer cancel()
+	resp, err := e.host.Sign(ctx, &pluginv1.SignRequest{Message: msg})
+	if err != nil || len(resp.GetSignature()) != ed25519.SignatureSize {
+		return nil
+	}
+	return resp.GetSignature()
+}
 
 // logHandler sends log records to the node, which logs them with its own
 // handler and level.

@@ -40,6 +40,9 @@ func (h *fakeHost) Self(context.Context, *pluginv1.SelfRequest, ...grpc.CallOpti
 func (h *fakeHost) WAN(context.Context, *pluginv1.WANRequest, ...grpc.CallOption) (*pluginv1.WANResponse, error) {
 	return &pluginv1.WANResponse{Addr: "198.51.100.1:1873"}, h.err()
 }
+func (h *fakeHost) Sign(_ context.Context, r *pluginv1.SignRequest, _ ...grpc.CallOption) (*pluginv1.SignResponse, error) {
+	return &pluginv1.SignResponse{Signature: make([]byte, 64)}, h.err()
+}
 func (h *fakeHost) Log(_ context.Context, r *pluginv1.LogRequest, _ ...grpc.CallOption) (*pluginv1.LogResponse, error) {
 	h.logs = append(h.logs, r)
 	return &pluginv1.LogResponse{}, h.err()

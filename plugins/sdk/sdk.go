@@ -76,6 +76,9 @@ type server struct {
 // Describe implements pluginv1.CommunityServer.
 func (s *server) Describe(context.Context, *pluginv1.DescribeRequest) (*pluginv1.DescribeResponse, error) {
 	resp := &pluginv1.DescribeResponse{Name: s.c.Name()}
+	if ph, ok := s.c.(community.PolicyHolder); ok {
+		resp.Authenticated = ph.Policy().Authenticated
+	}
 	for _, m := range s.c.Messages() {
 		resp.Messages = append(resp.Messages, &pluginv1.MessageSpec{Type: uint32(m.Type), Name: m.Name, MaxSize: uint32(max(m.MaxSize, 0))})
 	}

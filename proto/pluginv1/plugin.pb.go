@@ -186,9 +186,12 @@ func (x *MessageSpec) GetMaxSize() uint32 {
 }
 
 type DescribeResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	Messages      []*MessageSpec         `protobuf:"bytes,2,rep,name=messages,proto3" json:"messages,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Name     string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Messages []*MessageSpec         `protobuf:"bytes,2,rep,name=messages,proto3" json:"messages,omitempty"`
+	// authenticated: only peers that proved their key are members
+	// (community.Policy.Authenticated).
+	Authenticated bool `protobuf:"varint,3,opt,name=authenticated,proto3" json:"authenticated,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -235,6 +238,13 @@ func (x *DescribeResponse) GetMessages() []*MessageSpec {
 		return x.Messages
 	}
 	return nil
+}
+
+func (x *DescribeResponse) GetAuthenticated() bool {
+	if x != nil {
+		return x.Authenticated
+	}
+	return false
 }
 
 type StartRequest struct {
@@ -325,12 +335,15 @@ func (x *StartResponse) GetError() string {
 	return ""
 }
 
-// Peer is a member of the community: a 16-byte peer ID and the address
-// the overlay reaches it at ("ip:port").
+// Peer is a member of the community: a 16-byte peer ID, the address the
+// overlay reaches it at ("ip:port"), and, once it proved it, its Ed25519
+// public key (32 bytes).
 type Peer struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Id            []byte                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
 	Addr          string                 `protobuf:"bytes,2,opt,name=addr,proto3" json:"addr,omitempty"`
+	Key           []byte                 `protobuf:"bytes,3,opt,name=key,proto3" json:"key,omitempty"`
+	Authenticated bool                   `protobuf:"varint,4,opt,name=authenticated,proto3" json:"authenticated,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -377,6 +390,20 @@ func (x *Peer) GetAddr() string {
 		return x.Addr
 	}
 	return ""
+}
+
+func (x *Peer) GetKey() []byte {
+	if x != nil {
+		return x.Key
+	}
+	return nil
+}
+
+func (x *Peer) GetAuthenticated() bool {
+	if x != nil {
+		return x.Authenticated
+	}
+	return false
 }
 
 type HandleRequest struct {
@@ -794,6 +821,7 @@ func (*SelfRequest) Descriptor() ([]byte, []int) {
 type SelfResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Id            []byte                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Key           []byte                 `protobuf:"bytes,2,opt,name=key,proto3" json:"key,omitempty"` // the node's Ed25519 public key; empty for a node without one
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -831,6 +859,13 @@ func (*SelfResponse) Descriptor() ([]byte, []int) {
 func (x *SelfResponse) GetId() []byte {
 	if x != nil {
 		return x.Id
+	}
+	return nil
+}
+
+func (x *SelfResponse) GetKey() []byte {
+	if x != nil {
+		return x.Key
 	}
 	return nil
 }
@@ -1011,6 +1046,94 @@ func (*LogResponse) Descriptor() ([]byte, []int) {
 	return file_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{19}
 }
 
+type SignRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Message       []byte                 `protobuf:"bytes,1,opt,name=message,proto3" json:"message,omitempty"` // start it with a domain-separation tag of your own
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SignRequest) Reset() {
+	*x = SignRequest{}
+	mi := &file_proto_pluginv1_plugin_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SignRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SignRequest) ProtoMessage() {}
+
+func (x *SignRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_pluginv1_plugin_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SignRequest.ProtoReflect.Descriptor instead.
+func (*SignRequest) Descriptor() ([]byte, []int) {
+	return file_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *SignRequest) GetMessage() []byte {
+	if x != nil {
+		return x.Message
+	}
+	return nil
+}
+
+type SignResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Signature     []byte                 `protobuf:"bytes,1,opt,name=signature,proto3" json:"signature,omitempty"` // Ed25519, 64 bytes; empty for a node without a key
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SignResponse) Reset() {
+	*x = SignResponse{}
+	mi := &file_proto_pluginv1_plugin_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SignResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SignResponse) ProtoMessage() {}
+
+func (x *SignResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_proto_pluginv1_plugin_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SignResponse.ProtoReflect.Descriptor instead.
+func (*SignResponse) Descriptor() ([]byte, []int) {
+	return file_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *SignResponse) GetSignature() []byte {
+	if x != nil {
+		return x.Signature
+	}
+	return nil
+}
+
 var File_proto_pluginv1_plugin_proto protoreflect.FileDescriptor
 
 const file_proto_pluginv1_plugin_proto_rawDesc = "" +
@@ -1020,17 +1143,20 @@ const file_proto_pluginv1_plugin_proto_rawDesc = "" +
 	"\vMessageSpec\x12\x12\n" +
 	"\x04type\x18\x01 \x01(\rR\x04type\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x19\n" +
-	"\bmax_size\x18\x03 \x01(\rR\amaxSize\"a\n" +
+	"\bmax_size\x18\x03 \x01(\rR\amaxSize\"\x87\x01\n" +
 	"\x10DescribeResponse\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x129\n" +
-	"\bmessages\x18\x02 \x03(\v2\x1d.walkie.plugin.v1.MessageSpecR\bmessages\"4\n" +
+	"\bmessages\x18\x02 \x03(\v2\x1d.walkie.plugin.v1.MessageSpecR\bmessages\x12$\n" +
+	"\rauthenticated\x18\x03 \x01(\bR\rauthenticated\"4\n" +
 	"\fStartRequest\x12$\n" +
 	"\x0ehost_broker_id\x18\x01 \x01(\rR\fhostBrokerId\"%\n" +
 	"\rStartResponse\x12\x14\n" +
-	"\x05error\x18\x01 \x01(\tR\x05error\"*\n" +
+	"\x05error\x18\x01 \x01(\tR\x05error\"b\n" +
 	"\x04Peer\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\fR\x02id\x12\x12\n" +
-	"\x04addr\x18\x02 \x01(\tR\x04addr\"c\n" +
+	"\x04addr\x18\x02 \x01(\tR\x04addr\x12\x10\n" +
+	"\x03key\x18\x03 \x01(\fR\x03key\x12$\n" +
+	"\rauthenticated\x18\x04 \x01(\bR\rauthenticated\"c\n" +
 	"\rHandleRequest\x12*\n" +
 	"\x04from\x18\x01 \x01(\v2\x16.walkie.plugin.v1.PeerR\x04from\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\rR\x04type\x12\x12\n" +
@@ -1050,9 +1176,10 @@ const file_proto_pluginv1_plugin_proto_rawDesc = "" +
 	"\x0eMembersRequest\"C\n" +
 	"\x0fMembersResponse\x120\n" +
 	"\amembers\x18\x01 \x03(\v2\x16.walkie.plugin.v1.PeerR\amembers\"\r\n" +
-	"\vSelfRequest\"\x1e\n" +
+	"\vSelfRequest\"0\n" +
 	"\fSelfResponse\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\fR\x02id\"\f\n" +
+	"\x02id\x18\x01 \x01(\fR\x02id\x12\x10\n" +
+	"\x03key\x18\x02 \x01(\fR\x03key\"\f\n" +
 	"\n" +
 	"WANRequest\"!\n" +
 	"\vWANResponse\x12\x12\n" +
@@ -1062,7 +1189,11 @@ const file_proto_pluginv1_plugin_proto_rawDesc = "" +
 	"\x05level\x18\x01 \x01(\x05R\x05level\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x12\x14\n" +
 	"\x05attrs\x18\x03 \x03(\tR\x05attrs\"\r\n" +
-	"\vLogResponse*\x99\x01\n" +
+	"\vLogResponse\"'\n" +
+	"\vSignRequest\x12\x18\n" +
+	"\amessage\x18\x01 \x01(\fR\amessage\",\n" +
+	"\fSignResponse\x12\x1c\n" +
+	"\tsignature\x18\x01 \x01(\fR\tsignature*\x99\x01\n" +
 	"\tSendError\x12\x13\n" +
 	"\x0fSEND_ERROR_NONE\x10\x00\x12\x1b\n" +
 	"\x17SEND_ERROR_UNKNOWN_PEER\x10\x01\x12\x18\n" +
@@ -1074,13 +1205,14 @@ const file_proto_pluginv1_plugin_proto_rawDesc = "" +
 	"\bDescribe\x12!.walkie.plugin.v1.DescribeRequest\x1a\".walkie.plugin.v1.DescribeResponse\x12H\n" +
 	"\x05Start\x12\x1e.walkie.plugin.v1.StartRequest\x1a\x1f.walkie.plugin.v1.StartResponse\x12K\n" +
 	"\x06Handle\x12\x1f.walkie.plugin.v1.HandleRequest\x1a .walkie.plugin.v1.HandleResponse\x12H\n" +
-	"\x05Close\x12\x1e.walkie.plugin.v1.CloseRequest\x1a\x1f.walkie.plugin.v1.CloseResponse2\xec\x02\n" +
+	"\x05Close\x12\x1e.walkie.plugin.v1.CloseRequest\x1a\x1f.walkie.plugin.v1.CloseResponse2\xb3\x03\n" +
 	"\x04Host\x12E\n" +
 	"\x04Send\x12\x1d.walkie.plugin.v1.SendRequest\x1a\x1e.walkie.plugin.v1.SendResponse\x12N\n" +
 	"\aMembers\x12 .walkie.plugin.v1.MembersRequest\x1a!.walkie.plugin.v1.MembersResponse\x12E\n" +
 	"\x04Self\x12\x1d.walkie.plugin.v1.SelfRequest\x1a\x1e.walkie.plugin.v1.SelfResponse\x12B\n" +
 	"\x03WAN\x12\x1c.walkie.plugin.v1.WANRequest\x1a\x1d.walkie.plugin.v1.WANResponse\x12B\n" +
-	"\x03Log\x12\x1c.walkie.plugin.v1.LogRequest\x1a\x1d.walkie.plugin.v1.LogResponseB-Z+github.com/walkie-p2p/walkie/proto/pluginv1b\x06proto3"
+	"\x03Log\x12\x1c.walkie.plugin.v1.LogRequest\x1a\x1d.walkie.plugin.v1.LogResponse\x12E\n" +
+	"\x04Sign\x12\x1d.walkie.plugin.v1.SignRequest\x1a\x1e.walkie.plugin.v1.SignResponseB-Z+github.com/walkie-p2p/walkie/proto/pluginv1b\x06proto3"
 
 var (
 	file_proto_pluginv1_plugin_proto_rawDescOnce sync.Once
@@ -1095,7 +1227,7 @@ func file_proto_pluginv1_plugin_proto_rawDescGZIP() []byte {
 }
 
 var file_proto_pluginv1_plugin_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_proto_pluginv1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
+var file_proto_pluginv1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
 var file_proto_pluginv1_plugin_proto_goTypes = []any{
 	(SendError)(0),           // 0: walkie.plugin.v1.SendError
 	(*DescribeRequest)(nil),  // 1: walkie.plugin.v1.DescribeRequest
@@ -1118,6 +1250,8 @@ var file_proto_pluginv1_plugin_proto_goTypes = []any{
 	(*WANResponse)(nil),      // 18: walkie.plugin.v1.WANResponse
 	(*LogRequest)(nil),       // 19: walkie.plugin.v1.LogRequest
 	(*LogResponse)(nil),      // 20: walkie.plugin.v1.LogResponse
+	(*SignRequest)(nil),      // 21: walkie.plugin.v1.SignRequest
+	(*SignResponse)(nil),     // 22: walkie.plugin.v1.SignResponse
 }
 var file_proto_pluginv1_plugin_proto_depIdxs = []int32{
 	2,  // 0: walkie.plugin.v1.DescribeResponse.messages:type_name -> walkie.plugin.v1.MessageSpec
@@ -1133,17 +1267,19 @@ var file_proto_pluginv1_plugin_proto_depIdxs = []int32{
 	15, // 10: walkie.plugin.v1.Host.Self:input_type -> walkie.plugin.v1.SelfRequest
 	17, // 11: walkie.plugin.v1.Host.WAN:input_type -> walkie.plugin.v1.WANRequest
 	19, // 12: walkie.plugin.v1.Host.Log:input_type -> walkie.plugin.v1.LogRequest
-	3,  // 13: walkie.plugin.v1.Community.Describe:output_type -> walkie.plugin.v1.DescribeResponse
-	5,  // 14: walkie.plugin.v1.Community.Start:output_type -> walkie.plugin.v1.StartResponse
-	8,  // 15: walkie.plugin.v1.Community.Handle:output_type -> walkie.plugin.v1.HandleResponse
-	10, // 16: walkie.plugin.v1.Community.Close:output_type -> walkie.plugin.v1.CloseResponse
-	12, // 17: walkie.plugin.v1.Host.Send:output_type -> walkie.plugin.v1.SendResponse
-	14, // 18: walkie.plugin.v1.Host.Members:output_type -> walkie.plugin.v1.MembersResponse
-	16, // 19: walkie.plugin.v1.Host.Self:output_type -> walkie.plugin.v1.SelfResponse
-	18, // 20: walkie.plugin.v1.Host.WAN:output_type -> walkie.plugin.v1.WANResponse
-	20, // 21: walkie.plugin.v1.Host.Log:output_type -> walkie.plugin.v1.LogResponse
-	13, // [13:22] is the sub-list for method output_type
-	4,  // [4:13] is the sub-list for method input_type
+	21, // 13: walkie.plugin.v1.Host.Sign:input_type -> walkie.plugin.v1.SignRequest
+	3,  // 14: walkie.plugin.v1.Community.Describe:output_type -> walkie.plugin.v1.DescribeResponse
+	5,  // 15: walkie.plugin.v1.Community.Start:output_type -> walkie.plugin.v1.StartResponse
+	8,  // 16: walkie.plugin.v1.Community.Handle:output_type -> walkie.plugin.v1.HandleResponse
+	10, // 17: walkie.plugin.v1.Community.Close:output_type -> walkie.plugin.v1.CloseResponse
+	12, // 18: walkie.plugin.v1.Host.Send:output_type -> walkie.plugin.v1.SendResponse
+	14, // 19: walkie.plugin.v1.Host.Members:output_type -> walkie.plugin.v1.MembersResponse
+	16, // 20: walkie.plugin.v1.Host.Self:output_type -> walkie.plugin.v1.SelfResponse
+	18, // 21: walkie.plugin.v1.Host.WAN:output_type -> walkie.plugin.v1.WANResponse
+	20, // 22: walkie.plugin.v1.Host.Log:output_type -> walkie.plugin.v1.LogResponse
+	22, // 23: walkie.plugin.v1.Host.Sign:output_type -> walkie.plugin.v1.SignResponse
+	14, // [14:24] is the sub-list for method output_type
+	4,  // [4:14] is the sub-list for method input_type
 	4,  // [4:4] is the sub-list for extension type_name
 	4,  // [4:4] is the sub-list for extension extendee
 	0,  // [0:4] is the sub-list for field type_name
@@ -1160,7 +1296,7 @@ func file_proto_pluginv1_plugin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_proto_pluginv1_plugin_proto_rawDesc), len(file_proto_pluginv1_plugin_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   20,
+			NumMessages:   22,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

@@ -263,6 +263,7 @@ const (
 	Host_Self_FullMethodName    = "/walkie.plugin.v1.Host/Self"
 	Host_WAN_FullMethodName     = "/walkie.plugin.v1.Host/WAN"
 	Host_Log_FullMethodName     = "/walkie.plugin.v1.Host/Log"
+	Host_Sign_FullMethodName    = "/walkie.plugin.v1.Host/Sign"
 )
 
 // HostClient is the client API for Host service.
@@ -276,6 +277,8 @@ type HostClient interface {
 	Self(ctx context.Context, in *SelfRequest, opts ...grpc.CallOption) (*SelfResponse, error)
 	WAN(ctx context.Context, in *WANRequest, opts ...grpc.CallOption) (*WANResponse, error)
 	Log(ctx context.Context, in *LogRequest, opts ...grpc.CallOption) (*LogResponse, error)
+	// Sign signs a message with the node's Ed25519 key (community.Env.Sign).
+	Sign(ctx context.Context, in *SignRequest, opts ...grpc.CallOption) (*SignResponse, error)
 }
 
 type hostClient struct {
@@ -336,6 +339,16 @@ func (c *hostClient) Log(ctx context.Context, in *LogRequest, opts ...grpc.CallO
 	return out, nil
 }
 
+func (c *hostClient) Sign(ctx context.Context, in *SignRequest, opts ...grpc.CallOption) (*SignResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SignResponse)
+	err := c.cc.Invoke(ctx, Host_Sign_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // HostServer is the server API for Host service.
 // All implementations must embed UnimplementedHostServer
 // for forward compatibility.
@@ -347,6 +360,8 @@ type HostServer interface {
 	Self(context.Context, *SelfRequest) (*SelfResponse, error)
 	WAN(context.Context, *WANRequest) (*WANResponse, error)
 	Log(context.Context, *LogRequest) (*LogResponse, error)
+	// Sign signs a message with the node's Ed25519 key (community.Env.Sign).
+	Sign(context.Context, *SignRequest) (*SignResponse, error)
 	mustEmbedUnimplementedHostServer()
 }
 
@@ -371,6 +386,9 @@ func (UnimplementedHostServer) WAN(context.Context, *WANRequest) (*WANResponse, 
 }
 func (UnimplementedHostServer) Log(context.Context, *LogRequest) (*LogResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Log not implemented")
+}
+func (UnimplementedHostServer) Sign(context.Context, *SignRequest) (*SignResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Sign not implemented")
 }
 func (UnimplementedHostServer) mustEmbedUnimplementedHostServer() {}
 func (UnimplementedHostServer) testEmbeddedByValue()              {}
@@ -483,6 +501,24 @@ func _Host_Log_Handler(srv interface{}, ctx context.Context, dec func(interface{
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Host_Sign_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SignRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HostServer).Sign(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Host_Sign_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HostServer).Sign(ctx, req.(*SignRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Host_ServiceDesc is the grpc.ServiceDesc for Host service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -509,6 +545,10 @@ var Host_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Log",
 			Handler:    _Host_Log_Handler,
+		},
+		{
+			MethodName: "Sign",
+			Handler:    _Host_Sign_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -7,6 +7,7 @@ package wire
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -65,7 +66,7 @@ func (p *Plugin) GRPCClient(_ context.Context, broker *plugin.GRPCBroker, c *grp
 
 // ToPeer converts a community.Peer to the schema.
 func ToPeer(p community.Peer) *pluginv1.Peer {
-	pp := &pluginv1.Peer{Id: p.ID[:]}
+	pp := &pluginv1.Peer{Id: p.ID[:], Key: p.Key, Authenticated: p.Authenticated}
 	if p.Addr.IsValid() {
 		pp.Addr = p.Addr.String()
 	}
@@ -80,6 +81,13 @@ func FromPeer(pp *pluginv1.Peer) (community.Peer, error) {
 		return p, err
 	}
 	p.ID = id
+	if k := pp.GetKey(); len(k) > 0 {
+		if len(k) != ed25519.PublicKeySize {
+			return p, fmt.Errorf("walkie plugin: a peer key is %d bytes, not %d", ed25519.PublicKeySize, len(k))
+		}
+		p.Key = ed25519.PublicKey(k)
+	}
+	p.Authenticated = pp.GetAuthenticated()
 	if a := pp.GetAddr(); a != "" {
 		if p.Addr, err = netip.ParseAddrPort(a); err != nil {
 			return p, fmt.Errorf("walkie plugin: bad peer address %q", a)

@@ -1,0 +1,148 @@
+package core
+
+import (
+	"net/netip"
+	"time"
+
+	"github.com/walkie-p2p/walkie/proto"
+)
+
+// The worker's side of identity: who may be a peer, handshakes, sessions
+// as peers move and rekey. handshake.go keeps the handshakes' own state,
+// session.go the keys.
+
+// mustProve reports whether a peer claiming id must prove its key before
+// it is a peer: a key-derived ID is only ever held by the key's owner. A
+// node without a key (the previous release) takes every claim, as it did.
+func (o *Overlay) mustProve(id proto.ID) bool { return o.shakes != nil && id.KeyDerived() }
+
+// admit records that the sender of p, whose address is verified (a token,
+// or an answer to our request), spoke, and returns it as a peer: a peer
+// that proved its key in the session p came in, or a peer of the previous
+// release at p's address. A key-derived claim that is not proven is no
+// peer (nil); nor is a plaintext packet from an authenticated peer's
+// address (it may have been in flight before the handshake; or the peer
+// restarted and lost its session: then it starts a new handshake, whose
+// session replaces the old one, since we answer it in plaintext).
+func (o *Overlay) admit(p *packet, now time.Time) (*peer, bool) {
+	if p.sess != nil {
+		q := o.table.get(p.sess.peer)
+		if q != nil {
+			q.heard(now)
+		}
+		return q, false
+	}
+	if q := o.table.at(p.from); q != nil && q.authenticated() {
+		return nil, false
+	}
+	if o.mustProve(p.hdr.Sender) {
+		o.m.Drop(DropUnauthenticated)
+		return nil, false
+	}
+	return o.table.upsert(p.hdr.Sender, p.from, now, o.cfg.PunctureRate)
+}
+
+// shake starts a handshake with the peer id at to, whose token for our
+// address is token, unless one is in flight or we could not keep the peer.
+func (o *Overlay) shake(to netip.AddrPort, id proto.ID, token []byte, now time.Time) {
+	if o.table.full() && o.table.get(id) == nil {
+		return
+	}
+	m, err := o.shakes.start(id, to, token, now)
+	if err != nil {
+		o.log.Warn("handshake: cannot start", "peer", id, "err", err)
+		return
+	}
+	if m != nil && o.out.send(to, m, 0, 0, uncounted) {
+		o.m.Add(HandshakesStarted, 1)
+		o.rearm = true // resends are due within a second
+	}
+}
+
+// onHandshake takes one step of a handshake, and when it completes on our
+// side, makes the peer an authenticated one.
+func (o *Overlay) onHandshake(p *packet, m *proto.Handshake, now time.Time) {
+	tokenOK := m.Step == 1 && o.tok.valid(m.Token, p.from, now)
+	reply, sess, err := o.shakes.receive(p.from, p.hdr.Sender, m, tokenOK, now)
+	if err != nil {
+		o.m.Drop(DropHandshake)
+		o.log.Debug("handshake refused", "from", p.from, "peer", p.hdr.Sender, "step", m.Step, "err", err)
+		return
+	}
+	if reply != nil {
+		// Before the new session is installed: step 3 must go in the old
+		// one, or in plaintext, since the responder has only those.
+		o.out.send(p.from, reply, 0, 0, uncounted)
+		o.rearm = true
+	}
+	if sess != nil {
+		o.authenticated(sess, p.from, now)
+	}
+}
+
+// authenticated makes the peer of a session that just completed a peer,
+// at addr, and its session the one we seal in. Then it sends a sealed
+// keep-alive at once: the peer's answer confirms the session to the
+// initiator, and gets its communities and a token.
+func (o *Overlay) authenticated(sess *session, addr netip.AddrPort, now time.Time) {
+	q, isNew := o.table.authenticate(sess.peer, sess.key, sess, addr, now, o.cfg.PunctureRate)
+	if q == nil {
+		return // the table is full: the session is not installed, and goes
+	}
+	o.shakes.install(sess)
+	o.out.sealFor(addr, sess)
+	o.m.Add(HandshakesCompleted, 1)
+	o.log.Debug("peer authenticated", "peer", q.id, "addr", addr)
+	if isNew {
+		o.peerAdded(q, now)
+	}
+	o.sendIntroRequest(addr, q.token, true, now)
+}
+
+// roam follows an authenticated peer whose sealed packet came from a new
+// address: the session belongs to the key, not the address, so a peer that
+// moved is ours again at once. Answers to the new address still need its
+// token (amplification stays at most 1x toward an address it did not
+// prove).
+func (o *Overlay) roam(p *packet) {
+	q := o.table.get(p.sess.peer)
+	if q == nil || q.addr == p.from {
+		return
+	}
+	o.log.Debug("peer moved", "peer", q.id, "from", q.addr, "to", p.from)
+	o.out.unseal(q.addr, q.sess)
+	o.table.move(q, p.from)
+	o.out.sealFor(p.from, q.sess)
+}
+
+// authTick sends the handshake messages that are due again, retires
+// sessions that were replaced or are spent, and starts the next handshake
+// of sessions we began that are due for new keys.
+func (o *Overlay) authTick(now time.Time) {
+	o.shakes.tick(now, func(to netip.AddrPort, m *proto.Handshake) {
+		o.out.send(to, m, 0, 0, uncounted)
+	}, func(s *session) {
+		// Never confirmed: the peer did not get our last step.
+		if q := o.table.get(s.peer); q != nil && q.sess == s {
+			o.table.remove(q.id)
+		}
+	})
+	var spent []proto.ID
+	for _, q := range o.table.peers() {
+		if q.prev != nil && now.After(q.prevUntil) {
+			o.shakes.remove(q.prev)
+			q.prev = nil
+		}
+		s := q.sess
+		switch {
+		case s == nil:
+		case now.Sub(s.created) >= rejectAfter || s.sendCtr >= rejectAfterMessages:
+			spent = append(spent, q.id) // and no new keys came: prove them again from scratch
+		case s.initiator && (now.Sub(s.created) >= rekeyAfter || s.sendCtr >= rekeyAfterMessages) && len(q.token) > 0:
+			o.shake(q.addr, q.id, q.token, now)
+		}
+	}
+	for _, id := range spent {
+		o.table.remove(id)
+	}
+}
