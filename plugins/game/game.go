@@ -29,9 +29,10 @@
 // A message that breaks the rules is rejected with a reason (one of the
 // Reason constants): the handler returns a *RejectError (the node logs and
 // counts it), Rejected counts it, and where the sender can act on it the
-// game sends a reject message back. A reject is never answered. A player
-// told that its reveal did not match records the loss too, so that both
-// score tables agree; any other reject voids the open game it names.
+// game sends a reject message back. A reject is never answered, and never
+// scores: it voids the open game it names. One that says our reveal did not
+// match is counted as ReasonDisputed, since our reveal is ours to check: a
+// loss is never recorded on the opponent's word.
 //
 // # API
 //

@@ -27,6 +27,7 @@ const (
 	ReasonYouDidNotPlay = "you did not play in time"
 	ReasonTimedOut      = "game timed out"
 	ReasonOpponent      = "opponent rejected the game"
+	ReasonDisputed      = "opponent disputes our reveal"
 )
 
 // RejectError is what a handler returns for a message it rejects.
@@ -153,13 +154,16 @@ func (c *Community) apply(from proto.ID, t community.Type, data []byte, out *out
 		g.theirMove = b.Move
 		c.maybeFinish(g)
 	case TypeReject:
-		// The opponent scored a bad reveal of ours as our loss; agree, so
-		// both tables match. Any other reason ends the game for nobody.
-		r := Void
+		// A reject is the opponent's word, so it ends the game for nobody.
+		// One that calls our reveal bad is false, or comes from a broken
+		// peer: we built the reveal from the move and nonce we committed
+		// to (and may not have revealed yet). Scoring it as our loss let
+		// any opponent hand us losses.
 		if b.Reason == ReasonMismatch || b.Reason == ReasonBadMove {
-			r = Loss
+			c.finish(g, Void, ReasonDisputed)
+			return ReasonDisputed
 		}
-		c.finish(g, r, ReasonOpponent+": "+b.Reason)
+		c.finish(g, Void, ReasonOpponent+": "+b.Reason)
 	}
 	return ""
 }
