@@ -34,6 +34,14 @@
 // match is counted as ReasonDisputed, since our reveal is ours to check: a
 // loss is never recorded on the opponent's word.
 //
+// # Versions
+//
+// Bodies carry the protocol version (Version), and a body of another
+// version is refused by it and counted as ReasonVersion, never read as
+// ours. Version 1 bodies had no version, so version 2 moved to new types:
+// a version 1 node drops ours as unknown types, and we answer its messages
+// with a version 1 reject that voids its game.
+//
 // # API
 //
 // Challenge and Play drive a game; Games lists the open and recent ones,
@@ -134,6 +142,11 @@ func (c *Community) Messages() []community.MessageSpec {
 	return []community.MessageSpec{
 		spec(TypeInvite, "invite"), spec(TypeCommit, "commit"),
 		spec(TypeReveal, "reveal"), spec(TypeReject, "reject"),
+		// Declared so that a version 1 peer's bodies reach us, to be
+		// refused by their version and answered, rather than dropped as
+		// unknown types without a word to either side.
+		spec(TypeInviteV1, "invite-v1"), spec(TypeCommitV1, "commit-v1"),
+		spec(TypeRevealV1, "reveal-v1"), spec(TypeRejectV1, "reject-v1"),
 	}
 }
 

@@ -2,6 +2,7 @@ package game
 
 import (
 	"cmp"
+	"errors"
 	"slices"
 	"time"
 
@@ -28,6 +29,7 @@ const (
 	ReasonTimedOut      = "game timed out"
 	ReasonOpponent      = "opponent rejected the game"
 	ReasonDisputed      = "opponent disputes our reveal"
+	ReasonVersion       = "unsupported game protocol version"
 )
 
 // RejectError is what a handler returns for a message it rejects.
@@ -49,6 +51,8 @@ func typeName(t community.Type) string {
 		return "reveal"
 	case TypeReject:
 		return "reject"
+	case TypeInviteV1, TypeCommitV1, TypeRevealV1, TypeRejectV1:
+		return "version 1 message"
 	}
 	return "message"
 }
@@ -92,6 +96,10 @@ func (c *Community) handle(from proto.ID, t community.Type, data []byte) error {
 // not). Replies go to out.
 func (c *Community) apply(from proto.ID, t community.Type, data []byte, out *outbox) string {
 	b, err := Decode(t, data)
+	var ve *VersionError
+	if errors.As(err, &ve) {
+		return c.otherVersion(from, ve, out)
+	}
 	if err != nil {
 		return ReasonMalformed
 	}
@@ -166,6 +174,23 @@ func (c *Community) apply(from proto.ID, t community.Type, data []byte, out *out
 		c.finish(g, Void, ReasonOpponent+": "+b.Reason)
 	}
 	return ""
+}
+
+// otherVersion refuses a body of another protocol version. A version 1
+// peer is told, in a version 1 reject, so that it voids its game at once
+// instead of resending until it times out; a version 1 node never answers
+// a reject. A body of a later version we cannot read past its version, so
+// its sender is not answered; a later version keeps the version first, so
+// its decoder refuses ours by number in turn.
+func (c *Community) otherVersion(from proto.ID, ve *VersionError, out *outbox) string {
+	if c.log != nil {
+		c.log.Debug("game: refused a body of another protocol version", "from", from,
+			"type", uint8(ve.Type), "version", ve.Version, "speaks", Version)
+	}
+	if ve.Version == 1 && ve.Type != TypeRejectV1 {
+		out.add(from, TypeRejectV1, &Message{Game: ve.Game, Reason: ReasonVersion})
+	}
+	return ReasonVersion
 }
 
 // late handles a message for a finished game. An opponent still waiting
