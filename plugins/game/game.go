@@ -4,11 +4,13 @@
 // # Protocol
 //
 // The challenger sends an invite. Each player then commits to a move by
-// sending SHA-256(move || 32-byte random nonce) (a commit on an invited
-// game accepts it), and reveals the move and the nonce only once it holds
-// both commitments. Since nobody reveals before holding the other's
-// commitment, the second player learns nothing it could answer with, and a
-// reveal that does not hash to the commitment loses the round.
+// sending a hash of it with a 32-byte random nonce, the game ID and its own
+// peer ID (Commitment; a commit on an invited game accepts it), and reveals
+// the move and the nonce only once it holds both commitments. Since nobody
+// reveals before holding the other's commitment, the second player learns
+// nothing it could answer with, and a reveal that does not hash to the
+// commitment, with the revealer's peer ID, loses the round. A commitment
+// equal to ours is a copy: the game is void and we reveal nothing.
 //
 // The overlay is UDP, so a player that waits on its opponent resends what it
 // has sent (invite, commit, reveal) every Config.Retry; the receiver rejects
@@ -234,9 +236,12 @@ func (c *Community) commit(g *game, m Move, out *outbox) error {
 		return err
 	}
 	g.mine, g.committed = m, true
+	g.hash = Commitment(g.id, c.env.Self(), m, g.nonce)
 	g.deadline = time.Now().Add(c.cfg.Timeout)
-	out.add(g.peer, TypeCommit, &Message{Game: g.id, Hash: Commitment(m, g.nonce)})
-	c.maybeReveal(g, out)
+	out.add(g.peer, TypeCommit, &Message{Game: g.id, Hash: g.hash})
+	if r := c.maybeReveal(g, out); r != "" {
+		c.rejected[r]++
+	}
 	return nil
 }
 
@@ -279,13 +284,22 @@ func (c *Community) roomFor(peer proto.ID) bool {
 	return open < maxOpen && byPeer < maxOpenByPeer
 }
 
-// maybeReveal reveals our move once both commitments are in.
-func (c *Community) maybeReveal(g *game, out *outbox) {
+// maybeReveal reveals our move once both commitments are in. A commitment
+// of theirs equal to ours is a copy (ours binds our peer ID, so they could
+// not open it, but refusing it costs nothing and reveals nothing): the game
+// is void, the opponent told, and maybeReveal returns ReasonCopied.
+func (c *Community) maybeReveal(g *game, out *outbox) string {
 	if g.committed && g.theirCommitted && !g.revealed {
+		if g.theirHash == g.hash {
+			c.finish(g, Void, ReasonCopied)
+			out.add(g.peer, TypeReject, &Message{Game: g.id, Reason: ReasonCopied})
+			return ReasonCopied
+		}
 		g.revealed = true
 		out.add(g.peer, TypeReveal, &Message{Game: g.id, Move: g.mine, Nonce: g.nonce})
 	}
 	c.maybeFinish(g)
+	return ""
 }
 
 // maybeFinish scores the game once both moves are known.

@@ -30,6 +30,7 @@ const (
 	ReasonOpponent      = "opponent rejected the game"
 	ReasonDisputed      = "opponent disputes our reveal"
 	ReasonVersion       = "unsupported game protocol version"
+	ReasonCopied        = "commitment copies ours"
 )
 
 // RejectError is what a handler returns for a message it rejects.
@@ -68,8 +69,9 @@ type game struct {
 
 	mine      Move
 	nonce     [NonceLen]byte
-	committed bool // we sent our commitment
-	revealed  bool // we sent our reveal
+	hash      [HashLen]byte // our commitment
+	committed bool          // we sent our commitment
+	revealed  bool          // we sent our reveal
 
 	theirHash      [HashLen]byte
 	theirCommitted bool
@@ -145,7 +147,7 @@ func (c *Community) apply(from proto.ID, t community.Type, data []byte, out *out
 		}
 		g.theirHash, g.theirCommitted = b.Hash, true
 		g.deadline = time.Now().Add(c.cfg.Timeout)
-		c.maybeReveal(g, out)
+		return c.maybeReveal(g, out)
 	case TypeReveal:
 		switch {
 		case !g.committed || !g.theirCommitted:
@@ -155,7 +157,7 @@ func (c *Community) apply(from proto.ID, t community.Type, data []byte, out *out
 		case !b.Move.Valid():
 			c.finish(g, Win, ReasonBadMove)
 			return reject(ReasonBadMove)
-		case Commitment(b.Move, b.Nonce) != g.theirHash:
+		case Commitment(g.id, from, b.Move, b.Nonce) != g.theirHash:
 			c.finish(g, Win, ReasonMismatch)
 			return reject(ReasonMismatch)
 		}

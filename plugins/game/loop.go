@@ -55,7 +55,7 @@ func (c *Community) resend(g *game, out *outbox) {
 		out.add(g.peer, TypeInvite, &Message{Game: g.id})
 	}
 	if g.committed {
-		out.add(g.peer, TypeCommit, &Message{Game: g.id, Hash: Commitment(g.mine, g.nonce)})
+		out.add(g.peer, TypeCommit, &Message{Game: g.id, Hash: g.hash})
 	}
 	if g.revealed {
 		out.add(g.peer, TypeReveal, &Message{Game: g.id, Move: g.mine, Nonce: g.nonce})

@@ -12,7 +12,9 @@ import (
 )
 
 // Version is the game protocol version this package speaks. Version 1, the
-// first release, had the types 1 to 4 and bodies with no version.
+// first release, had the types 1 to 4, bodies with no version, and a
+// commitment that bound neither the game nor the player; version 2 binds
+// both (Commitment).
 //
 // Every body of version 2 or later is a msgpack map whose first entry is
 // keyVersion, a uint: a decoder reads it before anything else, so that a

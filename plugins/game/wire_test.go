@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/walkie-p2p/walkie/community"
+	"github.com/walkie-p2p/walkie/proto"
 )
 
 // vector is a body as it is on the wire, and what it means.
@@ -277,18 +278,28 @@ func TestOutcome(t *testing.T) {
 	}
 }
 
-// The commitment is SHA-256 over the move byte and the nonce; another
-// implementation must compute the same bytes.
+// The commitment is SHA-256 over the tag, the game ID, the player's peer ID,
+// the move byte and the nonce (docs/protocol.md); another implementation
+// must compute the same bytes. The expected hash was computed apart from
+// this package. Every input changes it.
 func TestCommitmentGolden(t *testing.T) {
-	var n [NonceLen]byte
-	got := Commitment(Rock, n)
-	// sha256(01 || 32 zero bytes)
-	const want = "1a7dfdeaffeedac489287e85be5e9c049a2ff6470f55cf30260f55395ac1b159"
+	id, _, n := vectorInputs()
+	player := proto.ID{0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff}
+	got := Commitment(id, player, Paper, n)
+	// sha256("walkie/game/commitment/v2" || 0100..000f || 0011..eeff || 02 || fffe..e0)
+	const want = "a70132a327584fdc074a3659e77c00a9d808bbdc12020f1f8cf354255c7d5c75"
 	if hex.EncodeToString(got[:]) != want {
-		t.Errorf("Commitment(rock, zeros) = %x, want %s", got, want)
+		t.Errorf("Commitment = %x, want %s", got, want)
 	}
-	if got == Commitment(Paper, n) || got == Commitment(Rock, [NonceLen]byte{1}) {
-		t.Fatal("commitment ignores its input")
+	for name, other := range map[string][HashLen]byte{
+		"game":   Commitment(GameID{2}, player, Paper, n),
+		"player": Commitment(id, proto.ID{1}, Paper, n),
+		"move":   Commitment(id, player, Rock, n),
+		"nonce":  Commitment(id, player, Paper, [NonceLen]byte{1}),
+	} {
+		if other == got {
+			t.Errorf("the commitment ignores the %s", name)
+		}
 	}
 }
 
