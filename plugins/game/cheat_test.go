@@ -41,10 +41,10 @@ func TestCheatingRevealLoses(t *testing.T) {
 		// A reveal before both commits is refused.
 		bad.send(t, a, game.TypeReveal, mustEncode(t, game.TypeReveal, game.Message{Game: id, Move: game.Rock, Nonce: nonce}))
 		// Commit to rock; honest plays paper and reveals it.
-		bad.send(t, a, game.TypeCommit, mustEncode(t, game.TypeCommit, game.Message{Game: id, Hash: game.Commitment(game.Rock, nonce)}))
-		bad.send(t, a, game.TypeCommit, mustEncode(t, game.TypeCommit, game.Message{Game: id, Hash: game.Commitment(game.Rock, nonce)}))
+		bad.send(t, a, game.TypeCommit, mustEncode(t, game.TypeCommit, game.Message{Game: id, Hash: game.Commitment(id, b, game.Rock, nonce)}))
+		bad.send(t, a, game.TypeCommit, mustEncode(t, game.TypeCommit, game.Message{Game: id, Hash: game.Commitment(id, b, game.Rock, nonce)}))
 		// A game nobody started.
-		bad.send(t, a, game.TypeCommit, mustEncode(t, game.TypeCommit, game.Message{Game: game.GameID{1}, Hash: game.Commitment(game.Rock, nonce)}))
+		bad.send(t, a, game.TypeCommit, mustEncode(t, game.TypeCommit, game.Message{Game: game.GameID{1}, Hash: game.Commitment(game.GameID{1}, b, game.Rock, nonce)}))
 		time.Sleep(time.Second)
 		if err := honest.Play(id, game.Paper); err != nil {
 			t.Fatal(err)

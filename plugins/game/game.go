@@ -4,11 +4,13 @@
 // # Protocol
 //
 // The challenger sends an invite. Each player then commits to a move by
-// sending SHA-256(move || 32-byte random nonce) (a commit on an invited
-// game accepts it), and reveals the move and the nonce only once it holds
-// both commitments. Since nobody reveals before holding the other's
-// commitment, the second player learns nothing it could answer with, and a
-// reveal that does not hash to the commitment loses the round.
+// sending a hash of it with a 32-byte random nonce, the game ID and its own
+// peer ID (Commitment; a commit on an invited game accepts it), and reveals
+// the move and the nonce only once it holds both commitments. Since nobody
+// reveals before holding the other's commitment, the second player learns
+// nothing it could answer with, and a reveal that does not hash to the
+// commitment, with the revealer's peer ID, loses the round. A commitment
+// equal to ours is a copy: the game is void and we reveal nothing.
 //
 // The overlay is UDP, so a player that waits on its opponent resends what it
 // has sent (invite, commit, reveal) every Config.Retry; the receiver rejects
@@ -29,9 +31,18 @@
 // A message that breaks the rules is rejected with a reason (one of the
 // Reason constants): the handler returns a *RejectError (the node logs and
 // counts it), Rejected counts it, and where the sender can act on it the
-// game sends a reject message back. A reject is never answered. A player
-// told that its reveal did not match records the loss too, so that both
-// score tables agree; any other reject voids the open game it names.
+// game sends a reject message back. A reject is never answered, and never
+// scores: it voids the open game it names. One that says our reveal did not
+// match is counted as ReasonDisputed, since our reveal is ours to check: a
+// loss is never recorded on the opponent's word.
+//
+// # Versions
+//
+// Bodies carry the protocol version (Version), and a body of another
+// version is refused by it and counted as ReasonVersion, never read as
+// ours. Version 1 bodies had no version, so version 2 moved to new types:
+// a version 1 node drops ours as unknown types, and we answer its messages
+// with a version 1 reject that voids its game.
 //
 // # API
 //
@@ -133,6 +144,11 @@ func (c *Community) Messages() []community.MessageSpec {
 	return []community.MessageSpec{
 		spec(TypeInvite, "invite"), spec(TypeCommit, "commit"),
 		spec(TypeReveal, "reveal"), spec(TypeReject, "reject"),
+		// Declared so that a version 1 peer's bodies reach us, to be
+		// refused by their version and answered, rather than dropped as
+		// unknown types without a word to either side.
+		spec(TypeInviteV1, "invite-v1"), spec(TypeCommitV1, "commit-v1"),
+		spec(TypeRevealV1, "reveal-v1"), spec(TypeRejectV1, "reject-v1"),
 	}
 }
 
@@ -161,21 +177,6 @@ func (c *Community) Close() error {
 		<-done
 	}
 	return nil
-}
-
-// loop resends and times out games every Retry until ctx ends.
-func (c *Community) loop(ctx context.Context) {
-	defer close(c.done)
-	t := time.NewTicker(c.cfg.Retry)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			c.tick(time.Now())
-		}
-	}
 }
 
 // Challenge invites peer to a game and returns its ID. Play a move in it
@@ -235,9 +236,12 @@ func (c *Community) commit(g *game, m Move, out *outbox) error {
 		return err
 	}
 	g.mine, g.committed = m, true
+	g.hash = Commitment(g.id, c.env.Self(), m, g.nonce)
 	g.deadline = time.Now().Add(c.cfg.Timeout)
-	out.add(g.peer, TypeCommit, &Message{Game: g.id, Hash: Commitment(m, g.nonce)})
-	c.maybeReveal(g, out)
+	out.add(g.peer, TypeCommit, &Message{Game: g.id, Hash: g.hash})
+	if r := c.maybeReveal(g, out); r != "" {
+		c.rejected[r]++
+	}
 	return nil
 }
 
@@ -280,13 +284,22 @@ func (c *Community) roomFor(peer proto.ID) bool {
 	return open < maxOpen && byPeer < maxOpenByPeer
 }
 
-// maybeReveal reveals our move once both commitments are in.
-func (c *Community) maybeReveal(g *game, out *outbox) {
+// maybeReveal reveals our move once both commitments are in. A commitment
+// of theirs equal to ours is a copy (ours binds our peer ID, so they could
+// not open it, but refusing it costs nothing and reveals nothing): the game
+// is void, the opponent told, and maybeReveal returns ReasonCopied.
+func (c *Community) maybeReveal(g *game, out *outbox) string {
 	if g.committed && g.theirCommitted && !g.revealed {
+		if g.theirHash == g.hash {
+			c.finish(g, Void, ReasonCopied)
+			out.add(g.peer, TypeReject, &Message{Game: g.id, Reason: ReasonCopied})
+			return ReasonCopied
+		}
 		g.revealed = true
 		out.add(g.peer, TypeReveal, &Message{Game: g.id, Move: g.mine, Nonce: g.nonce})
 	}
 	c.maybeFinish(g)
+	return ""
 }
 
 // maybeFinish scores the game once both moves are known.
@@ -319,72 +332,5 @@ func (c *Community) finish(g *game, r Result, reason string) {
 	}
 	if c.log != nil {
 		c.log.Info("game over", "game", g.id, "peer", g.peer, "result", r, "mine", g.mine, "theirs", g.theirMove, "reason", reason)
-	}
-}
-
-// tick times out the games past their deadline and resends for the others.
-func (c *Community) tick(now time.Time) {
-	c.mu.Lock()
-	var out outbox
-	defer func() { c.mu.Unlock(); c.flush(out) }()
-	for _, g := range c.games {
-		if g.result != Open {
-			continue
-		}
-		if now.Before(g.deadline) {
-			c.resend(g, &out)
-			continue
-		}
-		switch {
-		case g.revealed && g.theirMove == 0:
-			c.finish(g, Win, ReasonNoReveal)
-		case !g.committed:
-			c.finish(g, Void, ReasonYouDidNotPlay)
-		default:
-			c.finish(g, Void, ReasonNoCommit)
-		}
-		out.add(g.peer, TypeReject, &Message{Game: g.id, Reason: ReasonTimedOut})
-	}
-}
-
-// resend sends again what the opponent may have missed, while we wait on
-// it: the invite until it commits, our commit and our reveal.
-func (c *Community) resend(g *game, out *outbox) {
-	if g.challenger && !g.theirCommitted {
-		out.add(g.peer, TypeInvite, &Message{Game: g.id})
-	}
-	if g.committed {
-		out.add(g.peer, TypeCommit, &Message{Game: g.id, Hash: Commitment(g.mine, g.nonce)})
-	}
-	if g.revealed {
-		out.add(g.peer, TypeReveal, &Message{Game: g.id, Move: g.mine, Nonce: g.nonce})
-	}
-}
-
-// outbox collects messages to send once the mutex is released, so that
-// the lock is never held across Env.Send.
-type outbox []outMsg
-
-type outMsg struct {
-	to   proto.ID
-	typ  community.Type
-	body []byte
-}
-
-// add encodes a message into the outbox. Our own bodies always encode.
-func (o *outbox) add(to proto.ID, t community.Type, b *Message) {
-	enc, err := Encode(t, b)
-	if err == nil {
-		*o = append(*o, outMsg{to, t, enc})
-	}
-}
-
-// flush sends the outbox. A failed send is logged: the resend loop or the
-// timeout deals with it.
-func (c *Community) flush(out outbox) {
-	for _, m := range out {
-		if err := c.env.Send(m.to, m.typ, m.body); err != nil && c.log != nil {
-			c.log.Debug("game: send failed", "to", m.to, "type", m.typ, "err", err)
-		}
 	}
 }

@@ -102,10 +102,11 @@ func TestGamePlaysToTheEnd(t *testing.T) {
 // cheater is a game community that sends whatever bodies the test tells it
 // to, and records what it receives.
 type cheater struct {
-	mu   sync.Mutex
-	env  community.Env
-	got  []received
-	name string
+	mu    sync.Mutex
+	env   community.Env
+	got   []received
+	name  string
+	types []community.Type // the types it declares; default all, of both versions
 }
 
 type received struct {
@@ -116,7 +117,12 @@ type received struct {
 func (c *cheater) Name() string { return c.name }
 func (c *cheater) Messages() []community.MessageSpec {
 	var specs []community.MessageSpec
-	for _, t := range []community.Type{game.TypeInvite, game.TypeCommit, game.TypeReveal, game.TypeReject} {
+	types := c.types
+	if types == nil {
+		types = []community.Type{game.TypeInviteV1, game.TypeCommitV1, game.TypeRevealV1, game.TypeRejectV1,
+			game.TypeInvite, game.TypeCommit, game.TypeReveal, game.TypeReject}
+	}
+	for _, t := range types {
 		specs = append(specs, community.MessageSpec{Type: t, Name: "m", MaxSize: game.MaxBody,
 			Handle: func(_ context.Context, _ community.Peer, b []byte) error {
 				c.mu.Lock()
@@ -143,6 +149,13 @@ func (c *cheater) send(t *testing.T, to proto.ID, typ community.Type, body []byt
 	if err := env.Send(to, typ, body); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// received returns what the cheater has received so far.
+func (c *cheater) received() []received {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]received(nil), c.got...)
 }
 
 // count returns how many messages of type typ arrived whose body contains

@@ -2,6 +2,7 @@ package game
 
 import (
 	"cmp"
+	"errors"
 	"slices"
 	"time"
 
@@ -27,6 +28,9 @@ const (
 	ReasonYouDidNotPlay = "you did not play in time"
 	ReasonTimedOut      = "game timed out"
 	ReasonOpponent      = "opponent rejected the game"
+	ReasonDisputed      = "opponent disputes our reveal"
+	ReasonVersion       = "unsupported game protocol version"
+	ReasonCopied        = "commitment copies ours"
 )
 
 // RejectError is what a handler returns for a message it rejects.
@@ -48,6 +52,8 @@ func typeName(t community.Type) string {
 		return "reveal"
 	case TypeReject:
 		return "reject"
+	case TypeInviteV1, TypeCommitV1, TypeRevealV1, TypeRejectV1:
+		return "version 1 message"
 	}
 	return "message"
 }
@@ -63,8 +69,9 @@ type game struct {
 
 	mine      Move
 	nonce     [NonceLen]byte
-	committed bool // we sent our commitment
-	revealed  bool // we sent our reveal
+	hash      [HashLen]byte // our commitment
+	committed bool          // we sent our commitment
+	revealed  bool          // we sent our reveal
 
 	theirHash      [HashLen]byte
 	theirCommitted bool
@@ -91,6 +98,10 @@ func (c *Community) handle(from proto.ID, t community.Type, data []byte) error {
 // not). Replies go to out.
 func (c *Community) apply(from proto.ID, t community.Type, data []byte, out *outbox) string {
 	b, err := Decode(t, data)
+	var ve *VersionError
+	if errors.As(err, &ve) {
+		return c.otherVersion(from, ve, out)
+	}
 	if err != nil {
 		return ReasonMalformed
 	}
@@ -136,7 +147,7 @@ func (c *Community) apply(from proto.ID, t community.Type, data []byte, out *out
 		}
 		g.theirHash, g.theirCommitted = b.Hash, true
 		g.deadline = time.Now().Add(c.cfg.Timeout)
-		c.maybeReveal(g, out)
+		return c.maybeReveal(g, out)
 	case TypeReveal:
 		switch {
 		case !g.committed || !g.theirCommitted:
@@ -146,22 +157,42 @@ func (c *Community) apply(from proto.ID, t community.Type, data []byte, out *out
 		case !b.Move.Valid():
 			c.finish(g, Win, ReasonBadMove)
 			return reject(ReasonBadMove)
-		case Commitment(b.Move, b.Nonce) != g.theirHash:
+		case Commitment(g.id, from, b.Move, b.Nonce) != g.theirHash:
 			c.finish(g, Win, ReasonMismatch)
 			return reject(ReasonMismatch)
 		}
 		g.theirMove = b.Move
 		c.maybeFinish(g)
 	case TypeReject:
-		// The opponent scored a bad reveal of ours as our loss; agree, so
-		// both tables match. Any other reason ends the game for nobody.
-		r := Void
+		// A reject is the opponent's word, so it ends the game for nobody.
+		// One that calls our reveal bad is false, or comes from a broken
+		// peer: we built the reveal from the move and nonce we committed
+		// to (and may not have revealed yet). Scoring it as our loss let
+		// any opponent hand us losses.
 		if b.Reason == ReasonMismatch || b.Reason == ReasonBadMove {
-			r = Loss
+			c.finish(g, Void, ReasonDisputed)
+			return ReasonDisputed
 		}
-		c.finish(g, r, ReasonOpponent+": "+b.Reason)
+		c.finish(g, Void, ReasonOpponent+": "+b.Reason)
 	}
 	return ""
+}
+
+// otherVersion refuses a body of another protocol version. A version 1
+// peer is told, in a version 1 reject, so that it voids its game at once
+// instead of resending until it times out; a version 1 node never answers
+// a reject. A body of a later version we cannot read past its version, so
+// its sender is not answered; a later version keeps the version first, so
+// its decoder refuses ours by number in turn.
+func (c *Community) otherVersion(from proto.ID, ve *VersionError, out *outbox) string {
+	if c.log != nil {
+		c.log.Debug("game: refused a body of another protocol version", "from", from,
+			"type", uint8(ve.Type), "version", ve.Version, "speaks", Version)
+	}
+	if ve.Version == 1 && ve.Type != TypeRejectV1 {
+		out.add(from, TypeRejectV1, &Message{Game: ve.Game, Reason: ReasonVersion})
+	}
+	return ReasonVersion
 }
 
 // late handles a message for a finished game. An opponent still waiting

@@ -4,6 +4,8 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"strings"
+
+	"github.com/walkie-p2p/walkie/proto"
 )
 
 // Move is a rock-paper-scissors move. The values are wire constants.
@@ -51,11 +53,28 @@ func ParseMove(s string) (Move, error) {
 // cyclically.
 func (m Move) beats(o Move) bool { return m == o%3+1 }
 
-// Commitment returns SHA-256(move || nonce): the hash a player sends before
-// anyone reveals. The 32-byte random nonce makes the three possible moves
-// impossible to tell apart from the hash.
-func Commitment(m Move, nonce [NonceLen]byte) [HashLen]byte {
+// commitTag starts every commitment, so that no hash made for another
+// purpose (or another version of the game) can pass for one.
+const commitTag = "walkie/game/commitment/v2"
+
+// Commitment returns the hash that player sends in game before anyone
+// reveals, when it plays m with nonce:
+//
+//	SHA-256("walkie/game/commitment/v2" || game ID || player || move || nonce)
+//
+// that is the 25 ASCII bytes of the tag, the 16 bytes of the game ID, the
+// 16 bytes of the player's peer ID (as in the packet header), the move's
+// byte and the 32-byte nonce: 90 bytes, every part of fixed length. The
+// random nonce makes the three moves impossible to tell apart from the
+// hash. The game and the player make a commitment good for one player in
+// one game: an opponent that copies ours cannot open it, since its reveal
+// is checked with its own peer ID, nor can one be carried into another
+// game.
+func Commitment(game GameID, player proto.ID, m Move, nonce [NonceLen]byte) [HashLen]byte {
 	h := sha256.New()
+	h.Write([]byte(commitTag))
+	h.Write(game[:])
+	h.Write(player[:])
 	h.Write([]byte{byte(m)})
 	h.Write(nonce[:])
 	var out [HashLen]byte
