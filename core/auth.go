@@ -96,6 +96,9 @@ func (o *Overlay) authenticated(sess *session, addr netip.AddrPort, now time.Tim
 	if isNew {
 		o.peerAdded(q, now)
 	}
+	// Sealed, even inside the answer to a plaintext step: both sides have
+	// the session now.
+	o.out.plainTo = netip.AddrPort{}
 	o.sendIntroRequest(addr, q.token, true, now)
 }
 

@@ -180,7 +180,7 @@ func (o *Overlay) onIntroResponse(p *packet, resp *proto.IntroResponse, now time
 	o.m.IntroRTT(now.Sub(req.sent))
 	o.vote(p, now)
 	b, isNew := o.admit(p, now)
-	if b == nil && p.sess == nil && o.mustProve(p.hdr.Sender) && len(resp.Token) > 0 {
+	if b == nil && p.sess == nil && o.mustProve(p.hdr.Sender) && len(resp.Token) > 0 && !o.table.proven(p.hdr.Sender) {
 		o.shake(p.from, p.hdr.Sender, resp.Token, now) // B is a peer once it proved its key
 	}
 	if b != nil {

@@ -108,6 +108,12 @@ func (t *peerTable) get(id proto.ID) *peer { return t.byID[id] }
 // at returns the verified peer reached at addr, or nil.
 func (t *peerTable) at(addr netip.AddrPort) *peer { return t.byAddr[addr] }
 
+// proven reports whether peer id is in the table and proved its key.
+func (t *peerTable) proven(id proto.ID) bool {
+	p := t.byID[id]
+	return p != nil && p.authenticated()
+}
+
 // candidates is how many introduced peers wait to be walked to.
 func (t *peerTable) candidates() int { return len(t.cands) }
 
