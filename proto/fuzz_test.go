@@ -95,3 +95,4 @@ func FuzzDecodeIntroResponse(f *testing.F)   { fuzzBody(f, TypeIntroResponse) }
 func FuzzDecodePunctureRequest(f *testing.F) { fuzzBody(f, TypePunctureRequest) }
 func FuzzDecodePuncture(f *testing.F)        { fuzzBody(f, TypePuncture) }
 func FuzzDecodeBeacon(f *testing.F)          { fuzzBody(f, TypeBeacon) }
+func FuzzDecodeHandshake(f *testing.F)       { fuzzBody(f, TypeHandshake) }

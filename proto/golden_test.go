@@ -31,6 +31,9 @@ func decodeMessage(t Type, body []byte) (Message, error) {
 	case TypeBeacon:
 		m, err := DecodeBeacon(body)
 		return &m, err
+	case TypeHandshake:
+		m, err := DecodeHandshake(body)
+		return &m, err
 	}
 	return nil, errUnknownType
 }

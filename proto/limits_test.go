@@ -46,6 +46,7 @@ func maxMessages() []Message {
 		&PunctureRequest{Nonce: ^uint64(0), Target: maxPeer(0xee), TargetNAT: nat},
 		&Puncture{Nonce: ^uint64(0), LAN: maxAddr(1), Token: seq(1, MaxToken)},
 		&Beacon{LAN: maxAddr(1), Communities: maxIDs(MaxCommunities)},
+		&Handshake{Step: 3, Token: seq(1, MaxToken), Index: 1<<32 - 1, PeerIndex: 1<<32 - 1, Noise: seq(2, MaxNoise)},
 	}
 }
 

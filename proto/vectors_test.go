@@ -136,5 +136,26 @@ func goldenVectors() []goldenVector {
 			hex: "574b01050cf79f5a54b65aea93ce9a029e3b58720102030405060708090a0b0c0d0e0f1004efff12490751" + // header
 				"8202c406c0a8010a07510491c4100cf79f5a54b65aea93ce9a029e3b5872", // body
 		},
+		{
+			name: "handshake-1",
+			h:    goldenHeader(goldenDest4),
+			m:    &Handshake{Step: 1, Token: seq(0xa0, 16), Index: 0x01020304, Noise: seq(0x10, 32)},
+			hex: "574b01060cf79f5a54b65aea93ce9a029e3b58720102030405060708090a0b0c0d0e0f1004cb0071070751" + // header
+				"8403c410a0a1a2a3a4a5a6a7a8a9aaabacadaeaf0b010cce010203040ec420101112131415161718191a1b1c1d1e1f202122232425262728292a2b2c2d2e2f", // body
+		},
+		{
+			name: "handshake-2",
+			h:    goldenHeader(goldenDest4),
+			m:    &Handshake{Step: 2, Index: 0x0a0b0c0d, PeerIndex: 0x01020304, Noise: seq(0x30, 48)},
+			hex: "574b01060cf79f5a54b65aea93ce9a029e3b58720102030405060708090a0b0c0d0e0f1004cb0071070751" + // header
+				"840b020cce0a0b0c0d0dce010203040ec430303132333435363738393a3b3c3d3e3f404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f", // body
+		},
+		{
+			name: "handshake-3",
+			h:    goldenHeader(goldenDest4),
+			m:    &Handshake{Step: 3, PeerIndex: 0x0a0b0c0d, Noise: seq(0x60, 32)},
+			hex: "574b01060cf79f5a54b65aea93ce9a029e3b58720102030405060708090a0b0c0d0e0f1004cb0071070751" + // header
+				"830b030dce0a0b0c0d0ec420606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f", // body
+		},
 	}
 }
