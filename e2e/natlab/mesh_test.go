@@ -140,7 +140,7 @@ func (w *watch) missing(group []*node) []string {
 			got := "absent"
 			for _, p := range s.Peers {
 				if p.ID == b.peerID {
-					got = fmt.Sprintf("at %s verified=%v", p.Addr, p.Verified)
+					got = fmt.Sprintf("at %s verified=%v authenticated=%v", p.Addr, p.Verified, p.Authenticated)
 				}
 			}
 			out = append(out, fmt.Sprintf("%s -> %s (want %s): %s", a.site.name, b.site.name, wantAddr(a, b), got))

@@ -55,11 +55,14 @@ func LogField(line, key string) string {
 // Peer is one entry of /status peers, with the contract's field names
 // (core.PeerStatus's).
 type Peer struct {
-	ID         string `json:"id"`
-	Addr       string `json:"addr"`
-	LAN        string `json:"lan"`
-	Verified   bool   `json:"verified"`
-	LastSeenMS int64  `json:"last_seen_ms"`
+	ID       string `json:"id"`
+	Addr     string `json:"addr"`
+	LAN      string `json:"lan"`
+	Verified bool   `json:"verified"`
+	// Authenticated: the peer proved its key, and what the node exchanges
+	// with it is sealed.
+	Authenticated bool  `json:"authenticated"`
+	LastSeenMS    int64 `json:"last_seen_ms"`
 }
 
 // Verified returns the IDs of the verified peers among ps.
