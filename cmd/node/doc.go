@@ -17,8 +17,10 @@
 //	                    are resolved in the background (IPv4 preferred) and
 //	                    retried with backoff 1 s .. 30 s until they resolve.
 //	                    Default none: LAN discovery still runs.
-//	-data DIR           state directory; the peer ID lives in DIR/peer-id,
-//	                    written atomically. Default $HOME/.walkie, else
+//	-data DIR           state directory: the Ed25519 identity key in
+//	                    DIR/identity.key (0600), the peer ID derived from
+//	                    it in DIR/peer-id, the chat history; written
+//	                    atomically. Default $HOME/.walkie, else
 //	                    walkie-data beside the binary (phones have no HOME),
 //	                    whichever is writable; if neither, walkie asks for
 //	                    -data.
@@ -74,7 +76,7 @@
 //
 // Exit codes: 0 after SIGINT or SIGTERM (the node shuts down cleanly and logs
 // "stopped"), after -h and after -version; 1 if the node cannot start (an
-// address in use, an unreadable peer-id file) or its HTTP server fails; 2 for
+// address in use, an unreadable or corrupt identity.key or peer-id file) or its HTTP server fails; 2 for
 // a mistake on the command line, reported as one line on stderr. Which
 // communities the -plugin binaries serve is known only once they run, so a
 // -communities name that none serves is reported after their "plugin

@@ -80,7 +80,7 @@ func newFlagSet(o *options, raw *rawFlags) *flag.FlagSet {
 	fs.Usage = func() {} // run prints the usage for -h; errors get one line
 	fs.StringVar(&raw.listen, "listen", defaultListen, "UDP `address` of the node")
 	fs.StringVar(&raw.bootstrap, "bootstrap", "", "comma-separated host:port `list` of bootstrap nodes")
-	fs.StringVar(&raw.data, "data", "", "state `dir`; the peer ID lives in dir/peer-id (default $HOME/.walkie, else walkie-data beside the binary)")
+	fs.StringVar(&raw.data, "data", "", "state `dir`: the identity key (dir/identity.key), the peer ID (dir/peer-id), the chat history (default $HOME/.walkie, else walkie-data beside the binary)")
 	fs.StringVar(&raw.http, "http", defaultHTTP, "`address` of the HTTP server (/ status page, /status, /metrics); \"\" disables it")
 	fs.StringVar(&o.rawCommunities, "communities", defaultCommunities, "comma-separated `list` of communities to run: built in "+strings.Join(builtinNames(), ", ")+", or served by a -plugin; \"\" for none")
 	fs.StringVar(&o.rawAnnounce, "announce", "", "comma-separated `list` of communities to announce without running them (peers that run them see this node as a member)")

@@ -164,6 +164,42 @@ func TestRunCorruptPeerID(t *testing.T) {
 	}
 }
 
+// TestRunCorruptKey: a damaged identity.key stops the node with one line
+// that names the file, and the file stays as it was.
+func TestRunCorruptKey(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, core.KeyFile)
+	if err := os.WriteFile(path, []byte("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var stderr safeBuffer
+	if code := run(context.Background(), quietArgs(dir), io.Discard, &stderr); code != exitError {
+		t.Errorf("exit code %d, want %d", code, exitError)
+	}
+	checkOneLine(t, stderr.String(), path+" is corrupt")
+	if b, _ := os.ReadFile(path); !strings.Contains(string(b), "AAAA") {
+		t.Errorf("the corrupt key file was overwritten: %q", b)
+	}
+}
+
+// TestRunUpgradesOldPeerID: a data directory of the previous release (a
+// random peer ID, no key) starts, gets a key-derived ID, and keeps the old
+// ID in peer-id.old; the log names both.
+func TestRunUpgradesOldPeerID(t *testing.T) {
+	dir := t.TempDir()
+	old := "6f1a8a2e-2b0c-4b7e-9a55-0d6b51e0c0de"
+	if err := os.WriteFile(filepath.Join(dir, core.PeerIDFile), []byte(old+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	id := runCancelled(t, quietArgs(dir))
+	if id == old {
+		t.Fatal("the old random peer ID was kept")
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, core.OldPeerIDFile)); strings.TrimSpace(string(b)) != old {
+		t.Errorf("%s holds %q, want %s", core.OldPeerIDFile, b, old)
+	}
+}
+
 // logField returns the value of key=value in a slog text line.
 func logField(line, key string) string {
 	for _, f := range strings.Fields(line) {
