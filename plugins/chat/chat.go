@@ -10,8 +10,10 @@
 // is kept in a bbolt file in Config.Dir, so it survives a restart or a
 // kill -9. It is read from the file on demand, never held in memory.
 //
-// The store bounds the history by count, bytes and age (retention), and
-// each author's share of it (quotas), deleting the oldest first.
+// A member cannot lock a room (docs/security.md, "Chat limits"): a
+// Lamport time too far ahead of the clock reference is refused. The store
+// bounds the history by count, bytes and age (retention), and each
+// author's share of it (quotas), deleting the oldest first.
 //
 // Messages are not signed: a member can relay a message under any author
 // ID, and so spend that author's quota. The room trusts its members with
@@ -23,6 +25,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -38,17 +41,24 @@ const (
 // subscriberBuffer is how far a subscriber may fall behind.
 const subscriberBuffer = 64
 
-// ErrNotStarted is returned by Post before the node started the community.
-var ErrNotStarted = errors.New("chat: not started")
+// Errors of Post.
+var (
+	// ErrNotStarted is returned by Post before the node started the community.
+	ErrNotStarted = errors.New("chat: not started")
+	// ErrClockExhausted says the clock reached MaxLamport. The clock
+	// limits keep any room far from it.
+	ErrClockExhausted = errors.New("chat: Lamport clock exhausted")
+)
 
 // Stats counts what a Chat did, for tests and reports. Every message a
 // member sends that is not stored is counted once, under the first rule
 // that refused it.
 type Stats struct {
-	Messages int    // in the history
-	Bytes    int64  // their encoded bytes, what MaxBytes bounds
-	Clock    uint64 // the largest Lamport time stored or posted
-	Floor    uint64 // retention deleted every Lamport time up to this one, and refuses them
+	Messages  int    // in the history
+	Bytes     int64  // their encoded bytes, what MaxBytes bounds
+	Clock     uint64 // the largest Lamport time stored or posted
+	Reference uint64 // the clock reference: Clock, or what two members vouch for if more
+	Floor     uint64 // retention deleted every Lamport time up to this one, and refuses them
 
 	Posted      uint64 // by this node
 	Pushed      uint64 // datagrams pushing our posts to members
@@ -58,8 +68,10 @@ type Stats struct {
 	Received    uint64 // new messages received and stored (push or sync)
 	Duplicates  uint64 // messages received that we already held
 
+	Ahead     uint64 // Lamport time too far ahead of the reference, or the jump budget spent
 	TooOld    uint64 // at or below the retention floor, or deleted by retention at once
 	OverQuota uint64 // its author's oldest beyond the author's quota, deleted at once
+	Jumps     uint64 // messages admitted on members' vouching, paid from the jump budget
 
 	Pruned  uint64 // messages deleted by retention
 	Evicted uint64 // messages deleted for their author's quota
@@ -101,7 +113,11 @@ func New(cfg Config) (*Chat, error) {
 		st.close()
 		return nil, err
 	}
-	return &Chat{cfg: cfg, store: st, clock: md.clock, gate: newGate(), subs: map[chan Message]struct{}{}}, nil
+	b := budget{left: cfg.JumpBudget}
+	if md.jumpSet {
+		b = budget{left: md.jumpLeft, at: time.Unix(0, int64(md.jumpAt))}
+	}
+	return &Chat{cfg: cfg, store: st, clock: md.clock, gate: newGate(cfg, b), subs: map[chan Message]struct{}{}}, nil
 }
 
 // Name implements community.Community.
@@ -172,11 +188,11 @@ func (c *Chat) Post(text string) (Message, error) {
 		return Message{}, ErrNotStarted
 	case c.clock >= MaxLamport:
 		c.mu.Unlock()
-		return Message{}, errors.New("chat: Lamport clock exhausted")
+		return Message{}, ErrClockExhausted
 	}
 	m := Message{ID: uuid.New(), Author: uuid.UUID(env.Self()), Lamport: c.clock + 1, Text: text}
 	body := m.encode()
-	a, err := c.addLocked(&m, body)
+	a, err := c.addLocked(&m, body, nil)
 	if err == nil && a.outcome != stored {
 		// Only a MaxBytes or MaxAuthorBytes below one message's size does it.
 		err = fmt.Errorf("chat: a message of %d bytes is more than retention or the author's quota keeps", len(body))
@@ -237,6 +253,6 @@ func (c *Chat) Stats() Stats {
 	defer c.mu.Unlock()
 	s := c.stats
 	s.Messages, s.Bytes, s.Floor = int(md.count), int64(md.bytes), md.floor
-	s.Clock = c.clock
+	s.Clock, s.Reference = c.clock, c.gate.reference(c.clock, time.Now())
 	return s
 }

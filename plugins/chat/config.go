@@ -22,6 +22,12 @@ const (
 	// One author's share of the store.
 	DefaultMaxAuthorMessages = 1_000
 	DefaultMaxAuthorBytes    = 512 << 10
+
+	// The clock.
+	DefaultMaxAhead   = 1 << 10
+	DefaultJumpBudget = 1 << 32
+	// JumpPeriod is how long the jump budget takes to refill.
+	JumpPeriod = 30 * 24 * time.Hour
 )
 
 // Config configures a Chat. Every field but Dir has a default, taken when
@@ -55,6 +61,14 @@ type Config struct {
 	// MaxAuthorBytes bounds one author's encoded bytes in the store, in the
 	// same way. Default 512 KiB.
 	MaxAuthorBytes int64
+
+	// MaxAhead is how far ahead of the clock reference a message's Lamport
+	// time may be, in Lamport times. Default 1,024.
+	MaxAhead uint64
+	// JumpBudget bounds how far messages that members vouch for may move
+	// the clock beyond MaxAhead, in Lamport times per JumpPeriod (30 days).
+	// Default 2^32.
+	JumpBudget uint64
 }
 
 // withDefaults checks c and fills in the defaults.
@@ -75,11 +89,16 @@ func (c Config) withDefaults() (Config, error) {
 	def(&c.MaxAge, DefaultMaxAge)
 	def(&c.MaxAuthorMessages, DefaultMaxAuthorMessages)
 	def(&c.MaxAuthorBytes, DefaultMaxAuthorBytes)
+	def(&c.MaxAhead, DefaultMaxAhead)
+	def(&c.JumpBudget, DefaultJumpBudget)
+	// Sums with Lamport times must not wrap.
+	c.MaxAhead = min(c.MaxAhead, MaxLamport)
+	c.JumpBudget = min(c.JumpBudget, MaxLamport)
 	return c, nil
 }
 
 // def sets *v to d when it is zero or negative.
-func def[T int | int64 | time.Duration](v *T, d T) {
+func def[T int | int64 | uint64 | time.Duration](v *T, d T) {
 	if *v <= 0 {
 		*v = d
 	}

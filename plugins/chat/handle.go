@@ -9,10 +9,11 @@ import (
 )
 
 // addLocked stores m (body is its encoding) and tells the subscribers if
-// it was stored. c.mu must be held: one writer keeps the file, the clock
-// and the subscribers in step.
-func (c *Chat) addLocked(m *Message, body []byte) (added, error) {
-	a, err := c.store.add(m, body, time.Now())
+// it was stored; jump, if not nil, is the jump budget to keep with it.
+// c.mu must be held: one writer keeps the file, the clock and the
+// subscribers in step.
+func (c *Chat) addLocked(m *Message, body []byte, jump *budget) (added, error) {
+	a, err := c.store.add(m, body, time.Now(), jump)
 	if err != nil {
 		return a, err
 	}
@@ -39,25 +40,49 @@ func (c *Chat) addLocked(m *Message, body []byte) (added, error) {
 }
 
 // onMessage handles a message pushed by its author or sent by a sync. A
-// message the store refuses is no error of the sender's datagram, so it is
-// counted here, not reported to the node (which would count a bad body).
-func (c *Chat) onMessage(_ context.Context, _ community.Peer, body []byte) error {
+// message is counted under the first check that refuses it. A refused
+// message is no error of the sender's datagram, so it is not reported to
+// the node (which would count it as a bad body).
+func (c *Chat) onMessage(_ context.Context, from community.Peer, body []byte) error {
 	m, err := decodeMessage(body)
 	if err != nil {
 		return err
 	}
+	now := time.Now()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
 		return nil
 	}
-	a, err := c.addLocked(&m, body)
+	// Whatever becomes of it, the message shows how far the member's room
+	// got: what lets a node far behind (new, or back from a partition)
+	// follow once two members agree.
+	c.gate.saw(from.ID, m.Lamport, now)
+	if known, err := c.store.has(m.ID); err != nil || known {
+		if known {
+			c.stats.Duplicates++
+		}
+		return err
+	}
+	jump, ok := c.gate.admitTime(c.clock, m.Lamport, now)
+	if !ok {
+		c.stats.Ahead++
+		return nil
+	}
+	var keep *budget
+	if jump {
+		keep = &c.gate.budget
+	}
+	a, err := c.addLocked(&m, body, keep)
 	if err != nil {
 		return err
 	}
 	switch a.outcome {
 	case stored:
 		c.stats.Received++
+		if jump {
+			c.stats.Jumps++
+		}
 	case duplicate:
 		c.stats.Duplicates++
 	case tooOld:
@@ -74,7 +99,9 @@ func (c *Chat) onSync(_ context.Context, from community.Peer, body []byte) error
 	if err != nil {
 		return err
 	}
+	now := time.Now()
 	c.mu.Lock()
+	c.gate.saw(from.ID, req.announced(), now)
 	env := c.env
 	c.mu.Unlock()
 	miss, err := c.store.missing(req, c.cfg.MaxPerRound)

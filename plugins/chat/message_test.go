@@ -190,5 +190,8 @@ func FuzzDecodeSyncRequest(f *testing.F) {
 			t.Fatalf("accepted %+v", r)
 		}
 		r.has(uuid.New())
+		if a := r.announced(); a < r.Lo {
+			t.Fatalf("announced %d below lo %d", a, r.Lo)
+		}
 	})
 }

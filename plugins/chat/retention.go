@@ -39,8 +39,9 @@ type idAt struct {
 
 // add stores m (body is its encoding) durably, then enforces its author's
 // quota and retention, oldest first, in the same transaction; a large
-// excess (an old file's first write) is deleted over several.
-func (s *store) add(m *Message, body []byte, now time.Time) (added, error) {
+// excess (an old file's first write) is deleted over several. jump, if not
+// nil, is the jump budget to store with it.
+func (s *store) add(m *Message, body []byte, now time.Time, jump *budget) (added, error) {
 	var a added
 	k := keyOf(m)
 	more := false
@@ -54,6 +55,9 @@ func (s *store) add(m *Message, body []byte, now time.Time) (added, error) {
 		if m.Lamport <= md.floor {
 			a.outcome = tooOld
 			return nil
+		}
+		if jump != nil {
+			md.jumpLeft, md.jumpAt, md.jumpSet = jump.left, uint64(jump.at.UnixNano()), true
 		}
 		if err := tx.Bucket(bucketMessages).Put(k, body); err != nil {
 			return err

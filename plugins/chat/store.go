@@ -29,10 +29,12 @@ var (
 // Keys of the meta bucket; every value is a big-endian uint64.
 var (
 	metaVersion  = []byte("version")
-	metaCount    = []byte("count") // messages in the store
-	metaBytes    = []byte("bytes") // their encoded bytes
-	metaClock    = []byte("clock") // the largest Lamport time ever stored
-	metaFloor    = []byte("floor") // retention deleted every message at or below this time
+	metaCount    = []byte("count")     // messages in the store
+	metaBytes    = []byte("bytes")     // their encoded bytes
+	metaClock    = []byte("clock")     // the largest Lamport time ever stored
+	metaFloor    = []byte("floor")     // retention deleted every message at or below this time
+	metaJumpLeft = []byte("jump-left") // the jump budget left (absent: full)
+	metaJumpAt   = []byte("jump-at")   // when it was last spent, unix ns
 	bucketsV2    = [][]byte{bucketIDs, bucketAuthors, bucketUsage, bucketClock, bucketMeta}
 	storeVersion = uint64(2)
 )
@@ -57,7 +59,11 @@ type store struct {
 }
 
 // meta is the meta bucket's contents.
-type meta struct{ count, bytes, clock, floor uint64 }
+type meta struct {
+	count, bytes, clock, floor uint64
+	jumpLeft, jumpAt           uint64
+	jumpSet                    bool // jumpLeft was stored
+}
 
 func u64(b []byte) uint64 {
 	if len(b) != 8 {
@@ -70,16 +76,24 @@ func be64(v uint64) []byte { return binary.BigEndian.AppendUint64(nil, v) }
 
 func readMeta(tx *bolt.Tx) meta {
 	b := tx.Bucket(bucketMeta)
-	return meta{count: u64(b.Get(metaCount)), bytes: u64(b.Get(metaBytes)), clock: u64(b.Get(metaClock)), floor: u64(b.Get(metaFloor))}
+	m := meta{count: u64(b.Get(metaCount)), bytes: u64(b.Get(metaBytes)), clock: u64(b.Get(metaClock)),
+		floor: u64(b.Get(metaFloor)), jumpAt: u64(b.Get(metaJumpAt))}
+	if v := b.Get(metaJumpLeft); v != nil {
+		m.jumpLeft, m.jumpSet = u64(v), true
+	}
+	return m
 }
 
 func (m meta) write(tx *bolt.Tx) error {
 	b := tx.Bucket(bucketMeta)
 	for k, v := range map[string]uint64{string(metaCount): m.count, string(metaBytes): m.bytes,
-		string(metaClock): m.clock, string(metaFloor): m.floor} {
+		string(metaClock): m.clock, string(metaFloor): m.floor, string(metaJumpAt): m.jumpAt} {
 		if err := b.Put([]byte(k), be64(v)); err != nil {
 			return err
 		}
+	}
+	if m.jumpSet {
+		return b.Put(metaJumpLeft, be64(m.jumpLeft))
 	}
 	return nil
 }

@@ -17,7 +17,7 @@ import (
 // mustAdd adds m to s at time now and returns what add did.
 func mustAdd(t *testing.T, s *store, m Message, now time.Time) added {
 	t.Helper()
-	a, err := s.add(&m, m.encode(), now)
+	a, err := s.add(&m, m.encode(), now, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -157,6 +157,16 @@ func (s *store) missing(r *syncRequest, limit int) ([][]byte, error) {
 	return out, err
 }
 
+// announced is the least of the sender's clock that a request shows: it
+// holds messages up to a slice's upper end, and its slices start at or
+// below its clock.
+func (r *syncRequest) announced() uint64 {
+	if r.Hi != math.MaxUint64 {
+		return r.Hi + 1
+	}
+	return r.Lo
+}
+
 // encode returns the request's body: the msgpack array [lo, hi, salt, bits].
 func (r *syncRequest) encode() []byte {
 	var buf bytes.Buffer

@@ -201,7 +201,7 @@ func TestSyncRounds(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if a, err := dst.add(&m, b, time.Now()); err != nil || a.outcome != stored {
+			if a, err := dst.add(&m, b, time.Now(), nil); err != nil || a.outcome != stored {
 				t.Fatalf("round %d sent %s: %v %v", rounds, m.ID, a.outcome, err)
 			}
 		}
