@@ -10,14 +10,14 @@
 // is kept in a bbolt file in Config.Dir, so it survives a restart or a
 // kill -9. It is read from the file on demand, never held in memory.
 //
-// A member cannot lock a room (docs/security.md, "Chat limits"): a
-// Lamport time too far ahead of the clock reference is refused. The store
-// bounds the history by count, bytes and age (retention), and each
-// author's share of it (quotas), deleting the oldest first.
+// A member cannot lock a room or flood a node (docs/security.md, "Chat
+// limits"): a Lamport time too far ahead of the clock reference is
+// refused, members and authors have rates, authors have quotas in the
+// store, and retention bounds the history by count, bytes and age.
 //
 // Messages are not signed: a member can relay a message under any author
-// ID, and so spend that author's quota. The room trusts its members with
-// authorship.
+// ID, and so spend that author's rate and quota. The room trusts its
+// members with authorship.
 package chat
 
 import (
@@ -68,10 +68,13 @@ type Stats struct {
 	Received    uint64 // new messages received and stored (push or sync)
 	Duplicates  uint64 // messages received that we already held
 
-	Ahead     uint64 // Lamport time too far ahead of the reference, or the jump budget spent
-	TooOld    uint64 // at or below the retention floor, or deleted by retention at once
-	OverQuota uint64 // its author's oldest beyond the author's quota, deleted at once
-	Jumps     uint64 // messages admitted on members' vouching, paid from the jump budget
+	PeerLimited   uint64 // over the sending member's rate
+	Ahead         uint64 // Lamport time too far ahead of the reference, or the jump budget spent
+	AuthorLimited uint64 // over the author's rate
+	TooOld        uint64 // at or below the retention floor, or deleted by retention at once
+	OverQuota     uint64 // its author's oldest beyond the author's quota, deleted at once
+	SyncLimited   uint64 // sync requests over the member's rate, not answered
+	Jumps         uint64 // messages admitted on members' vouching, paid from the jump budget
 
 	Pruned  uint64 // messages deleted by retention
 	Evicted uint64 // messages deleted for their author's quota
@@ -172,7 +175,8 @@ func (c *Chat) Close() error {
 
 // Post adds a message with text to the history (durably, before it
 // returns) and pushes it to every member. A bad text is an error wrapping
-// ErrBadText. The quotas and retention apply to own posts as to any.
+// ErrBadText. Own posts have no rate limit: the quotas and retention apply
+// to them as to any.
 func (c *Chat) Post(text string) (Message, error) {
 	if err := checkText(text); err != nil {
 		return Message{}, err

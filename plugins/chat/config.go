@@ -23,6 +23,14 @@ const (
 	DefaultMaxAuthorMessages = 1_000
 	DefaultMaxAuthorBytes    = 512 << 10
 
+	// Rates, in messages a second with a burst.
+	DefaultAuthorRate  = 2.0
+	DefaultAuthorBurst = 32
+	DefaultPeerRate    = 2.0
+	DefaultPeerBurst   = 32
+	DefaultSyncRate    = 1.0
+	DefaultSyncBurst   = 4
+
 	// The clock.
 	DefaultMaxAhead   = 1 << 10
 	DefaultJumpBudget = 1 << 32
@@ -40,8 +48,8 @@ type Config struct {
 	// SyncInterval is how often the node sends a sync request to a random
 	// member (±10%). Default 2s.
 	SyncInterval time.Duration
-	// MaxPerRound bounds the messages sent in answer to one sync request.
-	// Default 32.
+	// MaxPerRound bounds the messages sent in answer to one sync request,
+	// and the answers accepted to one of ours beyond PeerRate. Default 32.
 	MaxPerRound int
 
 	// MaxMessages bounds the history, in messages: past it the oldest (in
@@ -61,6 +69,21 @@ type Config struct {
 	// MaxAuthorBytes bounds one author's encoded bytes in the store, in the
 	// same way. Default 512 KiB.
 	MaxAuthorBytes int64
+
+	// AuthorRate bounds the new messages accepted from one author, in
+	// messages a second, with bursts of AuthorBurst. Own posts are not
+	// limited. Defaults 2 and 32.
+	AuthorRate  float64
+	AuthorBurst int
+	// PeerRate bounds the messages accepted from one member beyond the
+	// answers to our own sync requests, in messages a second, with bursts
+	// of PeerBurst. Defaults 2 and 32.
+	PeerRate  float64
+	PeerBurst int
+	// SyncRate bounds the sync requests of one member that are answered, in
+	// requests a second, with bursts of SyncBurst. Defaults 1 and 4.
+	SyncRate  float64
+	SyncBurst int
 
 	// MaxAhead is how far ahead of the clock reference a message's Lamport
 	// time may be, in Lamport times. Default 1,024.
@@ -89,6 +112,12 @@ func (c Config) withDefaults() (Config, error) {
 	def(&c.MaxAge, DefaultMaxAge)
 	def(&c.MaxAuthorMessages, DefaultMaxAuthorMessages)
 	def(&c.MaxAuthorBytes, DefaultMaxAuthorBytes)
+	def(&c.AuthorRate, DefaultAuthorRate)
+	def(&c.AuthorBurst, DefaultAuthorBurst)
+	def(&c.PeerRate, DefaultPeerRate)
+	def(&c.PeerBurst, DefaultPeerBurst)
+	def(&c.SyncRate, DefaultSyncRate)
+	def(&c.SyncBurst, DefaultSyncBurst)
 	def(&c.MaxAhead, DefaultMaxAhead)
 	def(&c.JumpBudget, DefaultJumpBudget)
 	// Sums with Lamport times must not wrap.
@@ -98,7 +127,7 @@ func (c Config) withDefaults() (Config, error) {
 }
 
 // def sets *v to d when it is zero or negative.
-func def[T int | int64 | uint64 | time.Duration](v *T, d T) {
+func def[T int | int64 | uint64 | float64 | time.Duration](v *T, d T) {
 	if *v <= 0 {
 		*v = d
 	}

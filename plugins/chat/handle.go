@@ -39,10 +39,10 @@ func (c *Chat) addLocked(m *Message, body []byte, jump *budget) (added, error) {
 	return a, nil
 }
 
-// onMessage handles a message pushed by its author or sent by a sync. A
-// message is counted under the first check that refuses it. A refused
-// message is no error of the sender's datagram, so it is not reported to
-// the node (which would count it as a bad body).
+// onMessage handles a message pushed by its author or sent by a sync. The
+// checks run cheapest first, and a message is counted under the first that
+// refuses it. A refused message is no error of the sender's datagram, so it
+// is not reported to the node (which would count it as a bad body).
 func (c *Chat) onMessage(_ context.Context, from community.Peer, body []byte) error {
 	m, err := decodeMessage(body)
 	if err != nil {
@@ -58,20 +58,33 @@ func (c *Chat) onMessage(_ context.Context, from community.Peer, body []byte) er
 	// got: what lets a node far behind (new, or back from a partition)
 	// follow once two members agree.
 	c.gate.saw(from.ID, m.Lamport, now)
+	if !c.gate.fromMember(from.ID, m.Lamport, now) {
+		c.stats.PeerLimited++
+		return nil
+	}
 	if known, err := c.store.has(m.ID); err != nil || known {
 		if known {
 			c.stats.Duplicates++
 		}
 		return err
 	}
-	jump, ok := c.gate.admitTime(c.clock, m.Lamport, now)
+	// The jump budget is spent only on a message within its author's rate,
+	// and the author's rate only on one within the clock's limits.
+	g := c.gate
+	saved := g.budget
+	jump, ok := g.admitTime(c.clock, m.Lamport, now)
 	if !ok {
 		c.stats.Ahead++
 		return nil
 	}
+	if !g.fromAuthor(m.Author, now) {
+		g.budget = saved
+		c.stats.AuthorLimited++
+		return nil
+	}
 	var keep *budget
 	if jump {
-		keep = &c.gate.budget
+		keep = &g.budget
 	}
 	a, err := c.addLocked(&m, body, keep)
 	if err != nil {
@@ -102,8 +115,15 @@ func (c *Chat) onSync(_ context.Context, from community.Peer, body []byte) error
 	now := time.Now()
 	c.mu.Lock()
 	c.gate.saw(from.ID, req.announced(), now)
+	allowed := c.gate.syncAllowed(from.ID, now)
+	if !allowed {
+		c.stats.SyncLimited++
+	}
 	env := c.env
 	c.mu.Unlock()
+	if !allowed {
+		return nil
+	}
 	miss, err := c.store.missing(req, c.cfg.MaxPerRound)
 	if err != nil {
 		return err
@@ -157,6 +177,9 @@ func (c *Chat) syncOnce() {
 	if err != nil {
 		return // closed
 	}
+	c.mu.Lock()
+	c.gate.asked(to.ID, req.Lo, req.Hi, time.Now())
+	c.mu.Unlock()
 	if c.env.Send(to.ID, typeSync, req.encode()) == nil {
 		c.mu.Lock()
 		c.stats.SyncsSent++

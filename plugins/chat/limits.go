@@ -3,14 +3,18 @@ package chat
 import (
 	"time"
 
+	"github.com/google/uuid"
+	"golang.org/x/time/rate"
+
 	"github.com/walkie-p2p/walkie/proto"
 )
 
 // The limits on what members send (docs/security.md, "Chat limits"). They
-// know a member only by ID, not by what proves it, so that they hold as
-// they are once messages are signed.
+// know an author and a member only by ID, not by what proves it, so that
+// they hold as they are once messages are signed.
 const (
 	maxPeers   = 256             // members tracked: core keeps at most 256 verified peers
+	maxAuthors = 1024            // authors whose rate is tracked; the table is cleared when full
 	highWindow = 5 * time.Minute // how long what a member showed of its clock counts
 	refusedLen = 1024            // IDs refused for good that our sync requests say we have
 )
@@ -18,22 +22,28 @@ const (
 // member is what the gate knows of one member (the peer that sent a
 // datagram, whoever wrote the message).
 type member struct {
-	high   uint64 // the largest Lamport time it showed us within highWindow
-	highAt time.Time
+	push, sync *rate.Limiter
+	credit     int       // answers to our last sync request to it still expected
+	lo, hi     uint64    // that request's range
+	until      time.Time // when they stop being expected
+	high       uint64    // the largest Lamport time it showed us within highWindow
+	highAt     time.Time
 }
 
-// gate holds the clock reference, the jump budget and what the chat
-// remembers of the messages it refused. It is bounded: maxPeers members,
-// refusedLen IDs. The Chat's mutex guards it.
+// gate holds the rate limits, the clock reference and the jump budget. It
+// is bounded: maxPeers members, maxAuthors authors, refusedLen IDs. The
+// Chat's mutex guards it.
 type gate struct {
 	cfg     Config
 	members map[proto.ID]*member
+	authors map[uuid.UUID]*rate.Limiter
 	refused refusedSet
 	budget  budget
 }
 
 func newGate(cfg Config, b budget) *gate {
-	return &gate{cfg: cfg, members: map[proto.ID]*member{}, refused: refusedSet{at: map[[16]byte]int{}}, budget: b}
+	return &gate{cfg: cfg, members: map[proto.ID]*member{}, authors: map[uuid.UUID]*rate.Limiter{},
+		refused: refusedSet{at: map[[16]byte]int{}}, budget: b}
 }
 
 // member returns id's entry, making one (and dropping another if the table
@@ -47,7 +57,10 @@ func (g *gate) member(id proto.ID) *member {
 				break
 			}
 		}
-		m = &member{}
+		m = &member{
+			push: rate.NewLimiter(rate.Limit(g.cfg.PeerRate), g.cfg.PeerBurst),
+			sync: rate.NewLimiter(rate.Limit(g.cfg.SyncRate), g.cfg.SyncBurst),
+		}
 		g.members[id] = m
 	}
 	return m
@@ -101,6 +114,43 @@ func (g *gate) admitTime(clock, l uint64, now time.Time) (jump, ok bool) {
 		return false, false
 	}
 	return true, g.budget.spend(l-clock, g.cfg.JumpBudget, now)
+}
+
+// fromMember reports whether a message with Lamport time l from member id
+// may pass: as one of the answers to our last sync request to it (in its
+// range, in time), or within the member's rate.
+func (g *gate) fromMember(id proto.ID, l uint64, now time.Time) bool {
+	m := g.member(id)
+	if m.credit > 0 && !now.After(m.until) && l >= m.lo && l <= m.hi {
+		m.credit--
+		return true
+	}
+	return m.push.AllowN(now, 1)
+}
+
+// asked notes that we sent member id a sync request for [lo, hi]: it may
+// answer with MaxPerRound messages during one SyncInterval.
+func (g *gate) asked(id proto.ID, lo, hi uint64, now time.Time) {
+	m := g.member(id)
+	m.credit, m.lo, m.hi, m.until = g.cfg.MaxPerRound, lo, hi, now.Add(g.cfg.SyncInterval)
+}
+
+// syncAllowed reports whether a sync request of member id may be answered.
+func (g *gate) syncAllowed(id proto.ID, now time.Time) bool {
+	return g.member(id).sync.AllowN(now, 1)
+}
+
+// fromAuthor reports whether a new message by author may pass its rate.
+func (g *gate) fromAuthor(author uuid.UUID, now time.Time) bool {
+	l := g.authors[author]
+	if l == nil {
+		if len(g.authors) >= maxAuthors {
+			clear(g.authors) // a fresh limiter is a full one: this only ever lets more through
+		}
+		l = rate.NewLimiter(rate.Limit(g.cfg.AuthorRate), g.cfg.AuthorBurst)
+		g.authors[author] = l
+	}
+	return l.AllowN(now, 1)
 }
 
 // budget is the jump budget: how far vouched messages may still move the

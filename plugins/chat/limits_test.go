@@ -1,11 +1,14 @@
 package chat
 
 import (
+	"fmt"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/google/uuid"
 
+	"github.com/walkie-p2p/walkie/core/coretest"
 	"github.com/walkie-p2p/walkie/proto"
 )
 
@@ -15,6 +18,61 @@ func testGate(t *testing.T) *gate {
 		t.Fatal(err)
 	}
 	return newGate(cfg, budget{left: cfg.JumpBudget})
+}
+
+// allowed counts how many of n messages from member id at Lamport time l
+// pass at time now.
+func allowed(g *gate, id proto.ID, l uint64, n int, now time.Time) int {
+	ok := 0
+	for range n {
+		if g.fromMember(id, l, now) {
+			ok++
+		}
+	}
+	return ok
+}
+
+// A member's pushes pass at PeerRate after a burst of PeerBurst; the
+// answers to our sync request pass on top, within its range and time.
+func TestMemberRate(t *testing.T) {
+	g := testGate(t)
+	id := proto.ID(uuid.New())
+	t0 := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	if n := allowed(g, id, 1, 100, t0); n != DefaultPeerBurst {
+		t.Errorf("burst: %d passed, want %d", n, DefaultPeerBurst)
+	}
+	if n := allowed(g, id, 1, 100, t0.Add(10*time.Second)); n != 20 {
+		t.Errorf("10 s later: %d passed, want 20", n)
+	}
+	now := t0.Add(10 * time.Second)
+	g.asked(id, 100, 200, now)
+	if n := allowed(g, id, 50, 10, now); n != 0 {
+		t.Errorf("outside the range we asked for: %d passed, want 0", n)
+	}
+	if n := allowed(g, id, 150, 100, now); n != DefaultMaxPerRound {
+		t.Errorf("answers: %d passed, want %d", n, DefaultMaxPerRound)
+	}
+	g.asked(id, 100, 200, now)
+	if n := allowed(g, id, 150, 10, now.Add(DefaultSyncInterval+time.Millisecond)); n != 4 {
+		t.Errorf("answers after the interval: %d passed, want 4 (the member's rate for 2 s)", n)
+	}
+}
+
+// An author's messages pass at AuthorRate after a burst, whoever relays
+// them; authors are independent.
+func TestAuthorRate(t *testing.T) {
+	g := testGate(t)
+	a, b := uuid.New(), uuid.New()
+	t0 := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	n := 0
+	for range 100 {
+		if g.fromAuthor(a, t0) {
+			n++
+		}
+	}
+	if n != DefaultAuthorBurst || !g.fromAuthor(b, t0) || g.fromAuthor(a, t0) || !g.fromAuthor(a, t0.Add(time.Second)) {
+		t.Errorf("author a: %d of 100 in a burst (want %d); b and a second later must pass", n, DefaultAuthorBurst)
+	}
 }
 
 // One member alone cannot raise the vouched value; two can; what members
@@ -91,4 +149,23 @@ func TestRefusedSet(t *testing.T) {
 	if len(r.at) != refusedLen {
 		t.Errorf("%d IDs held, want %d", len(r.at), refusedLen)
 	}
+}
+
+// A member that asks for sync fifty times at once gets SyncBurst answers.
+func TestSyncRequestsLimited(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		net, chats, bad := mixedRoom(t, coretest.Options{Nodes: 2}, Config{SyncInterval: time.Hour},
+			func(i int) bool { return i == 1 })
+		net.WaitMembers(DefaultName)
+		for i := range 10 {
+			mustPost(t, chats[0], fmt.Sprint(i))
+		}
+		for range 50 {
+			bad[1].claim(t, net.Node(0).ID, 0)
+		}
+		time.Sleep(time.Second / 4)
+		if s := chats[0].Stats(); s.SyncsServed != DefaultSyncBurst || s.SyncLimited != 50-DefaultSyncBurst {
+			t.Errorf("answered %d, refused %d sync requests; want %d and %d", s.SyncsServed, s.SyncLimited, DefaultSyncBurst, 50-DefaultSyncBurst)
+		}
+	})
 }
