@@ -66,6 +66,19 @@
 //	                    (core.MobileConfig). Default default.
 //	-version            print the version and exit.
 //
+// The chat's API (plugins/chat, chat.Chat.API), under -http:
+//
+//	POST /api/chat         {"text": "..."}: the message, as JSON.
+//	GET  /api/chat         {"messages": [...], "next": "CURSOR" or null}: the
+//	                       newest page of the history, in order. ?limit=N
+//	                       (default 100, at most 500) sets its size and
+//	                       ?before=CURSOR (a "next") asks for the page before.
+//	                       It used to answer the whole history: a client that
+//	                       sends no parameters now gets the newest 100.
+//	GET  /api/chat/stream  new messages as server-sent events.
+//
+// Errors are JSON {"error": "..."} (plugins/httpjson).
+//
 // The LAN address told to peers is the -listen IP if it is specific;
 // otherwise the source address of the route to the internet (a UDP "dial",
 // which sends nothing), else the first private or global IPv4 interface

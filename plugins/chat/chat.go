@@ -22,6 +22,7 @@ package chat
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"sync"
@@ -224,6 +225,32 @@ func (c *Chat) Post(text string) (Message, error) {
 func (c *Chat) History() []Message {
 	msgs, _ := c.store.all()
 	return msgs
+}
+
+// ErrBadCursor says a cursor given to Page is not one that Page returned.
+var ErrBadCursor = errors.New("chat: bad cursor")
+
+// Page returns up to limit messages of the history, in order: the newest
+// if before is "", else those just before the cursor before. next is the
+// cursor of the page before this one, "" if there is no older message. A
+// cursor is opaque text (URL-safe); it stays valid while messages come and
+// go.
+func (c *Chat) Page(before string, limit int) (msgs []Message, next string, err error) {
+	var key []byte
+	if before != "" {
+		key, err = base64.RawURLEncoding.DecodeString(before)
+		if err != nil || len(key) != keyLen {
+			return nil, "", ErrBadCursor
+		}
+	}
+	msgs, more, err := c.store.page(key, max(limit, 1))
+	if err != nil {
+		return nil, "", err
+	}
+	if more && len(msgs) > 0 {
+		next = base64.RawURLEncoding.EncodeToString(keyOf(&msgs[0]))
+	}
+	return msgs, next, nil
 }
 
 // Subscribe returns a channel of the messages added from now on (posted or

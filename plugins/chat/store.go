@@ -260,6 +260,33 @@ func (s *store) meta() (meta, error) {
 	return md, err
 }
 
+// page returns up to limit messages before the order key before (from the
+// newest if before is nil), in history order, and whether older ones exist.
+func (s *store) page(before []byte, limit int) (msgs []Message, more bool, err error) {
+	err = s.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketMessages).Cursor()
+		var k, v []byte
+		if before == nil {
+			k, v = c.Last()
+		} else if k, _ = c.Seek(before); k == nil {
+			k, v = c.Last()
+		} else {
+			k, v = c.Prev()
+		}
+		for ; k != nil && len(msgs) < limit; k, v = c.Prev() {
+			if m, err := decodeMessage(v); err == nil {
+				msgs = append(msgs, m)
+			}
+		}
+		more = k != nil
+		return nil
+	})
+	for i, j := 0, len(msgs)-1; i < j; i, j = i+1, j-1 {
+		msgs[i], msgs[j] = msgs[j], msgs[i]
+	}
+	return msgs, more, err
+}
+
 // all returns the whole history, in order.
 func (s *store) all() ([]Message, error) {
 	var msgs []Message

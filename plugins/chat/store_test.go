@@ -1,6 +1,7 @@
 package chat
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -199,6 +200,57 @@ func TestAuthorQuota(t *testing.T) {
 	}
 	if l := lamports(t, s); !slices.Equal(l, []uint64{2, 3}) {
 		t.Errorf("by bytes: %v, want 2, 3", l)
+	}
+}
+
+// Pages walk the history back from the newest, in order within a page,
+// and the cursor survives the deletion of the message it names.
+func TestPage(t *testing.T) {
+	c, err := New(roomy(t.TempDir()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	msgs := history(250)
+	c.store.db.NoSync = true
+	fill(t, c.store, msgs)
+	var got []Message
+	before, pages := "", 0
+	for {
+		page, next, err := c.Page(before, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pages++
+		got = append(page, got...)
+		if next == "" {
+			break
+		}
+		before = next
+	}
+	if pages != 3 || !slices.Equal(got, msgs) {
+		t.Fatalf("%d pages of %d messages, want 3 of the 250 in order", pages, len(got))
+	}
+	page, next, _ := c.Page("", 1)
+	if len(page) != 1 || page[0] != msgs[249] || next == "" {
+		t.Fatalf("newest page of 1: %v, next %q", page, next)
+	}
+	if err := c.store.db.Update(func(tx *bolt.Tx) error {
+		md := readMeta(tx)
+		if err := remove(tx, keyOf(&msgs[249]), &md); err != nil {
+			return err
+		}
+		return md.write(tx)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if page, _, _ := c.Page(next, 2); !slices.Equal(page, msgs[247:249]) {
+		t.Errorf("page before a deleted message: %v", page)
+	}
+	for _, bad := range []string{"!", "AAAA", next + "A"} {
+		if _, _, err := c.Page(bad, 1); !errors.Is(err, ErrBadCursor) {
+			t.Errorf("cursor %q: %v, want ErrBadCursor", bad, err)
+		}
 	}
 }
 
