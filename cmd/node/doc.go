@@ -64,6 +64,14 @@
 //	-profile NAME       default, or mobile: once 8 peers are known, walk once
 //	                    a minute, keep at most 16 peers, keep-alives at 25 s
 //	                    (core.MobileConfig). Default default.
+//	-chat-max-messages N
+//	                    the chat keeps at most N messages, deleting the
+//	                    oldest. Default 10000.
+//	-chat-max-bytes N   the chat keeps at most N bytes of encoded messages,
+//	                    deleting the oldest. Default 4194304 (4 MiB); at the
+//	                    defaults chat.db stays at or under 16 MiB.
+//	-chat-max-age D     the chat deletes messages stored longer than D ago,
+//	                    a Go duration. Default 720h (30 days).
 //	-version            print the version and exit.
 //
 // The chat's API (plugins/chat, chat.Chat.API), under -http:
