@@ -254,10 +254,10 @@ func TestPage(t *testing.T) {
 	}
 }
 
-// At the default limits, with 10,000 messages from 20 authors (the count
-// limit for short ones, two and a half times the byte limit for the
-// longest), the file stays at or under 16 MiB: bbolt reuses what
-// retention frees.
+// At the default limits, a store filled to its cap (the count for short
+// messages, the bytes for the longest) stays at or under 16 MiB as it
+// takes 1,000 more from 20 authors, and the second 500 do not grow the
+// file at all: bbolt reuses what retention frees.
 func TestStoreSizeAtCap(t *testing.T) {
 	for _, size := range []int{100, MaxText} {
 		cfg, _ := Config{Dir: t.TempDir()}.withDefaults()
@@ -267,17 +267,37 @@ func TestStoreSizeAtCap(t *testing.T) {
 			authors[i] = uuid.New()
 		}
 		text := strings.Repeat("x", size)
-		for i := range 10_000 {
-			mustAdd(t, s, Message{ID: uuid.New(), Author: authors[i%len(authors)], Lamport: uint64(i + 1), Text: text}, time.Now())
+		msg := func(i int) Message {
+			return Message{ID: uuid.New(), Author: authors[i%len(authors)], Lamport: uint64(i + 1), Text: text}
+		}
+		first := msg(0)
+		full := min(DefaultMaxMessages, DefaultMaxBytes/len(first.encode()))
+		var fast []Message // to the cap in one transaction, as if it had run for long
+		for i := range full {
+			fast = append(fast, msg(i))
+		}
+		fill(t, s, fast)
+		fileSize := func() int64 {
+			fi, err := os.Stat(filepath.Join(cfg.Dir, StoreFile))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return fi.Size()
+		}
+		var half int64
+		for i := range 1000 {
+			if i == 500 {
+				half = fileSize()
+			}
+			mustAdd(t, s, msg(full+i), time.Now())
 		}
 		md, _ := s.meta()
-		fi, err := os.Stat(filepath.Join(cfg.Dir, StoreFile))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("10,000 messages of %d bytes of text: %d kept, %d bytes of messages, chat.db %d bytes", size, md.count, md.bytes, fi.Size())
-		if md.count > DefaultMaxMessages || md.bytes > DefaultMaxBytes || fi.Size() > 16<<20 {
-			t.Errorf("%d messages of %d bytes in a file of %d bytes, want at most %d, %d and 16 MiB", md.count, md.bytes, fi.Size(), DefaultMaxMessages, DefaultMaxBytes)
+		end := fileSize()
+		t.Logf("%d messages of %d bytes of text, then 1,000 more: %d kept, %d bytes of messages, chat.db %d bytes (%d after the first 500)",
+			full, size, md.count, md.bytes, end, half)
+		if md.count > DefaultMaxMessages || md.bytes > DefaultMaxBytes || end > 16<<20 || end != half {
+			t.Errorf("%d messages of %d bytes in a file of %d bytes (%d halfway), want at most %d, %d and 16 MiB, and no growth",
+				md.count, md.bytes, end, half, DefaultMaxMessages, DefaultMaxBytes)
 		}
 	}
 }
