@@ -23,7 +23,8 @@ type builtin struct {
 // builtinSetup is what the node gives a built-in community to open with.
 // A community that needs more from the node gets a field here.
 type builtinSetup struct {
-	dir string // its own directory, DATA/NAME, not yet created
+	dir  string      // its own directory, DATA/NAME, not yet created
+	chat chat.Config // the chat's flags (its Dir is dir)
 }
 
 // builtins lists the communities compiled into walkie, in the order the
@@ -33,7 +34,9 @@ type builtinSetup struct {
 func builtins() []builtin {
 	return []builtin{
 		{chat.DefaultName, func(s builtinSetup) (community.Community, error) {
-			return chat.New(chat.Config{Dir: s.dir})
+			cfg := s.chat
+			cfg.Dir = s.dir
+			return chat.New(cfg)
 		}},
 		{"game", func(builtinSetup) (community.Community, error) {
 			return game.New(game.Config{}), nil
@@ -77,7 +80,7 @@ func openCommunities(opts *options, log *slog.Logger) ([]community.Community, er
 			plugins = slices.Delete(plugins, i, i+1)
 			continue
 		}
-		c, err := known[b].open(builtinSetup{dir: filepath.Join(opts.dataDir, name)}) // b >= 0: checkServed
+		c, err := known[b].open(builtinSetup{dir: filepath.Join(opts.dataDir, name), chat: opts.chat}) // b >= 0: checkServed
 		if err != nil {
 			closeAll(list)
 			closePlugins(plugins)

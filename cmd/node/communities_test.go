@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -8,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/walkie-p2p/walkie/community"
+	"github.com/walkie-p2p/walkie/plugins/chat"
+	"github.com/walkie-p2p/walkie/proto"
 )
 
 // TestBuiltins: every built-in opens under its own valid, distinct name,
@@ -60,5 +63,37 @@ func TestOpenCommunities(t *testing.T) {
 	}
 	if !slices.Equal(names, opts.communities) {
 		t.Errorf("opened %q, want %q", names, opts.communities)
+	}
+}
+
+// chatEnv is a node with no members, enough for the chat to post: the
+// methods a post calls. Any other would panic on the nil Env.
+type chatEnv struct{ community.Env }
+
+func (chatEnv) Members() []community.Peer { return nil }
+func (chatEnv) Self() proto.ID            { return proto.ID{1} }
+
+// TestChatFlags: the retention flags reach the built-in chat.
+func TestChatFlags(t *testing.T) {
+	opts, err := parseFlags([]string{"-data", t.TempDir(), "-communities", "chat", "-chat-max-messages", "2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := openCommunities(opts, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeAll(list)
+	c := list[0].(*chat.Chat)
+	if err := c.Start(context.Background(), chatEnv{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, text := range []string{"one", "two", "three"} {
+		if _, err := c.Post(text); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if h := c.History(); len(h) != 2 || h[1].Text != "three" {
+		t.Errorf("history %+v, want the newest 2 of 3 (-chat-max-messages 2)", h)
 	}
 }

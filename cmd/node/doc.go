@@ -66,7 +66,28 @@
 //	-profile NAME       default, or mobile: once 8 peers are known, walk once
 //	                    a minute, keep at most 16 peers, keep-alives at 25 s
 //	                    (core.MobileConfig). Default default.
+//	-chat-max-messages N
+//	                    the chat keeps at most N messages, deleting the
+//	                    oldest. Default 10000.
+//	-chat-max-bytes N   the chat keeps at most N bytes of encoded messages,
+//	                    deleting the oldest. Default 4194304 (4 MiB); at the
+//	                    defaults chat.db stays at or under 16 MiB.
+//	-chat-max-age D     the chat deletes messages stored longer than D ago,
+//	                    a Go duration. Default 720h (30 days).
 //	-version            print the version and exit.
+//
+// The chat's API (plugins/chat, chat.Chat.API), under -http:
+//
+//	POST /api/chat         {"text": "..."}: the message, as JSON.
+//	GET  /api/chat         {"messages": [...], "next": "CURSOR" or null}: the
+//	                       newest page of the history, in order. ?limit=N
+//	                       (default 100, at most 500) sets its size and
+//	                       ?before=CURSOR (a "next") asks for the page before.
+//	                       It used to answer the whole history: a client that
+//	                       sends no parameters now gets the newest 100.
+//	GET  /api/chat/stream  new messages as server-sent events.
+//
+// Errors are JSON {"error": "..."} (plugins/httpjson).
 //
 // The LAN address told to peers is the -listen IP if it is specific;
 // otherwise the source address of the route to the internet (a UDP "dial",

@@ -17,6 +17,7 @@ import (
 	"strings"
 
 	"github.com/walkie-p2p/walkie/community"
+	"github.com/walkie-p2p/walkie/plugins/chat"
 	"github.com/walkie-p2p/walkie/proto"
 )
 
@@ -50,6 +51,7 @@ type options struct {
 	prediction     bool             // -port-prediction
 	dns            netip.AddrPort   // -dns; invalid means the system's resolver
 	profile        string           // -profile: default or mobile
+	chat           chat.Config      // -chat-max-messages, -chat-max-bytes, -chat-max-age; the rest is chat's default
 	version        bool             // -version
 	help           bool             // -h, -help
 }
@@ -94,6 +96,9 @@ func newFlagSet(o *options, raw *rawFlags) *flag.FlagSet {
 	fs.BoolVar(&o.lanDiscovery, "lan-discovery", true, "find nodes on the LAN by multicast on 239.255.18.73:1873")
 	fs.BoolVar(&o.prediction, "port-prediction", true, "take part in port prediction with symmetric NATs (hundreds of probe packets an attempt, only while peers are few)")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
+	fs.IntVar(&o.chat.MaxMessages, "chat-max-messages", chat.DefaultMaxMessages, "the chat keeps at most `n` messages, deleting the oldest")
+	fs.Int64Var(&o.chat.MaxBytes, "chat-max-bytes", chat.DefaultMaxBytes, "the chat keeps at most `n` bytes of messages, deleting the oldest")
+	fs.DurationVar(&o.chat.MaxAge, "chat-max-age", chat.DefaultMaxAge, "the chat deletes messages stored longer than `duration` ago")
 	return fs
 }
 
@@ -158,7 +163,24 @@ func parseFlags(args []string) (*options, error) {
 			return nil, badFlag("dns", raw.dns, "want ip:port, for example 192.0.2.53:53")
 		}
 	}
+	if err := checkChat(o.chat); err != nil {
+		return nil, err
+	}
 	return o, nil
+}
+
+// checkChat checks the chat's retention flags: each must be positive (a
+// history without a bound is not offered).
+func checkChat(c chat.Config) error {
+	switch {
+	case c.MaxMessages < 1:
+		return badFlag("chat-max-messages", strconv.Itoa(c.MaxMessages), "want a positive number of messages")
+	case c.MaxBytes < 1:
+		return badFlag("chat-max-bytes", strconv.FormatInt(c.MaxBytes, 10), "want a positive number of bytes")
+	case c.MaxAge <= 0:
+		return badFlag("chat-max-age", c.MaxAge.String(), "want a positive duration, for example 720h")
+	}
+	return nil
 }
 
 // parseListen checks -listen: an IP literal (or nothing, meaning every

@@ -9,6 +9,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/walkie-p2p/walkie/plugins/chat"
 )
 
 // TestParseFlagsGood checks that valid command lines give the expected
@@ -78,6 +81,16 @@ func TestParseFlagsGood(t *testing.T) {
 				t.Errorf("communities %q announce %q", o.communities, o.announce)
 			}
 		}},
+		{"chat defaults", nil, func(t *testing.T, o *options) {
+			if o.chat.MaxMessages != chat.DefaultMaxMessages || o.chat.MaxBytes != chat.DefaultMaxBytes || o.chat.MaxAge != chat.DefaultMaxAge {
+				t.Errorf("chat %+v", o.chat)
+			}
+		}},
+		{"chat retention", []string{"-chat-max-messages", "500", "-chat-max-bytes", "1048576", "-chat-max-age", "24h"}, func(t *testing.T, o *options) {
+			if o.chat.MaxMessages != 500 || o.chat.MaxBytes != 1<<20 || o.chat.MaxAge != 24*time.Hour {
+				t.Errorf("chat %+v", o.chat)
+			}
+		}},
 		{"version", []string{"-version"}, func(t *testing.T, o *options) {
 			if !o.version {
 				t.Error("version not set")
@@ -138,6 +151,10 @@ func TestRunBadFlags(t *testing.T) {
 		{[]string{"-dns", "dns.google"}, `-dns "dns.google": want ip:port`},
 		{[]string{"-profile", "phone"}, `-profile "phone": want default or mobile`},
 		{[]string{"-dns", "192.0.2.53:0"}, `-dns "192.0.2.53:0": want ip:port`},
+		{[]string{"-chat-max-messages", "0"}, `-chat-max-messages "0": want a positive number of messages`},
+		{[]string{"-chat-max-bytes", "-5"}, `-chat-max-bytes "-5": want a positive number of bytes`},
+		{[]string{"-chat-max-bytes", "4MB"}, `invalid value "4MB" for flag -chat-max-bytes`},
+		{[]string{"-chat-max-age", "0s"}, `-chat-max-age "0s": want a positive duration`},
 		{[]string{"-nosuchflag"}, `flag provided but not defined: -nosuchflag`},
 		{[]string{"-listen"}, `flag needs an argument: -listen`},
 		{[]string{"stray"}, `unexpected argument "stray"`},

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/walkie-p2p/walkie/community"
@@ -24,22 +25,21 @@ var _ community.APIServer = (*Chat)(nil)
 // the node's -http address; NAME is the chat's Name, "chat" by default:
 //
 //	POST /api/NAME         {"text": "..."} -> 200 the message as JSON
-//	GET  /api/NAME         -> 200 {"messages": [...]}, the history in order
+//	GET  /api/NAME         -> 200 {"messages": [...], "next": "cursor" or null}:
+//	                          the newest page of the history, in order;
+//	                          ?limit=N (default 100, at most 500; more is 500)
+//	                          and ?before=CURSOR (a "next") for the page before
 //	GET  /api/NAME/stream  -> server-sent events, one "message" event per new message
 //
 // Errors are JSON {"error": "..."}: 400 for bad JSON or a bad text (empty,
-// over MaxText bytes, not UTF-8), 415 for a POST that is not
-// application/json, 503 while the community is not running, 405 for a
-// wrong method and 404 for any other path under /api/NAME/.
+// over MaxText bytes, not UTF-8) or a bad limit or cursor, 415 for a POST
+// that is not application/json, 503 while the community is not running, 405
+// for a wrong method and 404 for any other path under /api/NAME/.
 func (c *Chat) API() http.Handler {
 	root := "/api/" + c.Name()
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST "+root, c.postAPI)
-	mux.HandleFunc("GET "+root, func(w http.ResponseWriter, r *http.Request) {
-		httpjson.Write(w, http.StatusOK, struct {
-			Messages []Message `json:"messages"`
-		}{Messages: append([]Message{}, c.History()...)})
-	})
+	mux.HandleFunc("GET "+root, c.pageAPI)
 	mux.HandleFunc("GET "+root+"/stream", c.stream)
 	// The catch-alls keep every answer JSON.
 	allow := map[string]string{root: "GET, HEAD, POST", root + "/stream": "GET, HEAD"}
@@ -54,6 +54,45 @@ func (c *Chat) API() http.Handler {
 	mux.HandleFunc(root, notAllowed)
 	mux.HandleFunc(root+"/", notAllowed)
 	return mux
+}
+
+// Pages of GET /api/NAME.
+const (
+	apiPage    = 100 // messages in a page without ?limit
+	apiMaxPage = 500 // the most a page holds; a larger ?limit is taken as this
+)
+
+// pageAPI answers one page of the history: ?limit=N (default apiPage, at
+// most apiMaxPage) messages before the cursor ?before= (the newest without
+// it), in order, with the cursor of the page before in "next" (null when
+// there is none).
+func (c *Chat) pageAPI(w http.ResponseWriter, r *http.Request) {
+	limit := apiPage
+	if s := r.URL.Query().Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 {
+			httpjson.Error(w, http.StatusBadRequest, "bad limit: want a positive number (pages hold at most "+strconv.Itoa(apiMaxPage)+")")
+			return
+		}
+		limit = min(n, apiMaxPage)
+	}
+	msgs, next, err := c.Page(r.URL.Query().Get("before"), limit)
+	switch {
+	case errors.Is(err, ErrBadCursor):
+		httpjson.Error(w, http.StatusBadRequest, "bad cursor: pass back a \"next\" of an earlier answer")
+		return
+	case err != nil:
+		httpjson.Error(w, http.StatusServiceUnavailable, err.Error())
+		return
+	}
+	page := struct {
+		Messages []Message `json:"messages"`
+		Next     *string   `json:"next"`
+	}{Messages: append([]Message{}, msgs...)}
+	if next != "" {
+		page.Next = &next
+	}
+	httpjson.Write(w, http.StatusOK, page)
 }
 
 // postAPI posts the text of a JSON request.

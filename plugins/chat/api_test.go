@@ -5,12 +5,14 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -77,10 +79,13 @@ func TestAPI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var h struct{ Messages []chat.Message }
+	var h struct {
+		Messages []chat.Message
+		Next     *string
+	}
 	json.NewDecoder(resp.Body).Decode(&h)
 	resp.Body.Close()
-	if len(h.Messages) != 1 || h.Messages[0].Text != "hello" {
+	if len(h.Messages) != 1 || h.Messages[0].Text != "hello" || h.Next != nil {
 		t.Errorf("history %+v", h)
 	}
 	for _, tc := range []struct {
@@ -182,5 +187,79 @@ func TestStream(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("stream still open 5 s after its request's context ended")
+	}
+}
+
+// page is a GET /api/chat answer.
+type page struct {
+	Messages []chat.Message
+	Next     *string
+}
+
+// getPage GETs path and decodes a page, failing the test unless it is a
+// 200 with exactly the page's two fields.
+func getPage(t *testing.T, url string) page {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var raw map[string]json.RawMessage
+	if err := json.NewDecoder(resp.Body).Decode(&raw); err != nil || resp.StatusCode != 200 || len(raw) != 2 || raw["next"] == nil {
+		t.Fatalf("GET %s: %d %v, %v; want 200 with messages and next", url, resp.StatusCode, raw, err)
+	}
+	var p page
+	json.Unmarshal(raw["messages"], &p.Messages)
+	json.Unmarshal(raw["next"], &p.Next)
+	return p
+}
+
+// TestAPIPages: GET without parameters is the newest 100 messages; ?limit
+// and ?before walk back through the rest, and "next" is null at the start.
+func TestAPIPages(t *testing.T) {
+	srv, c := apiServer(t, "", context.Background())
+	var posted []chat.Message
+	for i := range 103 {
+		m, err := c.Post(fmt.Sprint("message ", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		posted = append(posted, m)
+	}
+	p := getPage(t, srv.URL+"/api/chat")
+	if !slices.Equal(p.Messages, posted[3:]) || p.Next == nil {
+		t.Fatalf("GET /api/chat: %d messages, next %v; want the newest 100 and a cursor", len(p.Messages), p.Next)
+	}
+	var got []chat.Message
+	url := srv.URL + "/api/chat?limit=40"
+	for pages := 0; ; pages++ {
+		p := getPage(t, url)
+		got = append(p.Messages, got...)
+		if p.Next == nil {
+			if pages != 2 {
+				t.Errorf("%d pages of 40, want 3", pages+1)
+			}
+			break
+		}
+		url = srv.URL + "/api/chat?limit=40&before=" + *p.Next
+	}
+	if !slices.Equal(got, posted) {
+		t.Errorf("the pages hold %d messages, want the 103 posted in order", len(got))
+	}
+	if p := getPage(t, srv.URL+"/api/chat?limit=100000"); len(p.Messages) != 103 || p.Next != nil {
+		t.Errorf("limit over the maximum: %d messages, next %v; want all 103 (under 500) and null", len(p.Messages), p.Next)
+	}
+	for _, q := range []string{"limit=0", "limit=-1", "limit=x", "before=!!", "before=AAAA"} {
+		resp, err := http.Get(srv.URL + "/api/chat?" + q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var e struct{ Error string }
+		json.NewDecoder(resp.Body).Decode(&e)
+		resp.Body.Close()
+		if resp.StatusCode != 400 || e.Error == "" {
+			t.Errorf("?%s: %d %q, want 400 with an error", q, resp.StatusCode, e.Error)
+		}
 	}
 }

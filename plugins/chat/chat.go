@@ -8,17 +8,23 @@
 // knows; what that misses (loss, a node offline, a member not known to the
 // author) is repaired by anti-entropy sync (see sync.go); and the history
 // is kept in a bbolt file in Config.Dir, so it survives a restart or a
-// kill -9.
+// kill -9. It is read from the file on demand, never held in memory.
+//
+// A member cannot lock a room or flood a node (docs/security.md, "Chat
+// limits"): a Lamport time too far ahead of the clock reference is
+// refused, members and authors have rates, authors have quotas in the
+// store, and retention bounds the history by count, bytes and age.
 //
 // Messages are not signed: a member can relay a message under any author
-// ID. The room trusts its members.
+// ID, and so spend that author's rate and quota. The room trusts its
+// members with authorship.
 package chat
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
-	"math/rand/v2"
-	"slices"
+	"fmt"
 	"sync"
 	"time"
 
@@ -33,41 +39,46 @@ const (
 	typeSync    community.Type = 2 // a syncRequest
 )
 
-// Defaults of Config.
-const (
-	DefaultName         = "chat"
-	DefaultSyncInterval = 2 * time.Second
-	DefaultMaxPerRound  = 32
-	subscriberBuffer    = 64
+// subscriberBuffer is how far a subscriber may fall behind.
+const subscriberBuffer = 64
+
+// Errors of Post.
+var (
+	// ErrNotStarted is returned by Post before the node started the community.
+	ErrNotStarted = errors.New("chat: not started")
+	// ErrClockExhausted says the clock reached MaxLamport. The clock
+	// limits keep any room far from it.
+	ErrClockExhausted = errors.New("chat: Lamport clock exhausted")
 )
 
-// Config configures a Chat.
-type Config struct {
-	// Dir is where the history is kept (the file chat.db). Required.
-	Dir string
-	// Name is the community's name, hence the room. Default "chat".
-	Name string
-	// SyncInterval is how often the node sends a sync request to a random
-	// member (±10%). Default 2s.
-	SyncInterval time.Duration
-	// MaxPerRound bounds the messages sent in answer to one sync request.
-	// Default 32.
-	MaxPerRound int
-}
-
-// ErrNotStarted is returned by Post before the node started the community.
-var ErrNotStarted = errors.New("chat: not started")
-
-// Stats counts what a Chat did, for tests and reports.
+// Stats counts what a Chat did, for tests and reports. Every message a
+// member sends that is not stored is counted once, under the first rule
+// that refused it.
 type Stats struct {
-	Messages    int    // in the history
+	Messages  int    // in the history
+	Bytes     int64  // their encoded bytes, what MaxBytes bounds
+	Clock     uint64 // the largest Lamport time stored or posted
+	Reference uint64 // the clock reference: Clock, or what two members vouch for if more
+	Floor     uint64 // retention deleted every Lamport time up to this one, and refuses them
+
 	Posted      uint64 // by this node
 	Pushed      uint64 // datagrams pushing our posts to members
 	SyncsSent   uint64 // sync requests sent
 	SyncsServed uint64 // sync requests answered with at least one message
 	SyncSent    uint64 // messages sent in answer to sync requests
-	Received    uint64 // new messages received (push or sync)
+	Received    uint64 // new messages received and stored (push or sync)
 	Duplicates  uint64 // messages received that we already held
+
+	PeerLimited   uint64 // over the sending member's rate
+	Ahead         uint64 // Lamport time too far ahead of the reference, or the jump budget spent
+	AuthorLimited uint64 // over the author's rate
+	TooOld        uint64 // at or below the retention floor, or deleted by retention at once
+	OverQuota     uint64 // its author's oldest beyond the author's quota, deleted at once
+	SyncLimited   uint64 // sync requests over the member's rate, not answered
+	Jumps         uint64 // messages admitted on members' vouching, paid from the jump budget
+
+	Pruned  uint64 // messages deleted by retention
+	Evicted uint64 // messages deleted for their author's quota
 }
 
 // Chat is the chat community. It is safe for concurrent use.
@@ -77,9 +88,8 @@ type Chat struct {
 
 	mu     sync.Mutex
 	env    community.Env // nil until Start
-	msgs   []Message     // the history, in order
-	ids    map[uuid.UUID]struct{}
-	clock  uint64 // the largest Lamport time seen
+	clock  uint64        // the largest Lamport time stored or posted
+	gate   *gate
 	subs   map[chan Message]struct{}
 	stats  Stats
 	closed bool
@@ -89,35 +99,29 @@ type Chat struct {
 	close  sync.Once
 }
 
-// New opens the history in cfg.Dir and returns the community, ready for
-// core.Config.Communities. The caller must Close it (the overlay does, when
-// it closes).
+// New opens the history in cfg.Dir (migrating a file of an older version:
+// every message is kept, and retention applies from the next write on)
+// and returns the community, ready for core.Config.Communities. The caller
+// must Close it (the overlay does, when it closes).
 func New(cfg Config) (*Chat, error) {
-	if cfg.Dir == "" {
-		return nil, errors.New("chat: Config.Dir is required")
-	}
-	if cfg.Name == "" {
-		cfg.Name = DefaultName
-	}
-	if !community.ValidName(cfg.Name) {
-		return nil, errors.New("chat: invalid community name " + cfg.Name)
-	}
-	if cfg.SyncInterval <= 0 {
-		cfg.SyncInterval = DefaultSyncInterval
-	}
-	if cfg.MaxPerRound <= 0 {
-		cfg.MaxPerRound = DefaultMaxPerRound
-	}
-	st, msgs, err := openStore(cfg.Dir)
+	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
 	}
-	c := &Chat{cfg: cfg, store: st, msgs: msgs, ids: make(map[uuid.UUID]struct{}, len(msgs)), subs: map[chan Message]struct{}{}}
-	for _, m := range msgs {
-		c.ids[m.ID] = struct{}{}
-		c.clock = max(c.clock, m.Lamport)
+	st, err := openStore(cfg.Dir, cfg)
+	if err != nil {
+		return nil, err
 	}
-	return c, nil
+	md, err := st.meta()
+	if err != nil {
+		st.close()
+		return nil, err
+	}
+	b := budget{left: cfg.JumpBudget}
+	if md.jumpSet {
+		b = budget{left: md.jumpLeft, at: time.Unix(0, int64(md.jumpAt))}
+	}
+	return &Chat{cfg: cfg, store: st, clock: md.clock, gate: newGate(cfg, b), subs: map[chan Message]struct{}{}}, nil
 }
 
 // Name implements community.Community.
@@ -172,7 +176,8 @@ func (c *Chat) Close() error {
 
 // Post adds a message with text to the history (durably, before it
 // returns) and pushes it to every member. A bad text is an error wrapping
-// ErrBadText.
+// ErrBadText. Own posts have no rate limit: the quotas and retention apply
+// to them as to any.
 func (c *Chat) Post(text string) (Message, error) {
 	if err := checkText(text); err != nil {
 		return Message{}, err
@@ -188,10 +193,15 @@ func (c *Chat) Post(text string) (Message, error) {
 		return Message{}, ErrNotStarted
 	case c.clock >= MaxLamport:
 		c.mu.Unlock()
-		return Message{}, errors.New("chat: Lamport clock exhausted")
+		return Message{}, ErrClockExhausted
 	}
 	m := Message{ID: uuid.New(), Author: uuid.UUID(env.Self()), Lamport: c.clock + 1, Text: text}
-	_, err := c.addLocked(m)
+	body := m.encode()
+	a, err := c.addLocked(&m, body, nil)
+	if err == nil && a.outcome != stored {
+		// Only a MaxBytes or MaxAuthorBytes below one message's size does it.
+		err = fmt.Errorf("chat: a message of %d bytes is more than retention or the author's quota keeps", len(body))
+	}
 	if err == nil {
 		c.stats.Posted++
 	}
@@ -199,7 +209,6 @@ func (c *Chat) Post(text string) (Message, error) {
 	if err != nil {
 		return Message{}, err
 	}
-	body := m.encode()
 	for _, p := range env.Members() {
 		if env.Send(p.ID, typeMessage, body) == nil {
 			c.mu.Lock()
@@ -210,11 +219,38 @@ func (c *Chat) Post(text string) (Message, error) {
 	return m, nil
 }
 
-// History returns every message, in order.
+// History returns every message, in order, read from the file. It is
+// bounded by retention (MaxMessages, MaxBytes), but that may be megabytes:
+// an app should read Page by Page.
 func (c *Chat) History() []Message {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return slices.Clone(c.msgs)
+	msgs, _ := c.store.all()
+	return msgs
+}
+
+// ErrBadCursor says a cursor given to Page is not one that Page returned.
+var ErrBadCursor = errors.New("chat: bad cursor")
+
+// Page returns up to limit messages of the history, in order: the newest
+// if before is "", else those just before the cursor before. next is the
+// cursor of the page before this one, "" if there is no older message. A
+// cursor is opaque text (URL-safe); it stays valid while messages come and
+// go.
+func (c *Chat) Page(before string, limit int) (msgs []Message, next string, err error) {
+	var key []byte
+	if before != "" {
+		key, err = base64.RawURLEncoding.DecodeString(before)
+		if err != nil || len(key) != keyLen {
+			return nil, "", ErrBadCursor
+		}
+	}
+	msgs, more, err := c.store.page(key, max(limit, 1))
+	if err != nil {
+		return nil, "", err
+	}
+	if more && len(msgs) > 0 {
+		next = base64.RawURLEncoding.EncodeToString(keyOf(&msgs[0]))
+	}
+	return msgs, next, nil
 }
 
 // Subscribe returns a channel of the messages added from now on (posted or
@@ -243,119 +279,11 @@ func (c *Chat) Subscribe() (<-chan Message, func()) {
 
 // Stats returns the counters.
 func (c *Chat) Stats() Stats {
+	md, _ := c.store.meta()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	s := c.stats
-	s.Messages = len(c.msgs)
+	s.Messages, s.Bytes, s.Floor = int(md.count), int64(md.bytes), md.floor
+	s.Clock, s.Reference = c.clock, c.gate.reference(c.clock, time.Now())
 	return s
-}
-
-// addLocked stores m unless its ID is known, and reports whether it was
-// new. c.mu must be held: one writer keeps the file, the slice and the
-// subscribers in step.
-func (c *Chat) addLocked(m Message) (bool, error) {
-	if _, ok := c.ids[m.ID]; ok {
-		return false, nil
-	}
-	if err := c.store.add(&m); err != nil {
-		return false, err
-	}
-	c.ids[m.ID] = struct{}{}
-	c.clock = max(c.clock, m.Lamport)
-	i, _ := slices.BinarySearchFunc(c.msgs, &m, func(a Message, b *Message) int {
-		if a.less(b) {
-			return -1
-		}
-		return 1
-	})
-	c.msgs = slices.Insert(c.msgs, i, m)
-	for ch := range c.subs {
-		select {
-		case ch <- m:
-		default:
-			delete(c.subs, ch) // too slow: cut off, it will reload History
-			close(ch)
-		}
-	}
-	return true, nil
-}
-
-// onMessage handles a message pushed by its author or sent by a sync.
-func (c *Chat) onMessage(_ context.Context, _ community.Peer, body []byte) error {
-	m, err := decodeMessage(body)
-	if err != nil {
-		return err
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.closed {
-		return nil
-	}
-	isNew, err := c.addLocked(m)
-	if isNew {
-		c.stats.Received++
-	} else if err == nil {
-		c.stats.Duplicates++
-	}
-	return err
-}
-
-// onSync answers a sync request with the messages the requester lacks.
-func (c *Chat) onSync(_ context.Context, from community.Peer, body []byte) error {
-	req, err := decodeSyncRequest(body)
-	if err != nil {
-		return err
-	}
-	c.mu.Lock()
-	miss := req.missing(c.msgs, c.cfg.MaxPerRound)
-	env := c.env
-	c.mu.Unlock()
-	sent := 0
-	for i := range miss {
-		if env.Send(from.ID, typeMessage, miss[i].encode()) == nil {
-			sent++
-		}
-	}
-	c.mu.Lock()
-	c.stats.SyncSent += uint64(sent)
-	if sent > 0 {
-		c.stats.SyncsServed++
-	}
-	c.mu.Unlock()
-	return nil
-}
-
-// syncLoop sends a sync request to a random member every SyncInterval, with
-// ±10% jitter so that the members of a room do not sync in lockstep.
-func (c *Chat) syncLoop(ctx context.Context) {
-	defer c.wg.Done()
-	d := c.cfg.SyncInterval
-	t := time.NewTimer(d - d/10 + rand.N(d/5+1))
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		c.syncOnce()
-		t.Reset(d - d/10 + rand.N(d/5+1))
-	}
-}
-
-// syncOnce sends one sync request to a random member.
-func (c *Chat) syncOnce() {
-	members := c.env.Members()
-	if len(members) == 0 {
-		return
-	}
-	to := members[rand.IntN(len(members))]
-	c.mu.Lock()
-	body := newSyncRequest(c.msgs).encode()
-	c.mu.Unlock()
-	if c.env.Send(to.ID, typeSync, body) == nil {
-		c.mu.Lock()
-		c.stats.SyncsSent++
-		c.mu.Unlock()
-	}
 }

@@ -189,6 +189,9 @@ func FuzzDecodeSyncRequest(f *testing.F) {
 		if len(r.Bits) < minFilterBytes || len(r.Bits) > maxFilterBytes || r.Hi < r.Lo {
 			t.Fatalf("accepted %+v", r)
 		}
-		r.missing([]Message{{ID: uuid.New(), Lamport: r.Lo}}, 1)
+		r.has(uuid.New())
+		if a := r.announced(); a < r.Lo {
+			t.Fatalf("announced %d below lo %d", a, r.Lo)
+		}
 	})
 }

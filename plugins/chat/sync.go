@@ -6,11 +6,11 @@ import (
 	"hash/fnv"
 	"math"
 	"math/rand/v2"
-	"slices"
 
 	"github.com/google/uuid"
 	"github.com/vmihailenco/msgpack/v5"
 	"github.com/vmihailenco/msgpack/v5/msgpcode"
+	bolt "go.etcd.io/bbolt"
 
 	"github.com/walkie-p2p/walkie/community"
 )
@@ -77,76 +77,94 @@ func (r *syncRequest) has(id uuid.UUID) bool {
 	})
 }
 
-// newSyncRequest summarises one slice of msgs (sorted, history order).
+// newSyncRequest summarises one slice of the store's history, with the
+// refused messages of its range in the filter too.
 // Slices are cut every maxSliceMessages from the newest end; the newest is
 // picked half of the time (new messages matter most), otherwise a random
-// one, so that old gaps close too. Consecutive slices' ranges touch, and the
-// first starts at 0 and the last ends at MaxUint64: every Lamport time is
-// covered by some slice.
-func newSyncRequest(msgs []Message) *syncRequest {
+// one, so that old gaps close too. Consecutive slices' ranges touch, the
+// first starts past the retention floor (what is below it would be
+// refused) and the last ends at MaxUint64. It reads keys only, two walks
+// of at most the store's messages, and keeps at most one slice of IDs.
+func (s *store) newSyncRequest(refused []idAt) (*syncRequest, error) {
 	r := &syncRequest{Lo: 0, Hi: math.MaxUint64, Salt: rand.Uint32()}
-	n := len(msgs)
-	nSlices := max(1, (n+maxSliceMessages-1)/maxSliceMessages)
-	s := nSlices - 1 // the newest
-	if nSlices > 1 && rand.IntN(2) == 0 {
-		s = rand.IntN(nSlices)
+	var ids []uuid.UUID
+	err := s.db.View(func(tx *bolt.Tx) error {
+		md := readMeta(tx)
+		if md.floor > 0 {
+			r.Lo = md.floor + 1
+		}
+		n := int(md.count)
+		nSlices := max(1, (n+maxSliceMessages-1)/maxSliceMessages)
+		sl := nSlices - 1 // the newest
+		if nSlices > 1 && rand.IntN(2) == 0 {
+			sl = rand.IntN(nSlices)
+		}
+		// Slice sl holds the messages [start, end) of the n in order.
+		end := n - (nSlices-1-sl)*maxSliceMessages
+		start := max(0, end-maxSliceMessages)
+		c := tx.Bucket(bucketMessages).Cursor()
+		if nSlices > 1 {
+			i := n - 1
+			for k, _ := c.Last(); k != nil && i >= start; k, _ = c.Prev() {
+				if i == end {
+					r.Hi = keyLamport(k) - 1
+				}
+				if i == start && sl > 0 {
+					r.Lo = keyLamport(k)
+				}
+				i--
+			}
+			if r.Hi < r.Lo {
+				// Over 512 messages share one Lamport time (only a hostile
+				// peer makes that): take the whole time.
+				r.Hi = r.Lo
+			}
+		}
+		for k, _ := c.Seek(be64(r.Lo)); k != nil && keyLamport(k) <= r.Hi; k, _ = c.Next() {
+			ids = append(ids, uuid.UUID(keyID(k)))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	// Slice s ends at msgs[n - (nSlices-1-s)*maxSliceMessages).
-	end := n - (nSlices-1-s)*maxSliceMessages
-	start := max(0, end-maxSliceMessages)
-	if s > 0 {
-		r.Lo = msgs[start].Lamport
-	}
-	if s < nSlices-1 {
-		r.Hi = msgs[end].Lamport - 1
-		if msgs[end].Lamport == r.Lo {
-			// Over 512 messages share one Lamport time (only a hostile
-			// peer makes that): take the whole time.
-			r.Hi = r.Lo
+	for _, x := range refused {
+		if x.lamport >= r.Lo && x.lamport <= r.Hi {
+			ids = append(ids, x.id)
 		}
 	}
-	in := inRange(msgs, r.Lo, r.Hi)
-	size := min(maxFilterBytes, max(minFilterBytes, len(in)*bitsPerMessage/8))
+	size := min(maxFilterBytes, max(minFilterBytes, len(ids)*bitsPerMessage/8))
 	r.Bits = make([]byte, size)
-	for i := range in {
-		r.add(in[i].ID)
+	for _, id := range ids {
+		r.add(id)
 	}
-	return r
+	return r, nil
 }
 
-// inRange returns the messages with Lamport times in [lo, hi].
-func inRange(msgs []Message, lo, hi uint64) []Message {
-	i, _ := slices.BinarySearchFunc(msgs, lo, func(m Message, t uint64) int { return cmpU64(m.Lamport, t) })
-	j := i
-	for j < len(msgs) && msgs[j].Lamport <= hi {
-		j++
-	}
-	return msgs[i:j]
-}
-
-func cmpU64(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
-
-// missing returns, oldest first, up to limit messages of msgs in the
-// request's range that its filter does not hold.
-func (r *syncRequest) missing(msgs []Message, limit int) []Message {
-	var out []Message
-	for _, m := range inRange(msgs, r.Lo, r.Hi) {
-		if len(out) == limit {
-			break
+// missing returns, oldest first, the encodings of up to limit messages of
+// the store in the request's range that its filter does not hold.
+func (s *store) missing(r *syncRequest, limit int) ([][]byte, error) {
+	var out [][]byte
+	err := s.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketMessages).Cursor()
+		for k, v := c.Seek(be64(r.Lo)); k != nil && keyLamport(k) <= r.Hi && len(out) < limit; k, v = c.Next() {
+			if !r.has(uuid.UUID(keyID(k))) {
+				out = append(out, bytes.Clone(v))
+			}
 		}
-		if !r.has(m.ID) {
-			out = append(out, m)
-		}
+		return nil
+	})
+	return out, err
+}
+
+// announced is the least of the sender's clock that a request shows: it
+// holds messages up to a slice's upper end, and its slices start at or
+// below its clock.
+func (r *syncRequest) announced() uint64 {
+	if r.Hi != math.MaxUint64 {
+		return r.Hi + 1
 	}
-	return out
+	return r.Lo
 }
 
 // encode returns the request's body: the msgpack array [lo, hi, salt, bits].
