@@ -55,6 +55,13 @@ type Config struct {
 	// what Env.Send has queued and the worker has not written yet. A full
 	// queue makes Send fail with community.ErrBusy. Default 256.
 	SendQueueLen int
+	// SendRate and SendByteRate bound what each community may send, in
+	// datagrams and in bytes of body per second (bursts of twice that):
+	// a community (a plugin, say) that floods a member is cut off at the
+	// node, counted as send_rate_limited, and Send says ErrBusy. math.Inf(1)
+	// lifts a limit. Defaults 500/s and 256 KiB/s: chat's sync answers and
+	// the game stay far below.
+	SendRate, SendByteRate float64
 
 	// TargetPeers: below this many verified peers the node walks every
 	// WalkFast, otherwise every WalkInterval. Default 8.
@@ -165,6 +172,8 @@ func DefaultConfig() Config {
 		QueueLen:            256,
 		CommunityQueueLen:   256,
 		SendQueueLen:        256,
+		SendRate:            500,
+		SendByteRate:        256 << 10,
 		SourceRate:          100,
 		SourceBurst:         200,
 		PunctureRate:        10,
@@ -246,6 +255,12 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.SourceRate <= 0 {
 		c.SourceRate = d.SourceRate
+	}
+	if c.SendRate <= 0 {
+		c.SendRate = d.SendRate
+	}
+	if c.SendByteRate <= 0 {
+		c.SendByteRate = d.SendByteRate
 	}
 	if c.PunctureRate <= 0 {
 		c.PunctureRate = d.PunctureRate

@@ -6,10 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/netip"
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
+
+	"golang.org/x/time/rate"
 
 	"github.com/walkie-p2p/walkie/community"
 	"github.com/walkie-p2p/walkie/proto"
@@ -51,6 +55,9 @@ type runner struct {
 	ok    bool // Start succeeded; set before the readers start
 	// authOnly: the community's Policy admits only authenticated members.
 	authOnly bool
+	// sendRate, sendBytes: what the community may send (Send is called
+	// from any of its goroutines, so they lock).
+	sendRate, sendBytes *rate.Limiter
 }
 
 // newCommunities checks the communities of cfg and prepares their runners.
@@ -67,7 +74,9 @@ func newCommunities(cfg *Config, ctx context.Context, pool *bufPool, v *atomic.P
 		}
 		r := &runner{cs: cs, idx: i, c: c, name: name, id: community.IDFromName(name),
 			in: make(chan *packet, cfg.CommunityQueueLen), out: make(chan *packet, cfg.SendQueueLen),
-			log: cfg.Logger.With("community", name)}
+			log:       cfg.Logger.With("community", name),
+			sendRate:  rate.NewLimiter(rate.Limit(cfg.SendRate), burstOf(cfg.SendRate, 1)),
+			sendBytes: rate.NewLimiter(rate.Limit(cfg.SendByteRate), burstOf(cfg.SendByteRate, proto.MaxDatagram))}
 		if r.id == proto.CoreCommunity() {
 			return nil, errors.New("walkie: a community may not use the core community ID")
 		}
@@ -93,6 +102,14 @@ func newCommunities(cfg *Config, ctx context.Context, pool *bufPool, v *atomic.P
 		cs.byCID[r.id] = r
 	}
 	return cs, nil
+}
+
+// burstOf is the burst of a rate: two seconds' worth, and at least least.
+func burstOf(r float64, least int) int {
+	if math.IsInf(r, 1) {
+		return 0 // an infinite limiter ignores it
+	}
+	return max(int(2*r), least)
 }
 
 // route is the reader's half of inbound dispatch: it finds the packet's
@@ -224,6 +241,10 @@ func (e env) Send(to proto.ID, typ community.Type, body []byte) error {
 	if size := (&proto.Header{Dest: q.addr}).Len() + len(body); size > proto.MaxDatagram ||
 		(q.authenticated && size > proto.MaxSealedInner) {
 		return community.ErrTooLarge
+	}
+	if now := time.Now(); !e.r.sendRate.AllowN(now, 1) || !e.r.sendBytes.AllowN(now, len(body)) {
+		cs.m.Drop(DropSendRateLimited)
+		return community.ErrBusy
 	}
 	p := cs.pool.get()
 	p.n = copy(p.buf[:], body)

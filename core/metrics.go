@@ -100,6 +100,7 @@ const (
 	DropAmplification                        // an answer would exceed what an unverified sender sent
 	DropSelf                                 // our own packet (multicast loopback)
 	DropSendBusy                             // outbound: a community's send queue was full (Env.Send said ErrBusy)
+	DropSendRateLimited                      // outbound: a community sent over its rate (Env.Send said ErrBusy)
 	DropNoSession                            // sealed for a session we do not have (unknown index)
 	DropBadSeal                              // sealed, but did not open (tampered, wrong key), or opened to another sender
 	DropReplay                               // sealed, opened, but its counter was seen before (or is too old)
@@ -145,6 +146,8 @@ func (r DropReason) String() string {
 		return "self"
 	case DropSendBusy:
 		return "send_busy"
+	case DropSendRateLimited:
+		return "send_rate_limited"
 	case DropNoSession:
 		return "no_session"
 	case DropBadSeal:

@@ -3,6 +3,7 @@ package core_test
 import (
 	"context"
 	"errors"
+	"math"
 	"runtime"
 	"sync/atomic"
 	"testing"
@@ -114,6 +115,7 @@ func benchNode(b *testing.B, boot *core.Overlay, keyed bool) (*core.Overlay, *co
 	cfg.Transport = tr
 	cfg.Communities = []community.Community{c}
 	cfg.SourceRate, cfg.SourceBurst = 1e9, 1e9 // one peer sends all the load
+	cfg.SendRate, cfg.SendByteRate = math.Inf(1), math.Inf(1)
 	if boot != nil {
 		cfg.Bootstrap = append(cfg.Bootstrap, boot.LAN())
 	}
