@@ -70,6 +70,12 @@ type Config struct {
 	MaxPeers int
 	// MaxCandidates bounds introduced-but-unverified peers. Default 64.
 	MaxCandidates int
+	// PrefixPeers caps the verified peers of one IPv4 /24 or IPv6 /48, so
+	// that an attacker with many addresses in few networks cannot fill the
+	// table (docs/security.md). Addresses of the LAN (private, loopback,
+	// link-local) are not capped. Default 16; -1 for no cap (a lab that
+	// puts every public address in one /24).
+	PrefixPeers int
 	// WalkFast is the walk interval while the table is small. Default 500ms.
 	WalkFast time.Duration
 	// WalkInterval is the walk interval once TargetPeers are known. Default 5s.
@@ -157,6 +163,7 @@ func DefaultConfig() Config {
 		TargetPeers:         8,
 		MaxPeers:            256,
 		MaxCandidates:       64,
+		PrefixPeers:         16,
 		WalkFast:            500 * time.Millisecond,
 		WalkInterval:        5 * time.Second,
 		KeepAlive:           20 * time.Second,
@@ -240,6 +247,9 @@ func (c Config) withDefaults() (Config, error) {
 	setInt(&c.TargetPeers, d.TargetPeers)
 	setInt(&c.MaxPeers, d.MaxPeers)
 	setInt(&c.MaxCandidates, d.MaxCandidates)
+	if c.PrefixPeers == 0 {
+		c.PrefixPeers = d.PrefixPeers
+	}
 	setInt(&c.VoteWindow, d.VoteWindow)
 	setInt(&c.MinRequestSize, d.MinRequestSize)
 	setInt(&c.QueueLen, d.QueueLen)

@@ -89,7 +89,7 @@ func New(cfg Config) (*Overlay, error) {
 		wake:      make(chan struct{}, 1),
 		ctx:       ctx,
 		cancel:    cancel,
-		table:     newPeerTable(cfg.MaxPeers, cfg.MaxCandidates),
+		table:     newPeerTable(cfg.MaxPeers, cfg.MaxCandidates, max(cfg.PrefixPeers, 0)),
 		votes:     newVoter(cfg.VoteWindow, cfg.LAN, cfg.VoteHold),
 		tok:       newTokens(cfg.TokenBucket),
 		out:       newSender(cfg.Transport, cfg.PeerID, cfg.Metrics, cfg.Logger),

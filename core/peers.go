@@ -71,6 +71,11 @@ type invitee struct {
 // something changed.
 type peerTable struct {
 	max, maxCand int
+	// perPrefix caps the verified peers of one IPv4 /24 or IPv6 /48 (0: no
+	// cap); byPrefix counts them. Local-scope addresses (a LAN) are not
+	// capped. See admit for the eviction that makes room.
+	perPrefix int
+	byPrefix  map[netip.Prefix]int
 	// live: a peer heard from this recently keeps its entry against claims
 	// (its ID proved at another address, or another ID proved at its
 	// address). Set to KeepAlive by New; 0 turns the protection off.
@@ -84,9 +89,9 @@ type peerTable struct {
 	removed  []*peer // since the worker last took them (gone): their sessions must go too
 }
 
-func newPeerTable(max, maxCand int) *peerTable {
+func newPeerTable(max, maxCand, perPrefix int) *peerTable {
 	return &peerTable{
-		max: max, maxCand: maxCand,
+		max: max, maxCand: maxCand, perPrefix: perPrefix, byPrefix: map[netip.Prefix]int{},
 		byID:     map[proto.ID]*peer{},
 		byAddr:   map[netip.AddrPort]*peer{},
 		cands:    map[proto.ID]*candidate{},
@@ -137,15 +142,14 @@ func (t *peerTable) upsert(id proto.ID, addr netip.AddrPort, now time.Time, punc
 				t.remove(q.id)
 			}
 			delete(t.byAddr, p.addr)
+			t.count(p.addr, -1)
+			t.count(addr, 1)
 			p.addr = addr
 			t.byAddr[addr] = p
 			t.ver++
 		}
 		p.heard(now)
 		return p, false
-	}
-	if len(t.order) >= t.max {
-		return nil, false
 	}
 	if q := t.byAddr[addr]; q != nil {
 		// Another identity at the same address: the old one is gone (a
@@ -155,6 +159,9 @@ func (t *peerTable) upsert(id proto.ID, addr netip.AddrPort, now time.Time, punc
 			return nil, false
 		}
 		t.remove(q.id)
+	}
+	if !t.admit(addr) {
+		return nil, false
 	}
 	return t.add(id, addr, now, punctureRate), true
 }
@@ -167,6 +174,7 @@ func (t *peerTable) add(id proto.ID, addr netip.AddrPort, now time.Time, punctur
 	p.heard(now)
 	t.byID[id] = p
 	t.byAddr[addr] = p
+	t.count(addr, 1)
 	i, _ := slices.BinarySearchFunc(t.order, id, func(p *peer, id proto.ID) int { return compareID(p.id, id) })
 	t.order = slices.Insert(t.order, i, p)
 	delete(t.cands, id)
@@ -208,6 +216,7 @@ func (t *peerTable) remove(id proto.ID) {
 	if t.byAddr[p.addr] == p {
 		delete(t.byAddr, p.addr)
 	}
+	t.count(p.addr, -1)
 	t.order = slices.DeleteFunc(t.order, func(q *peer) bool { return q == p })
 	t.removed = append(t.removed, p)
 	t.ver++
@@ -231,6 +240,8 @@ func (t *peerTable) move(p *peer, addr netip.AddrPort) {
 	if t.byAddr[p.addr] == p {
 		delete(t.byAddr, p.addr)
 	}
+	t.count(p.addr, -1)
+	t.count(addr, 1)
 	p.addr = addr
 	t.byAddr[addr] = p
 	t.ver++
@@ -243,11 +254,11 @@ func (t *peerTable) move(p *peer, addr netip.AddrPort) {
 func (t *peerTable) authenticate(id proto.ID, key ed25519.PublicKey, sess *session, addr netip.AddrPort, now time.Time, punctureRate float64) (*peer, bool) {
 	p, isNew := t.byID[id], false
 	if p == nil {
-		if len(t.order) >= t.max {
-			return nil, false
-		}
 		if q := t.byAddr[addr]; q != nil {
 			t.remove(q.id)
+		}
+		if !t.admit(addr) {
+			return nil, false
 		}
 		p, isNew = t.add(id, addr, now, punctureRate), true
 	}

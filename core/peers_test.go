@@ -11,7 +11,7 @@ import (
 // nextInvitee goes round-robin over every peer, but never pairs two peers
 // behind symmetric NATs.
 func TestNextInviteeSkipsUnpunchablePairs(t *testing.T) {
-	tab := newPeerTable(16, 16)
+	tab := newPeerTable(16, 16, 0)
 	now := time.Now()
 	add := func(id byte, lan, addr string, symmetric bool) *peer {
 		p, _ := tab.upsert(proto.ID{id}, netip.MustParseAddrPort(addr), now, 10)

@@ -27,11 +27,11 @@ func TestMobileProfileSendsLess(t *testing.T) {
 		boot := node(t, n.Host(ip("198.51.100.1")), nil)
 		bs := []netip.AddrPort{boot.LAN()}
 		for i := range 28 {
-			nat := n.NAT(memnet.PortRestrictedCone(netip.AddrFrom4([4]byte{203, 0, 113, byte(10 + i)})))
+			nat := n.NAT(memnet.PortRestrictedCone(netip.AddrFrom4([4]byte{203, 0, byte(10 + i), 1}))) // one network each, as on the internet
 			node(t, nat.Host(ip("10.0.0.2")), bs)
 		}
-		desk := node(t, n.NAT(memnet.PortRestrictedCone(ip("203.0.113.200"))).Host(ip("10.0.0.2")), bs)
-		phone := node(t, n.NAT(memnet.PortRestrictedCone(ip("203.0.113.201"))).Host(ip("10.0.0.2")), bs, func(c *core.Config) {
+		desk := node(t, n.NAT(memnet.PortRestrictedCone(ip("203.0.200.1"))).Host(ip("10.0.0.2")), bs)
+		phone := node(t, n.NAT(memnet.PortRestrictedCone(ip("203.0.201.1"))).Host(ip("10.0.0.2")), bs, func(c *core.Config) {
 			m := core.MobileConfig()
 			c.WalkInterval, c.MaxPeers, c.KeepAlive, c.PeerTimeout, c.BeaconInterval =
 				m.WalkInterval, m.MaxPeers, m.KeepAlive, m.PeerTimeout, m.BeaconInterval

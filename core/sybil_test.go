@@ -57,7 +57,7 @@ func TestSybilFlood(t *testing.T) {
 		})
 		var honest []*core.Overlay
 		for i := range honestN {
-			honest = append(honest, node(t, n.Host(netip.AddrFrom4([4]byte{198, 51, 100, byte(10 + i)})), []netip.AddrPort{victim.LAN()}))
+			honest = append(honest, node(t, n.Host(netip.AddrFrom4([4]byte{198, 51, byte(10 + i), 1})), []netip.AddrPort{victim.LAN()}))
 		}
 		honestIDs := func() []proto.ID {
 			ids := make([]proto.ID, 0, len(honest))
@@ -204,7 +204,7 @@ func TestSybilIDClaimsRefused(t *testing.T) {
 		victim := node(t, n.Host(ip("198.51.100.1")), nil, func(c *core.Config) { c.MaxPeers = maxPeers })
 		var honest []*core.Overlay
 		for i := range honestN {
-			honest = append(honest, node(t, n.Host(netip.AddrFrom4([4]byte{198, 51, 100, byte(10 + i)})), []netip.AddrPort{victim.LAN()}))
+			honest = append(honest, node(t, n.Host(netip.AddrFrom4([4]byte{198, 51, byte(10 + i), 1})), []netip.AddrPort{victim.LAN()}))
 		}
 		waitFor(t, func() bool { return len(victim.VerifiedPeers()) == honestN }, 10*time.Second)
 		countHonest := func() int {

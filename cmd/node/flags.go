@@ -17,6 +17,7 @@ import (
 	"strings"
 
 	"github.com/walkie-p2p/walkie/community"
+	"github.com/walkie-p2p/walkie/core"
 	"github.com/walkie-p2p/walkie/plugins/chat"
 	"github.com/walkie-p2p/walkie/proto"
 )
@@ -49,6 +50,7 @@ type options struct {
 	logLevel       slog.Level       // -log-level
 	lanDiscovery   bool             // -lan-discovery
 	prediction     bool             // -port-prediction
+	perNetwork     int              // -peers-per-network: 0 means the core's default
 	dns            netip.AddrPort   // -dns; invalid means the system's resolver
 	profile        string           // -profile: default or mobile
 	chat           chat.Config      // -chat-max-messages, -chat-max-bytes, -chat-max-age; the rest is chat's default
@@ -96,6 +98,8 @@ func newFlagSet(o *options, raw *rawFlags) *flag.FlagSet {
 	fs.BoolVar(&o.lanDiscovery, "lan-discovery", true, "find nodes on the LAN by multicast on 239.255.18.73:1873")
 	fs.BoolVar(&o.prediction, "port-prediction", true, "take part in port prediction with symmetric NATs (hundreds of probe packets an attempt, only while peers are few)")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
+	fs.IntVar(&o.perNetwork, "peers-per-network", core.DefaultConfig().PrefixPeers,
+		"at most `n` peers from one IPv4 /24 or IPv6 /48 (the LAN is not counted), so that an attacker with many addresses in few networks cannot fill the table; -1 for no cap")
 	fs.IntVar(&o.chat.MaxMessages, "chat-max-messages", chat.DefaultMaxMessages, "the chat keeps at most `n` messages, deleting the oldest")
 	fs.Int64Var(&o.chat.MaxBytes, "chat-max-bytes", chat.DefaultMaxBytes, "the chat keeps at most `n` bytes of messages, deleting the oldest")
 	fs.DurationVar(&o.chat.MaxAge, "chat-max-age", chat.DefaultMaxAge, "the chat deletes messages stored longer than `duration` ago")
@@ -154,6 +158,9 @@ func parseFlags(args []string) (*options, error) {
 	}
 	if o.logLevel, err = parseLogLevel(raw.logLevel); err != nil {
 		return nil, err
+	}
+	if o.perNetwork == 0 || o.perNetwork < -1 {
+		return nil, badFlag("peers-per-network", strconv.Itoa(o.perNetwork), "want a count of at least 1, or -1 for no cap")
 	}
 	if o.profile != "default" && o.profile != "mobile" {
 		return nil, badFlag("profile", o.profile, "want default or mobile")

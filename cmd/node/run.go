@@ -98,6 +98,7 @@ func serve(ctx context.Context, opts *options, log *slog.Logger) error {
 	probeAddr := netip.AddrPortFrom(bound.Addr(), 0).String()
 	cfg.ListenProbe = func() (core.Transport, error) { return core.ListenUDP(probeAddr) }
 	cfg.NoPortPrediction = !opts.prediction
+	cfg.PrefixPeers = opts.perNetwork
 	cfg.LAN = lan
 	cfg.Bootstrap = literals(opts.bootstrap)
 	if cfg.Communities, err = openCommunities(opts, log); err != nil {
