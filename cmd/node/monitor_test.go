@@ -93,7 +93,7 @@ func TestHTTPPage(t *testing.T) {
 	}
 	// The script fetches these; a renamed route would leave the page blank.
 	_, js := get(t, srv.URL+"/page/app.js")
-	for _, route := range []string{"'/status'", "'/metrics'", "'/history'"} {
+	for _, route := range []string{"'/status'", "'/metrics'", "'/history'", "'/login'"} {
 		if !strings.Contains(js, route) {
 			t.Errorf("app.js does not fetch %s", route)
 		}
