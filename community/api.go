@@ -11,9 +11,13 @@ import "net/http"
 // sends it nothing else: one community cannot answer for another's paths
 // or the node's own. The handler sees the full path. The server's limits
 // apply to every request: bounded headers, and deadlines to read a request
-// and to write its answer (a stream lifts the write deadline with
-// http.ResponseController). Requests may come before Start has run; answer
-// them with an error (the built-in communities say 503).
+// and to write its answer. A stream of events opens with
+// plugins/httpjson.OpenStream, which counts it against the node's cap on
+// open streams (shared by every community) and gives each write its own
+// deadline instead of the server's. Requests may come before Start has
+// run; answer them with an error (the built-in communities say 503). The
+// node checks every request's Host, Origin and token before the handler
+// sees it (docs/security.md).
 //
 // r.Context() ends when the node's HTTP server shuts down, before the
 // server waits for the requests in flight; a long-lived answer (a stream of

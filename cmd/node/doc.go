@@ -19,15 +19,33 @@
 //	                    Default none: LAN discovery still runs.
 //	-data DIR           state directory: the Ed25519 identity key in
 //	                    DIR/identity.key (0600), the peer ID derived from
-//	                    it in DIR/peer-id, the chat history; written
-//	                    atomically. Default $HOME/.walkie, else
-//	                    walkie-data beside the binary (phones have no HOME),
-//	                    whichever is writable; if neither, walkie asks for
-//	                    -data.
+//	                    it in DIR/peer-id, the chat history, the HTTP token
+//	                    (-http) in DIR/http-token; written atomically.
+//	                    Default $HOME/.walkie, else walkie-data beside the
+//	                    binary (phones have no HOME), whichever is
+//	                    writable; if neither, walkie asks for -data.
 //	-http ADDR          HTTP server: / (the status page), /status (JSON),
-//	                    /metrics (Prometheus, docs/metrics.md) and /history
-//	                    (the page's chart); "" disables it. Default
-//	                    127.0.0.1:1874.
+//	                    /metrics (Prometheus, docs/metrics.md), /history
+//	                    (the page's chart) and /api/NAME (the communities);
+//	                    "" disables it. Default 127.0.0.1:1874. It answers
+//	                    only a Host that names the node (loopback, the
+//	                    address a request arrived at, the -http host,
+//	                    -http-host; else 421) and takes a POST only from its
+//	                    own origin or from a program that sends no Origin
+//	                    (else 403). Beyond loopback (0.0.0.0, ::, a LAN
+//	                    address) it logs a warning and everything but the
+//	                    page (/, /page/) and /login needs the token in
+//	                    DATA/http-token, made on the first such start (32
+//	                    hex digits, mode 0600, written atomically): as
+//	                    "Authorization: Bearer TOKEN", or the cookie that
+//	                    POST /login {"token": "TOKEN"} sets, which the page
+//	                    asks for once (else 401). At most 32 event streams
+//	                    at once (else 503), each write within 10 s
+//	                    (httpjson.MaxStreams, StreamWriteTimeout).
+//	-http-host NAME     a host name (or IP address) that the HTTP server
+//	                    also answers to, on any port: the name a Prometheus
+//	                    or a proxy reaches it by. Repeatable, or
+//	                    comma-separated; no port. Default none.
 //	-communities LIST   comma-separated community names ([a-z0-9-]{1,32}) to
 //	                    run; each is announced, so /status shows its
 //	                    members. Built in (see builtins in communities.go):
@@ -85,7 +103,8 @@
 //	                       ?before=CURSOR (a "next") asks for the page before.
 //	                       It used to answer the whole history: a client that
 //	                       sends no parameters now gets the newest 100.
-//	GET  /api/chat/stream  new messages as server-sent events.
+//	GET  /api/chat/stream  new messages as server-sent events (counted against
+//	                       the cap on streams of -http).
 //
 // Errors are JSON {"error": "..."} (plugins/httpjson).
 //
@@ -97,8 +116,9 @@
 //
 // Exit codes: 0 after SIGINT or SIGTERM (the node shuts down cleanly and logs
 // "stopped"), after -h and after -version; 1 if the node cannot start (an
-// address in use, an unreadable or corrupt identity.key or peer-id file) or its HTTP server fails; 2 for
-// a mistake on the command line, reported as one line on stderr. Which
+// address in use, an unreadable or corrupt identity.key, peer-id or
+// http-token file) or its HTTP server fails; 2 for a mistake on the command
+// line, reported as one line on stderr. Which
 // communities the -plugin binaries serve is known only once they run, so a
 // -communities name that none serves is reported after their "plugin
 // loaded" lines, once they are stopped again.

@@ -42,6 +42,8 @@ type options struct {
 	bootstrap      []bootstrapEntry // -bootstrap, in the order given
 	dataDir        string           // -data, or $HOME/.walkie
 	httpAddr       string           // -http; "" disables the server
+	httpHosts      []string         // -http-host, repeatable: valid, canonical (access.go)
+	rawHTTPHosts   []string         // -http-host as given
 	communities    []string         // -communities, valid names; built in unless plugins may serve them
 	announce       []string         // -announce, valid names, none in communities
 	rawCommunities string           // -communities as given, for errors found once plugins load
@@ -84,8 +86,12 @@ func newFlagSet(o *options, raw *rawFlags) *flag.FlagSet {
 	fs.Usage = func() {} // run prints the usage for -h; errors get one line
 	fs.StringVar(&raw.listen, "listen", defaultListen, "UDP `address` of the node")
 	fs.StringVar(&raw.bootstrap, "bootstrap", "", "comma-separated host:port `list` of bootstrap nodes")
-	fs.StringVar(&raw.data, "data", "", "state `dir`: the identity key (dir/identity.key), the peer ID (dir/peer-id), the chat history (default $HOME/.walkie, else walkie-data beside the binary)")
-	fs.StringVar(&raw.http, "http", defaultHTTP, "`address` of the HTTP server (/ status page, /status, /metrics); \"\" disables it")
+	fs.StringVar(&raw.data, "data", "", "state `dir`: the identity key (dir/identity.key), the peer ID (dir/peer-id), the chat history, the HTTP token (dir/"+httpTokenFile+") (default $HOME/.walkie, else walkie-data beside the binary)")
+	fs.StringVar(&raw.http, "http", defaultHTTP, httpFlagUsage())
+	fs.Func("http-host", "host `name` the HTTP server also answers to, besides loopback and its own addresses: one that Prometheus or a proxy uses (repeatable, or comma-separated; any port)", func(s string) error {
+		o.rawHTTPHosts = append(o.rawHTTPHosts, s)
+		return nil
+	})
 	fs.StringVar(&o.rawCommunities, "communities", defaultCommunities, "comma-separated `list` of communities to run: built in "+strings.Join(builtinNames(), ", ")+", or served by a -plugin; \"\" for none")
 	fs.StringVar(&o.rawAnnounce, "announce", "", "comma-separated `list` of communities to announce without running them (peers that run them see this node as a member)")
 	fs.Func("plugin", "out-of-process community plugin `path` (repeatable); it replaces a -communities entry of the same name", func(s string) error {
@@ -153,6 +159,9 @@ func parseFlags(args []string) (*options, error) {
 		}
 	}
 	o.httpAddr = raw.http
+	if o.httpHosts, err = parseHTTPHosts(o.rawHTTPHosts); err != nil {
+		return nil, err
+	}
 	if o.communities, o.announce, err = parseCommunities(o.rawCommunities, o.rawAnnounce, len(o.plugins) > 0); err != nil {
 		return nil, err
 	}

@@ -71,6 +71,11 @@ func TestParseFlagsGood(t *testing.T) {
 				t.Errorf("got %+v", *o)
 			}
 		}},
+		{"http hosts", []string{"-http-host", "Prometheus.LAN.", "-http-host", "node-1.example.org, [2001:DB8::7],192.0.2.7"}, func(t *testing.T, o *options) {
+			if want := []string{"prometheus.lan", "node-1.example.org", "2001:db8::7", "192.0.2.7"}; !slices.Equal(o.httpHosts, want) {
+				t.Errorf("http hosts %q, want %q", o.httpHosts, want)
+			}
+		}},
 		{"names a plugin may serve", []string{"-communities", "ping,chat", "-plugin", "/bin/sh"}, func(t *testing.T, o *options) {
 			if !slices.Equal(o.communities, []string{"ping", "chat"}) { // checked once the plugins load
 				t.Errorf("communities %q", o.communities)
@@ -135,6 +140,11 @@ func TestRunBadFlags(t *testing.T) {
 		{[]string{"-listen", "127.0.0.1:0", "-bootstrap", "[::1]:1873"}, `other IP version`},
 		{[]string{"-http", "nope"}, `-http "nope": want host:port`},
 		{[]string{"-http", "127.0.0.1:x"}, `-http "127.0.0.1:x": port "x"`},
+		{[]string{"-http-host", "node.lan:1874"}, `-http-host "node.lan:1874": "node.lan:1874" has a port; leave it out: a name is allowed on every port`},
+		{[]string{"-http-host", "a.lan,"}, `-http-host "a.lan,": "" is not a host name or IP address`},
+		{[]string{"-http-host", "http://node.lan"}, `"http://node.lan" is not a host name`},
+		{[]string{"-http-host", "*.lan"}, `"*.lan" is not a host name`},
+		{[]string{"-http-host", "-bad.lan"}, `"-bad.lan" is not a host name`},
 		{[]string{"-communities", "Chat"}, `community name "Chat"`},
 		{[]string{"-communities", "chat,,game"}, `community name ""`},
 		{[]string{"-communities", strings.Repeat("a", 33)}, `must be 1 to 32`},

@@ -26,17 +26,26 @@ const (
 
 // newHandler returns the node's HTTP handler:
 //
-//	GET /          the status page (page.go), which polls the three below
-//	GET /status    status() as JSON (core.Status: its field names are a contract)
-//	GET /metrics   mon's registry in the Prometheus text format
-//	GET /history   the peer counts of the last minutes, for the page's chart
-//	/api/NAME      the API of each community that serves one
-//	               (community.APIServer), and everything under /api/NAME/
+//	GET  /          the status page (page.go), which polls the three below
+//	GET  /status    status() as JSON (core.Status: its field names are a contract)
+//	GET  /metrics   mon's registry in the Prometheus text format
+//	GET  /history   the peer counts of the last minutes, for the page's chart
+//	POST /login     {"token": "..."}: sets the login cookie (only when acc has a token)
+//	/api/NAME       the API of each community that serves one
+//	                (community.APIServer), and everything under /api/NAME/
 //
 // A "GET" pattern also matches HEAD; other methods get 405 with an Allow
-// header, other paths 404. With a nil mon (tests) there is no /metrics and
-// no /history.
-func newHandler(status func() core.Status, mon *monitor, comms []community.Community) http.Handler {
+// header, other paths 404. Before any of them, acc's rules apply (Host,
+// Origin, token: access.go); a nil acc is loopback's. Every community's
+// event streams share one cap, streams (nil: httpjson's defaults). With a
+// nil mon (tests) there is no /metrics and no /history.
+func newHandler(status func() core.Status, mon *monitor, comms []community.Community, acc *access, streams *httpjson.Streams) http.Handler {
+	if acc == nil {
+		acc = &access{}
+	}
+	if streams == nil {
+		streams = httpjson.NewStreams(httpjson.MaxStreams, httpjson.StreamWriteTimeout)
+	}
 	mux := http.NewServeMux()
 	for _, c := range comms {
 		if a, ok := c.(community.APIServer); ok {
@@ -56,8 +65,11 @@ func newHandler(status func() core.Status, mon *monitor, comms []community.Commu
 		mux.Handle("GET /metrics", promhttp.HandlerFor(mon.reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError}))
 		mux.HandleFunc("GET /history", mon.hist.serveHistory)
 	}
+	if acc.token != "" {
+		mux.HandleFunc("POST /login", acc.login)
+	}
 	addPage(mux)
-	return mux
+	return acc.wrap(mux, streams)
 }
 
 // newHTTPServer returns a server for h with bounded timeouts and headers.

@@ -26,7 +26,7 @@ func TestHTTPStatus(t *testing.T) {
 			Communities: []core.CommunityStatus{{Name: "chat", ID: "c", Members: 1}},
 			StartedAt:   started,
 		}
-	}, nil, nil))
+	}, nil, nil, nil, nil))
 	defer srv.Close()
 
 	resp, err := http.Get(srv.URL + "/status")
@@ -57,7 +57,7 @@ func TestHTTPStatus(t *testing.T) {
 
 // TestHTTPRoutes checks the answers to other paths and methods.
 func TestHTTPRoutes(t *testing.T) {
-	srv := httptest.NewServer(newHandler(func() core.Status { return core.Status{PeerID: "x"} }, nil, nil))
+	srv := httptest.NewServer(newHandler(func() core.Status { return core.Status{PeerID: "x"} }, nil, nil, nil, nil))
 	defer srv.Close()
 	tests := []struct {
 		method, path string
@@ -113,7 +113,7 @@ func (apiCommunity) API() http.Handler {
 // it, with the full path, and nothing else.
 func TestHTTPMountsAPIs(t *testing.T) {
 	comms := []community.Community{apiCommunity{"ping"}, announceOnly("quiet")}
-	srv := httptest.NewServer(newHandler(func() core.Status { return core.Status{} }, nil, comms))
+	srv := httptest.NewServer(newHandler(func() core.Status { return core.Status{} }, nil, comms, nil, nil))
 	defer srv.Close()
 	for path, want := range map[string]string{
 		"/api/ping": "saw /api/ping", "/api/ping/": "saw /api/ping/", "/api/ping/a/b": "saw /api/ping/a/b",
@@ -141,7 +141,7 @@ func TestHTTPShutdownEndsStreams(t *testing.T) {
 	defer c.Close()
 	base, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	srv := newHTTPServer(base, newHandler(func() core.Status { return core.Status{} }, nil, []community.Community{c}))
+	srv := newHTTPServer(base, newHandler(func() core.Status { return core.Status{} }, nil, []community.Community{c}, nil, nil))
 	ln, err := listenHTTP("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -36,7 +36,7 @@ func TestHTTPMetrics(t *testing.T) {
 	mon.metrics.Add(core.PuncturesSent, 3)
 	mon.metrics.Peers(2, 1)
 	mon.metrics.Members("chat", 2)
-	srv := httptest.NewServer(newHandler(func() core.Status { return core.Status{} }, mon, nil))
+	srv := httptest.NewServer(newHandler(func() core.Status { return core.Status{} }, mon, nil, nil, nil))
 	defer srv.Close()
 
 	resp, body := get(t, srv.URL+"/metrics")
@@ -61,7 +61,7 @@ func TestHTTPMetrics(t *testing.T) {
 // TestHTTPPage checks the status page and that everything it references is
 // served, with a type the browser accepts under nosniff and the page's CSP.
 func TestHTTPPage(t *testing.T) {
-	srv := httptest.NewServer(newHandler(func() core.Status { return core.Status{} }, newMonitor(nil), nil))
+	srv := httptest.NewServer(newHandler(func() core.Status { return core.Status{} }, newMonitor(nil), nil, nil, nil))
 	defer srv.Close()
 	resp, body := get(t, srv.URL+"/")
 	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
@@ -93,7 +93,7 @@ func TestHTTPPage(t *testing.T) {
 	}
 	// The script fetches these; a renamed route would leave the page blank.
 	_, js := get(t, srv.URL+"/page/app.js")
-	for _, route := range []string{"'/status'", "'/metrics'", "'/history'"} {
+	for _, route := range []string{"'/status'", "'/metrics'", "'/history'", "'/login'"} {
 		if !strings.Contains(js, route) {
 			t.Errorf("app.js does not fetch %s", route)
 		}
@@ -104,7 +104,7 @@ func TestHTTPPage(t *testing.T) {
 func TestHTTPHistory(t *testing.T) {
 	mon := newMonitor(nil)
 	mon.metrics.Peers(1, 2)
-	srv := httptest.NewServer(newHandler(func() core.Status { return core.Status{} }, mon, nil))
+	srv := httptest.NewServer(newHandler(func() core.Status { return core.Status{} }, mon, nil, nil, nil))
 	defer srv.Close()
 	_, body := get(t, srv.URL+"/history")
 	var h struct {
@@ -171,7 +171,7 @@ func (crashyPlugin) Restarts() int64 { return 2 }
 // per plugin community and none for in-process communities.
 func TestPluginMetrics(t *testing.T) {
 	mon := newMonitor([]community.Community{announceOnly("chat"), crashyPlugin{"game"}})
-	srv := httptest.NewServer(newHandler(func() core.Status { return core.Status{} }, mon, nil))
+	srv := httptest.NewServer(newHandler(func() core.Status { return core.Status{} }, mon, nil, nil, nil))
 	defer srv.Close()
 	_, body := get(t, srv.URL+"/metrics")
 	for _, want := range []string{

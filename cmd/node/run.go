@@ -78,10 +78,16 @@ func serve(ctx context.Context, opts *options, log *slog.Logger) error {
 	}
 	transport := core.NewUDPTransport(conn)
 	var ln net.Listener
+	var acc *access
 	if opts.httpAddr != "" {
 		if ln, err = listenHTTP(opts.httpAddr); err != nil {
 			transport.Close()
 			return fmt.Errorf("-http %s: %w", opts.httpAddr, netErr(err))
+		}
+		if acc, err = newAccess(opts, ln.Addr(), log); err != nil {
+			transport.Close()
+			ln.Close()
+			return err
 		}
 	}
 
@@ -164,7 +170,7 @@ func serve(ctx context.Context, opts *options, log *slog.Logger) error {
 	httpErr := make(chan error, 1)
 	if ln != nil {
 		// ctx ends before Shutdown: streams of the communities' APIs end.
-		srv = newHTTPServer(ctx, newHandler(o.Status, mon, cfg.Communities))
+		srv = newHTTPServer(ctx, newHandler(o.Status, mon, cfg.Communities, acc, nil))
 		srv.ErrorLog = slog.NewLogLogger(log.Handler(), slog.LevelWarn)
 		go func() { httpErr <- srv.Serve(ln) }()
 	}

@@ -2,7 +2,10 @@
 // real programs an operator uses: three real walkie processes on 127.0.0.1 to
 // 127.0.0.3, a real Prometheus server (Debian package prometheus) scraping
 // their /metrics every second, promtool checking the exposition, and headless
-// Chromium (Debian package chromium) loading the status page at /.
+// Chromium (Debian package chromium) loading the status page at /. Chromium,
+// driven by chromedp, also plays a web page that attacks a node through DNS
+// rebinding (rebind_test.go), and logs in to a node whose HTTP server
+// listens beyond loopback.
 //
 // The tests are built only with -tags e2e (make e2e-metrics, and make e2e,
 // which CI runs), so that `go test ./...` works on a machine without those

@@ -64,6 +64,7 @@ func need(t *testing.T, program, pkg string) string {
 // node is a running walkie process.
 type node struct {
 	name, peerID, lan, http string // from its start line
+	token                   string // for /status, when its -http is beyond loopback
 	cmd                     *exec.Cmd
 	exited                  chan struct{}
 
@@ -157,14 +158,25 @@ var httpClient = &http.Client{Timeout: 2 * time.Second}
 // get returns the body of GET url, which must answer 200.
 func get(url string) ([]byte, error) { return e2etest.Get(httpClient, url) }
 
-// status fetches the node's /status.
+// status fetches the node's /status, with its token if it has one.
 func (n *node) status() (*status, error) {
-	b, err := get("http://" + n.http + "/status")
+	req, err := http.NewRequest("GET", "http://"+n.http+"/status", nil)
 	if err != nil {
 		return nil, err
 	}
+	if n.token != "" {
+		req.Header.Set("Authorization", "Bearer "+n.token)
+	}
+	resp, err := httpClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET /status of %s: %s", n.name, resp.Status)
+	}
 	var s status
-	return &s, json.Unmarshal(b, &s)
+	return &s, json.NewDecoder(resp.Body).Decode(&s)
 }
 
 // verified returns the IDs of the verified peers.

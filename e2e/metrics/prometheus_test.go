@@ -114,12 +114,21 @@ type prometheus struct{ base string }
 // once Prometheus is ready.
 func startPrometheus(t *testing.T, bin string, nodes []*node) *prometheus {
 	t.Helper()
-	dir := t.TempDir()
 	var cfg strings.Builder
-	cfg.WriteString("global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: walkie\n    static_configs:\n")
+	cfg.WriteString("  - job_name: walkie\n    static_configs:\n")
 	for _, n := range nodes {
 		fmt.Fprintf(&cfg, "      - targets: [%q]\n        labels: {node: %q}\n", n.http, n.name)
 	}
+	return runPrometheus(t, bin, cfg.String())
+}
+
+// runPrometheus is startPrometheus with the given scrape_configs entries,
+// scraping each second.
+func runPrometheus(t *testing.T, bin, jobs string) *prometheus {
+	t.Helper()
+	dir := t.TempDir()
+	var cfg strings.Builder
+	cfg.WriteString("global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\nscrape_configs:\n" + jobs)
 	cfgPath := filepath.Join(dir, "prom.yml")
 	if err := os.WriteFile(cfgPath, []byte(cfg.String()), 0o644); err != nil {
 		t.Fatal(err)

@@ -3,8 +3,6 @@ package chat
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"time"
@@ -15,8 +13,8 @@ import (
 
 // Limits of the API.
 const (
-	apiMaxRequest  = 8 << 10 // bytes of a POST body: MaxText escaped, with room to spare
-	streamKeepOpen = 15 * time.Second
+	apiMaxRequest  = 8 << 10          // bytes of a POST body: MaxText escaped, with room to spare
+	streamKeepOpen = 15 * time.Second // between keep-alive comments of a silent stream
 )
 
 var _ community.APIServer = (*Chat)(nil)
@@ -29,18 +27,27 @@ var _ community.APIServer = (*Chat)(nil)
 //	                          the newest page of the history, in order;
 //	                          ?limit=N (default 100, at most 500; more is 500)
 //	                          and ?before=CURSOR (a "next") for the page before
-//	GET  /api/NAME/stream  -> server-sent events, one "message" event per new message
+//	GET  /api/NAME/stream  -> server-sent events, one "message" event per new message,
+//	                          a keep-alive comment every 15 s
+//
+// A stream counts against the node's cap on open streams
+// (httpjson.MaxStreams, shared by every community) and is cut off when one
+// write takes longer than httpjson.StreamWriteTimeout.
 //
 // Errors are JSON {"error": "..."}: 400 for bad JSON or a bad text (empty,
 // over MaxText bytes, not UTF-8) or a bad limit or cursor, 415 for a POST
-// that is not application/json, 503 while the community is not running, 405
-// for a wrong method and 404 for any other path under /api/NAME/.
+// that is not application/json, 503 while the community is not running or
+// too many streams are open, 405 for a wrong method and 404 for any other
+// path under /api/NAME/.
 func (c *Chat) API() http.Handler {
 	root := "/api/" + c.Name()
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST "+root, c.postAPI)
 	mux.HandleFunc("GET "+root, c.pageAPI)
-	mux.HandleFunc("GET "+root+"/stream", c.stream)
+	// Its own cap on streams, for when it is served outside a node; in a
+	// node the node's cap applies (httpjson.OpenStream).
+	streams := httpjson.NewStreams(httpjson.MaxStreams, httpjson.StreamWriteTimeout)
+	mux.HandleFunc("GET "+root+"/stream", func(w http.ResponseWriter, r *http.Request) { c.stream(w, r, streams) })
 	// The catch-alls keep every answer JSON.
 	allow := map[string]string{root: "GET, HEAD, POST", root + "/stream": "GET, HEAD"}
 	notAllowed := func(w http.ResponseWriter, r *http.Request) {
@@ -120,38 +127,40 @@ func (c *Chat) postAPI(w http.ResponseWriter, r *http.Request) {
 
 // stream sends every new message as a server-sent event until the client
 // goes, the node's HTTP server shuts down (both end r.Context()), the chat
-// closes, or the client falls too far behind (then it should reconnect and
-// read GET /api/NAME again).
-func (c *Chat) stream(w http.ResponseWriter, r *http.Request) {
-	rc := http.NewResponseController(w)
-	// The server's write deadline is meant for small documents; a stream
-	// lives as long as the client.
-	if err := rc.SetWriteDeadline(time.Time{}); err != nil {
-		httpjson.Error(w, http.StatusInternalServerError, "streaming unsupported: "+err.Error())
+// closes, the client falls too far behind (then it should reconnect and
+// read GET /api/NAME again) or stops reading (a write takes longer than
+// the stream's write timeout). streams is the API's own cap, for when no
+// node's cap is in r's context (httpjson.OpenStream).
+func (c *Chat) stream(w http.ResponseWriter, r *http.Request, streams *httpjson.Streams) {
+	st, ok := httpjson.OpenStream(w, r, streams)
+	if !ok {
 		return
 	}
+	defer st.Close()
+	// Subscribe before the opening line: a client that posts once it has
+	// read it must see its message.
 	msgs, stop := c.Subscribe()
 	defer stop()
-	httpjson.SetHeaders(w, "text/event-stream")
-	w.WriteHeader(http.StatusOK)
-	io.WriteString(w, ": walkie chat\n\n")
-	rc.Flush()
+	if st.Comment("walkie chat") != nil {
+		return
+	}
 	tick := time.NewTicker(streamKeepOpen)
 	defer tick.Stop()
 	for {
+		var err error
 		select {
 		case <-r.Context().Done():
 			return
 		case <-tick.C:
-			io.WriteString(w, ": keep-alive\n\n") // proxies close silent streams
+			err = st.Comment("keep-alive") // proxies close silent streams
 		case m, ok := <-msgs:
 			if !ok {
 				return
 			}
 			b, _ := json.Marshal(m)
-			fmt.Fprintf(w, "id: %s\nevent: message\ndata: %s\n\n", m.ID, b)
+			err = st.Event(m.ID.String(), "message", b)
 		}
-		if rc.Flush() != nil {
+		if err != nil {
 			return
 		}
 	}

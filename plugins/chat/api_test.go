@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -12,6 +13,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"os"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -19,6 +22,7 @@ import (
 
 	"github.com/walkie-p2p/walkie/community"
 	"github.com/walkie-p2p/walkie/plugins/chat"
+	"github.com/walkie-p2p/walkie/plugins/httpjson"
 	"github.com/walkie-p2p/walkie/proto"
 )
 
@@ -261,5 +265,131 @@ func TestAPIPages(t *testing.T) {
 		if resp.StatusCode != 400 || e.Error == "" {
 			t.Errorf("?%s: %d %q, want 400 with an error", q, resp.StatusCode, e.Error)
 		}
+	}
+}
+
+// capServer serves the API of a started chat whose requests carry a node's
+// cap of streams, as the node's server does. Its connections have a small
+// send buffer, so that a client that does not read blocks its stream soon;
+// closed receives each connection the server closes.
+func capServer(t *testing.T, streams *httpjson.Streams) (srv *httptest.Server, c *chat.Chat, closed <-chan struct{}) {
+	t.Helper()
+	c, err := chat.New(chat.Config{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := c.Start(ctx, loneEnv{}); err != nil {
+		t.Fatal(err)
+	}
+	closes := make(chan struct{}, 16)
+	srv = httptest.NewUnstartedServer(c.API())
+	srv.Config.BaseContext = func(net.Listener) context.Context { return httpjson.WithStreams(context.Background(), streams) }
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateClosed {
+			closes <- struct{}{}
+		}
+	}
+	srv.Listener = smallSendBuffers{srv.Listener}
+	srv.Start()
+	t.Cleanup(func() { srv.Close(); cancel(); c.Close() })
+	return srv, c, closes
+}
+
+// smallSendBuffers is a listener whose connections have a 4 KiB send
+// buffer (the kernel's default grows to megabytes).
+type smallSendBuffers struct{ net.Listener }
+
+func (l smallSendBuffers) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err == nil {
+		c.(*net.TCPConn).SetWriteBuffer(4 << 10)
+	}
+	return c, err
+}
+
+// TestStreamCap: the node's cap on streams applies to the chat's: over it,
+// 503 JSON; a stream that ends gives its slot back.
+func TestStreamCap(t *testing.T) {
+	streams := httpjson.NewStreams(2, time.Second)
+	srv, _, _ := capServer(t, streams)
+	open := func() *http.Response {
+		resp, err := http.Get(srv.URL + "/api/chat/stream")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { resp.Body.Close() })
+		return resp
+	}
+	for i := range 2 {
+		if resp := open(); resp.StatusCode != 200 {
+			t.Fatalf("stream %d: %d", i+1, resp.StatusCode)
+		}
+	}
+	resp := open()
+	var e struct{ Error string }
+	if err := json.NewDecoder(resp.Body).Decode(&e); resp.StatusCode != http.StatusServiceUnavailable || err != nil || e.Error == "" {
+		t.Errorf("third stream: %d %q (%v), want 503 with a JSON error", resp.StatusCode, e.Error, err)
+	}
+	if streams.Open() != 2 {
+		t.Errorf("%d streams open, want 2", streams.Open())
+	}
+}
+
+// TestStreamClientStopsReading: a client that never reads is cut off once
+// one write has waited for the write timeout, rather than holding a
+// goroutine and a socket for ever; its connection is closed.
+func TestStreamClientStopsReading(t *testing.T) {
+	const timeout = 100 * time.Millisecond
+	streams := httpjson.NewStreams(2, timeout)
+	srv, c, closed := capServer(t, streams)
+	before := runtime.NumGoroutine()
+
+	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := io.WriteString(conn, "GET /api/chat/stream HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	// Post until the server closes the connection: the socket's buffers
+	// fill, then a write waits for the timeout. One post every 4 ms: the
+	// 64 messages a subscriber may fall behind take longer than the
+	// timeout, so the deadline, not the chat's own cut-off, ends the
+	// stream.
+	text := strings.Repeat("x", chat.MaxText)
+	tick := time.NewTicker(4 * time.Millisecond)
+	defer tick.Stop()
+	start := time.Now()
+	posts := 0
+	for cut := false; !cut; {
+		select {
+		case <-closed:
+			cut = true
+		case <-tick.C:
+			if time.Since(start) > 10*time.Second {
+				t.Fatalf("the stream is still open 10 s and %d posts after its client stopped reading", posts)
+			}
+			if _, err := c.Post(text); err != nil {
+				t.Fatal(err)
+			}
+			posts++
+		}
+	}
+	t.Logf("cut off after %d posts of %d bytes, %v", posts, len(text), time.Since(start).Round(time.Millisecond))
+	if streams.Open() != 0 {
+		t.Errorf("%d streams open after the cut", streams.Open())
+	}
+	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.Copy(io.Discard, conn); errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Errorf("the server did not close the connection: %v", err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond) // goroutines end a moment after their work; nothing reports it
+	}
+	if n := runtime.NumGoroutine(); n > before {
+		t.Errorf("%d goroutines after the cut, %d before the client came", n, before)
 	}
 }

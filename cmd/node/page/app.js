@@ -3,6 +3,10 @@
 // the page shows exactly what a scraper sees) and /history (peer counts for
 // the chart), and redraws. Everything that came off the network (peer IDs,
 // addresses, community names) is written with textContent, never as HTML.
+// A node whose HTTP server listens beyond loopback answers 401 until the
+// page has logged in: then the page shows a form for the token, POSTs it to
+// /login, which sets an HttpOnly cookie that every later request carries,
+// and polls again.
 'use strict';
 
 const POLL_MS = 1500;
@@ -24,8 +28,12 @@ function el(tag, cls, text) {
   return e;
 }
 
+// Unauthorized says the node wants its token.
+class Unauthorized extends Error {}
+
 async function fetchOK(path) {
   const r = await fetch(path, { cache: 'no-store' });
+  if (r.status === 401) throw new Unauthorized(path + ': token needed');
   if (!r.ok) throw new Error(path + ': ' + r.status);
   return r;
 }
@@ -251,11 +259,49 @@ function renderChart(hist, startedMS) {
   $('chart-axis').replaceChildren(...axis);
 }
 
-function setLive(ok, err) {
+// setLive shows the state of the last poll: 'ok', 'down' or 'locked'.
+function setLive(state, err) {
   const live = $('live');
-  live.className = 'live ' + (ok ? 'ok' : 'down');
-  setText('live-text', ok ? 'live · every ' + POLL_MS / 1000 + ' s' : 'node unreachable');
-  live.title = ok ? '' : String(err);
+  live.className = 'live ' + state;
+  const text = { ok: 'live · every ' + POLL_MS / 1000 + ' s', down: 'node unreachable', locked: 'token needed' };
+  setText('live-text', text[state]);
+  live.title = err ? String(err) : '';
+}
+
+// locked is true while the polls wait for the token.
+let locked = false;
+
+function showLogin(on) {
+  locked = on;
+  $('login').hidden = !on;
+  document.body.classList.toggle('locked', on);
+  if (on) $('token').focus();
+}
+
+// login sends the token once; the node answers with the cookie.
+async function login(ev) {
+  ev.preventDefault();
+  let msg = '';
+  try {
+    const r = await fetch('/login', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ token: $('token').value.trim() }),
+    });
+    if (r.ok) {
+      $('token').value = '';
+      setText('login-error', '');
+      if (locked) {
+        showLogin(false);
+        tick();
+      }
+      return;
+    }
+    msg = (await r.json().catch(() => ({}))).error || 'login failed: ' + r.status;
+  } catch (err) {
+    msg = String(err);
+  }
+  setText('login-error', msg);
 }
 
 async function tick() {
@@ -269,11 +315,18 @@ async function tick() {
     renderSummary(st, ms, hist.now_ms);
     renderPeers(st);
     renderChart(hist, Date.parse(st.started_at));
-    setLive(true);
+    setLive('ok');
   } catch (err) {
-    setLive(false, err);
+    if (err instanceof Unauthorized) {
+      // No more polls until the token is in: login() starts them again.
+      setLive('locked', err);
+      showLogin(true);
+      return;
+    }
+    setLive('down', err);
   }
   setTimeout(tick, POLL_MS);
 }
 
+$('login').addEventListener('submit', login);
 tick();
