@@ -85,6 +85,7 @@ func (o *Overlay) onIntroRequest(p *packet, req *proto.IntroRequest, now time.Ti
 	a, isNew := o.admit(p, now)
 	if a != nil {
 		o.table.announce(a, req.LAN, req.NAT, req.Symmetric || isHard(req.NAT), req.Communities, now)
+		a.ticket = req.Ticket
 		if isNew {
 			o.peerAdded(a, now)
 		}
@@ -137,14 +138,20 @@ func (o *Overlay) onIntroRequest(p *packet, req *proto.IntroRequest, now time.Ti
 	}
 	o.s.picked = picked
 	resp.MoreInvitees = resp.MoreInvitees[:0]
-	resp.InviteeNAT = proto.NATHint{}
+	resp.InviteeNAT, resp.InviteeTicket = proto.NATHint{}, proto.Ticket{}
 	for i, c := range picked {
 		info := proto.PeerInfo{ID: c.id, LAN: c.lan, WAN: c.addr}
 		if i == 0 {
 			o.s.invitee = info
 			resp.Invitee = &o.s.invitee
 			resp.InviteeNAT = c.nat
-			resp.InviteeNAT.Wants = probePair(req.NAT, c, now)
+			// Only a pair that each vouched for its own address is told to
+			// probe (punch.go): each side's ticket goes to the other.
+			resp.InviteeNAT.Wants = probePair(req.NAT, c, now) && !req.Ticket.IsZero() && !c.ticket.IsZero()
+			if resp.InviteeNAT.Wants {
+				resp.InviteeTicket = c.ticket
+				resp.Peers = resp.Peers[:min(len(resp.Peers), proto.MaxIntroPeersWithTicket)]
+			}
 		} else {
 			resp.MoreInvitees = append(resp.MoreInvitees, info)
 		}
@@ -153,6 +160,9 @@ func (o *Overlay) onIntroRequest(p *packet, req *proto.IntroRequest, now time.Ti
 		a.lastSent = now
 	}
 	o.s.preq = proto.PunctureRequest{Nonce: req.Nonce, Target: proto.PeerInfo{ID: p.hdr.Sender, LAN: req.LAN, WAN: p.from}, TargetNAT: req.NAT}
+	if resp.InviteeNAT.Wants {
+		o.s.preq.TargetTicket = req.Ticket
+	}
 	// Both sides of a port prediction attempt hear the same verdict (the
 	// Wants bit): an attempt that one side starts alone is hundreds of
 	// wasted packets. A probes for its first invitee only, one attempt at
@@ -160,7 +170,7 @@ func (o *Overlay) onIntroRequest(p *packet, req *proto.IntroRequest, now time.Ti
 	o.s.preq.TargetNAT.Wants = resp.InviteeNAT.Wants
 	for i, c := range picked {
 		if i == 1 {
-			o.s.preq.TargetNAT.Wants = false
+			o.s.preq.TargetNAT.Wants, o.s.preq.TargetTicket = false, proto.Ticket{}
 		}
 		if o.out.send(c.addr, &o.s.preq, 0, 0, PunctureRequestsSent) {
 			c.lastSent = now
@@ -213,18 +223,18 @@ func (o *Overlay) onIntroResponse(p *packet, resp *proto.IntroResponse, now time
 		}
 	}
 	if resp.Invitee != nil {
-		o.meet(resp.Invitee, resp.InviteeNAT, now)
+		o.meet(resp.Invitee, resp.InviteeNAT, &resp.InviteeTicket, now)
 	}
 	for i := range resp.MoreInvitees {
-		o.meet(&resp.MoreInvitees[i], proto.NATHint{}, now)
+		o.meet(&resp.MoreInvitees[i], proto.NATHint{}, nil, now)
 	}
 }
 
 // meet prepares for an invitee C that an introducer asked to puncture
 // toward us: we expect its puncture, and send it a request of our own.
-// When one of us is behind a symmetric NAT (nat is C's), we also start port
-// prediction.
-func (o *Overlay) meet(c *proto.PeerInfo, nat proto.NATHint, now time.Time) {
+// When one of us is behind a symmetric NAT (nat is C's, tk its ticket), we
+// also start port prediction.
+func (o *Overlay) meet(c *proto.PeerInfo, nat proto.NATHint, tk *proto.Ticket, now time.Time) {
 	if c.ID == o.cfg.PeerID || o.table.full() || o.table.get(c.ID) != nil {
 		return
 	}
@@ -235,14 +245,17 @@ func (o *Overlay) meet(c *proto.PeerInfo, nat proto.NATHint, now time.Time) {
 	// set off another.
 	to := o.votes.pick(c.LAN, c.WAN)
 	o.sendIntroRequest(to, nil, true, now)
-	o.plan(c.ID, to, c.WAN, nat, now)
+	if tk != nil {
+		o.plan(c.ID, to, c.WAN, nat, *tk, now)
+	}
 }
 
 // plan asks the prober for a port prediction attempt toward the peer id
-// that we reach at to, at wan beyond its NAT; not when it sits behind our
-// own IP (to is its LAN address): no NAT lies between us.
-func (o *Overlay) plan(id proto.ID, to, wan netip.AddrPort, nat proto.NATHint, now time.Time) {
-	if to == wan && o.punch.plan(id, wan, nat, o.natHint(now), now) {
+// that we reach at to, at wan beyond its NAT, which vouched for its
+// address with tk; not when it sits behind our own IP (to is its LAN
+// address): no NAT lies between us.
+func (o *Overlay) plan(id proto.ID, to, wan netip.AddrPort, nat proto.NATHint, tk proto.Ticket, now time.Time) {
+	if to == wan && o.punch.plan(id, wan, nat, tk, o.natHint(now), now) {
 		o.rearm = true
 	}
 }
@@ -277,7 +290,7 @@ func (o *Overlay) onPunctureRequest(p *packet, req *proto.PunctureRequest, now t
 		return // we could not keep the peer: no hole to open
 	}
 	o.out.send(to, o.s.pun.to(o.tok, o.cfg.LAN, to, req.Nonce, now), 0, 0, PuncturesSent)
-	o.plan(t.ID, to, t.WAN, req.TargetNAT, now)
+	o.plan(t.ID, to, t.WAN, req.TargetNAT, req.TargetTicket, now)
 }
 
 // onPuncture accepts a puncture from an invitee we were told to expect, and

@@ -12,6 +12,12 @@ import (
 // worker would.
 func inject(t *testing.T, o *Overlay, from netip.AddrPort, sender proto.ID, m proto.Message) {
 	t.Helper()
+	injectAt(t, o, from, sender, m, time.Now())
+}
+
+// injectAt is inject with the worker's clock at now.
+func injectAt(t *testing.T, o *Overlay, from netip.AddrPort, sender proto.ID, m proto.Message, now time.Time) {
+	t.Helper()
 	pkt, err := proto.Encode(nil, proto.Header{Community: proto.CoreCommunity(), Sender: sender, Dest: o.cfg.LAN}, m)
 	if err != nil {
 		t.Fatal(err)
@@ -23,7 +29,7 @@ func inject(t *testing.T, o *Overlay, from netip.AddrPort, sender proto.ID, m pr
 		t.Fatalf("not admitted: %v", r)
 	}
 	p = <-o.in.inbox
-	o.handle(p, time.Now())
+	o.handle(p, now)
 }
 
 // A verified introducer cannot aim our punctures at a broadcast, multicast

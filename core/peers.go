@@ -30,6 +30,7 @@ type peer struct {
 	symmetric   bool          // it said its NAT is symmetric
 	nat         proto.NATHint // its NAT, as it announced it: passed on when we introduce it
 	natAt       time.Time     // when it announced nat
+	ticket      proto.Ticket  // its signed word for where port prediction may aim at it (punch.go)
 	punctures   *rate.Limiter // puncture requests we honour from it
 	// key and sess: a peer that proved its key in a handshake has both;
 	// what we send it is sealed in sess. prev is the session sess replaced,

@@ -95,6 +95,8 @@ type prober struct {
 	att    *attempt
 	starts *rate.Limiter
 	failed map[proto.ID]failure // pairs that failed
+	spent  map[netip.Addr]spend // probes sent to each IP this hour (ticket.go)
+	mine   proto.Ticket         // our own ticket, while it is fresh
 	pun    punctureMsg
 	st     PortPredictionStatus // what /status shows, as the metrics count it
 }
@@ -112,6 +114,7 @@ func newProber(ctx context.Context, cfg *Config, out *sender, tok *tokens, table
 		cfg: cfg, ctx: ctx, out: out, tok: tok, table: table, listen: listen, m: m, log: log,
 		starts: rate.NewLimiter(rate.Every(probeStartEvery), probeStartBurst),
 		failed: map[proto.ID]failure{},
+		spent:  map[netip.Addr]spend{},
 	}
 }
 
@@ -119,15 +122,20 @@ func newProber(ctx context.Context, cfg *Config, out *sender, tok *tokens, table
 func (pr *prober) stats() PortPredictionStatus { return pr.st }
 
 // plan plans an attempt toward a peer we were just introduced to, if one
-// side is hard, the other easy, and the caps allow. wan is where the
-// introducer says the peer is (the caller has checked that it is not
-// behind our own IP), theirs the NAT it announced, mine ours as we
-// announce it now. The attempt starts probeDelay later, and only if the
-// pair has not met by then. It reports whether it planned one (the worker
-// must then wake up in time).
-func (pr *prober) plan(id proto.ID, wan netip.AddrPort, theirs, mine proto.NATHint, now time.Time) bool {
+// side is hard, the other easy, the peer vouched for its address with its
+// ticket tk (ticket.go), and the caps allow. wan is where the introducer
+// says the peer is (the caller has checked that it is not behind our own
+// IP), theirs the NAT it announced, mine ours as we announce it now. The
+// attempt starts probeDelay later, and only if the pair has not met by
+// then. It reports whether it planned one (the worker must then wake up in
+// time).
+func (pr *prober) plan(id proto.ID, wan netip.AddrPort, theirs proto.NATHint, tk proto.Ticket, mine proto.NATHint, now time.Time) bool {
 	if pr.cfg.NoPortPrediction || pr.att != nil || !routable(wan) || pr.ctx.Err() != nil {
 		return false // off, busy or closing
+	}
+	if theirs.Wants && !vouched(&tk, id, wan, isHard(theirs), now) {
+		pr.log.Debug("port prediction: no valid ticket for the target; not aiming at it", "peer", id, "addr", wan)
+		return false // a lying introducer alone aims nothing
 	}
 	// theirs.Wants is the introducer's verdict on the pair (probePair),
 	// which the other side heard too; mine.Wants is whether we are still
@@ -181,6 +189,10 @@ func (pr *prober) launch(now time.Time) {
 	}
 	pr.log.Debug("port prediction: opening probe sockets", "peer", a.peer, "to", a.to, "sockets", a.max)
 	for range a.max {
+		if !pr.afford(a.to.Addr(), now) {
+			pr.log.Debug("port prediction: probe budget of the target IP spent", "ip", a.to.Addr())
+			break
+		}
 		t, err := pr.listen()
 		if err != nil {
 			pr.log.Warn("port prediction: cannot open a probe socket", "err", err)
@@ -206,6 +218,10 @@ func (pr *prober) spray(now time.Time) {
 		port, ok := probePort(a.hint, a.sent)
 		if !ok {
 			a.sent = a.max // past the top of the port range
+			break
+		}
+		if !pr.afford(a.ip, now) {
+			a.sent = a.max // the budget of the target IP is spent
 			break
 		}
 		to := netip.AddrPortFrom(a.ip, port)

@@ -11,41 +11,90 @@ import (
 	"github.com/walkie-p2p/walkie/proto"
 )
 
-// A verified introducer that lies (every target "behind a random symmetric
-// NAT", all at a victim's IP) cannot make a cone node spray without end:
-// two attempts at once, then one per 15 s, each at most ProbePackets
-// probes, every one toward the named IP.
-func TestLyingIntroducerProbeBudget(t *testing.T) {
-	stats := NewStats()
+// coneVictimOverlay is a node behind a cone (two observers agree) with one
+// verified peer, b, that sends it puncture requests.
+func coneVictimOverlay(t *testing.T, stats *Stats) (*Overlay, *sinkTransport, *peer, time.Time) {
 	o, sink := benchOverlay(t, stats, 1)
 	now := time.Now()
-	// Two observers agree: we are behind a cone.
 	wan := netip.MustParseAddrPort("203.0.113.7:1873")
 	o.votes.add(netip.MustParseAddr("198.51.100.1"), wan, now)
 	o.votes.add(netip.MustParseAddr("198.51.100.2"), wan, now)
 	if o.votes.nat != NATCone {
 		t.Fatalf("setup: nat %v, want cone", o.votes.nat)
 	}
-	b := o.table.order[0]
-	victim := netip.MustParseAddrPort("198.51.100.77:4000")
-	for i := range 20 {
+	return o, sink, o.table.order[0], now
+}
+
+// runAttempts runs whatever attempt is planned to its end, burst by burst.
+func runAttempts(o *Overlay, now time.Time) time.Time {
+	for o.punch.att != nil {
+		now = now.Add(probeBurst)
+		o.punch.tick(now)
+	}
+	return now
+}
+
+// A verified introducer that lies (every target "behind a random symmetric
+// NAT", all at a victim's IP) aims nothing: without the target's own ticket
+// for that IP, or with a ticket of another peer, another IP or one that
+// expired, the cone node starts no attempt. Before tickets, one lying
+// 86-byte request made it spray 513 datagrams (42 kB) at an IP that never
+// talked to it.
+func TestLyingIntroducerAimsNothing(t *testing.T) {
+	stats := NewStats()
+	o, sink, b, now := coneVictimOverlay(t, stats)
+	victim := netip.MustParseAddrPort("198.51.100.77:0")
+	liar, other := mustIdentity(t), mustIdentity(t)
+	tickets := []proto.Ticket{
+		{},                             // none
+		signTicket(other, victim, now), // a real ticket, of another peer
+		signTicket(liar, netip.MustParseAddrPort("192.0.2.1:0"), now), // the target's, for another IP
+		signTicket(liar, victim, now.Add(-3*time.Minute)),             // expired
+	}
+	forged := signTicket(liar, victim, now)
+	forged.Sig[0] ^= 1
+	tickets = append(tickets, forged)
+	for i, tk := range tickets {
 		inject(t, o, b.addr, b.id, &proto.PunctureRequest{Nonce: uint64(i),
-			Target: proto.PeerInfo{ID: proto.ID{9, byte(i)}, WAN: victim}, TargetNAT: proto.NATHint{Kind: proto.NATRandom, Wants: true}})
-		// Run the attempt to its end, probe burst by burst.
-		for d := time.Duration(0); o.punch.att != nil; d += probeBurst {
-			o.punch.tick(now.Add(d))
-		}
+			Target:    proto.PeerInfo{ID: liar.ID, WAN: netip.AddrPortFrom(victim.Addr(), 4000)},
+			TargetNAT: proto.NATHint{Kind: proto.NATRandom, Wants: true}, TargetTicket: tk})
+		now = runAttempts(o, now)
 	}
 	attempts, probes := stats.Count(PortPredictionAttempts), stats.Count(PortProbesSent)
-	t.Logf("20 lying puncture requests: %d attempts, %d probes, %d datagrams in all", attempts, probes, sink.writes.Load())
-	if attempts != probeStartBurst {
-		t.Errorf("%d attempts from 20 requests within a second, want %d", attempts, probeStartBurst)
+	t.Logf("%d lying puncture requests: %d attempts, %d probes, %d datagrams in all", len(tickets), attempts, probes, sink.writes.Load())
+	if attempts != 0 || probes != 0 {
+		t.Errorf("a lying introducer got %d attempts and %d probes toward %v, want none", attempts, probes, victim.Addr())
 	}
-	if probes > attempts*uint64(o.cfg.ProbePackets) {
-		t.Errorf("%d probes in %d attempts, over %d each", probes, attempts, o.cfg.ProbePackets)
+}
+
+// A peer that lies about its own address (it signs a ticket for a victim's
+// IP) can aim probes there, through any number of introducers, but never
+// more than the node's budget for that IP in an hour: 128 KiB of probes,
+// two of the easy side's attempts.
+func TestLyingPeerWithinProbeBudget(t *testing.T) {
+	stats := NewStats()
+	o, _, b, now := coneVictimOverlay(t, stats)
+	victim := netip.MustParseAddrPort("198.51.100.77:0")
+	start := now
+	sent := 0
+	for i := 0; now.Sub(start) < time.Hour; i++ {
+		liar := mustIdentity(t) // a fresh key each time: no pair waits out a failure
+		injectAt(t, o, b.addr, b.id, &proto.PunctureRequest{Nonce: uint64(i),
+			Target:    proto.PeerInfo{ID: liar.ID, WAN: netip.AddrPortFrom(victim.Addr(), 4000)},
+			TargetNAT: proto.NATHint{Kind: proto.NATRandom, Wants: true}, TargetTicket: signTicket(liar, victim, now)}, now)
+		o.punch.tick(now.Add(probeDelay))
+		now = runAttempts(o, now.Add(probeDelay))
+		now = now.Add(probeStartEvery) // the start budget refills
+		sent = int(stats.Count(PortProbesSent))
+		b.heard(now) // the introducer keeps talking
 	}
-	if probes == 0 {
-		t.Error("no probes at all: the test is not testing the budget")
+	t.Logf("an hour of a lying peer's requests: %d attempts, %d probes (%d bytes counted) toward %v",
+		stats.Count(PortPredictionAttempts), sent, sent*probeCost, victim.Addr())
+	if sent*probeCost > probeBudget {
+		t.Errorf("%d probes in an hour toward one IP: %d bytes, over the budget of %d", sent, sent*probeCost, probeBudget)
+	}
+	if sent == 0 {
+		t.Error("no probes at all: a peer's own ticket should be honoured within the budget")
 	}
 }
 
@@ -105,8 +154,10 @@ func TestProbeAttemptGivesUp(t *testing.T) {
 			t.Fatalf("setup: hint %+v, want random and wanting", h)
 		}
 		nobody := netip.MustParseAddrPort("198.51.100.50:1873") // a cone that will not probe back
+		nob := mustIdentity(t)
 		try := func(run time.Duration) {
-			o.plan(proto.ID{9}, nobody, nobody, proto.NATHint{Kind: proto.NATEasy, Wants: true}, time.Now())
+			tk := signTicket(nob, nobody, time.Now())
+			o.plan(nob.ID, nobody, nobody, proto.NATHint{Kind: proto.NATEasy, Wants: true}, tk, time.Now())
 			for end := time.Now().Add(run); time.Now().Before(end); time.Sleep(probeBurst) {
 				o.punch.tick(time.Now())
 			}
@@ -146,4 +197,14 @@ func (c closeCounter) Close() error {
 	}
 	c.open.Add(-1)
 	return nil
+}
+
+// signTicket is id's ticket for addr, as a node makes its own.
+func signTicket(id Identity, addr netip.AddrPort, now time.Time) proto.Ticket {
+	pr := &prober{cfg: &Config{Key: id.Key}}
+	kind := proto.NATEasy
+	if addr.Port() == 0 {
+		kind = proto.NATRandom
+	}
+	return pr.ticket(kind, addr.Addr(), addr, now)
 }

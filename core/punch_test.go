@@ -61,12 +61,14 @@ type pairResult struct {
 func symmetricMeetsCone(t *testing.T, symNAT memnet.NATConfig, limit time.Duration, opts ...func(*core.Config)) pairResult {
 	n := memnet.New(memnet.Config{Latency: 20 * time.Millisecond, Seed: 7})
 	defer n.Close()
-	boot := node(t, n.Host(ip("198.51.100.1")), nil, opts...)
-	node(t, n.Host(ip("198.51.100.2")), []netip.AddrPort{boot.LAN()}, opts...)
-	cone := node(t, n.NAT(memnet.PortRestrictedCone(ip("203.0.113.1"))).Host(ip("10.0.0.2")), []netip.AddrPort{boot.LAN()}, opts...)
+	// Keyed nodes: port prediction aims only at an address its owner
+	// vouched for with a signed ticket.
+	boot := keyed(t, n.Host(ip("198.51.100.1")), nil, opts...)
+	keyed(t, n.Host(ip("198.51.100.2")), []netip.AddrPort{boot.LAN()}, opts...)
+	cone := keyed(t, n.NAT(memnet.PortRestrictedCone(ip("203.0.113.1"))).Host(ip("10.0.0.2")), []netip.AddrPort{boot.LAN()}, opts...)
 	sh := n.NAT(symNAT).Host(ip("10.0.0.2"))
 	cl := &countingListen{h: sh}
-	sym := node(t, sh, []netip.AddrPort{boot.LAN()}, append(opts, func(c *core.Config) { c.ListenProbe = cl.listen })...)
+	sym := keyed(t, sh, []netip.AddrPort{boot.LAN()}, append(opts, func(c *core.Config) { c.ListenProbe = cl.listen })...)
 	deadline := time.Now().Add(limit)
 	for !(knows(sym, cone) && knows(cone, sym)) && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)

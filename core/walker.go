@@ -136,6 +136,10 @@ func (o *Overlay) sendIntroRequest(to netip.AddrPort, tok []byte, keepAlive bool
 	o.s.ask = proto.IntroRequest{Nonce: nonce, LAN: o.cfg.LAN, Token: tok, Communities: o.comms.ids,
 		KeepAlive: keepAlive, Symmetric: o.votes.nat == NATSymmetric, NAT: o.natHint(now),
 		WantMore: !keepAlive && o.table.len() < o.cfg.TargetPeers}
+	if o.s.ask.NAT.Wants {
+		o.s.ask.Ticket = o.punch.ticket(o.votes.hint().Kind, o.votes.ip, o.votes.wan, now)
+		o.s.ask.NAT.Wants = !o.s.ask.Ticket.IsZero() // no key, no ticket: no attempt
+	}
 	if !o.out.send(to, &o.s.ask, pad, 0, IntroRequestsSent) {
 		return
 	}

@@ -21,6 +21,7 @@ const (
 	keyIndex       = 12 // uint32: the sender's session index
 	keyPeerIndex   = 13 // uint32: the receiver's session index, echoed
 	keyNoise       = 14 // bin, at most MaxNoise bytes: a Noise handshake message
+	keyTicket      = 15 // bin of TicketLen bytes: a port prediction Ticket
 )
 
 // Flag bits of key 8.
@@ -52,6 +53,7 @@ type body struct {
 	index       uint64
 	peerIndex   uint64
 	noise       []byte
+	ticket      Ticket
 }
 
 // appendBody appends the fields of f whose keys are in keys, in key order.
@@ -59,7 +61,8 @@ type body struct {
 // when empty, which the decoder reads back as the same zero value.
 func appendBody(b []byte, keys uint64, f *body) ([]byte, error) {
 	if len(f.token) > MaxToken || len(f.communities) > MaxCommunities || len(f.peers) > MaxIntroPeers || len(f.more) > MaxMoreInvitees ||
-		len(f.noise) > MaxNoise || f.index > maxIndex || f.peerIndex > maxIndex {
+		len(f.noise) > MaxNoise || f.index > maxIndex || f.peerIndex > maxIndex ||
+		(!f.ticket.IsZero() && len(f.peers) > MaxIntroPeersWithTicket) {
 		return b, ErrLimit
 	}
 	has := func(k uint64, cond bool) bool { return keys&(1<<k) != 0 && cond }
@@ -70,9 +73,10 @@ func appendBody(b []byte, keys uint64, f *body) ([]byte, error) {
 	hasMore, hasNAT := has(keyMore, len(f.more) > 0), has(keyNAT, f.nat != 0)
 	hasStep, hasIndex := has(keyStep, true), has(keyIndex, f.index != 0)
 	hasPeerIndex, hasNoise := has(keyPeerIndex, f.peerIndex != 0), has(keyNoise, true)
+	hasTicket := has(keyTicket, !f.ticket.IsZero())
 
 	out := appendMapLen(b, count(hasNonce, hasLAN, hasToken, hasComm, hasPeers, hasInvitee, hasTarget, hasFlags, hasMore, hasNAT,
-		hasStep, hasIndex, hasPeerIndex, hasNoise))
+		hasStep, hasIndex, hasPeerIndex, hasNoise, hasTicket))
 	if hasNonce {
 		out = appendUint(appendUint(out, keyNonce), f.nonce)
 	}
@@ -129,6 +133,9 @@ func appendBody(b []byte, keys uint64, f *body) ([]byte, error) {
 	}
 	if hasNoise {
 		out = appendBin(appendUint(out, keyNoise), f.noise)
+	}
+	if hasTicket {
+		out = f.ticket.append(appendUint(out, keyTicket))
 	}
 	return out, nil
 }
@@ -188,6 +195,8 @@ func decodeBodyInto(b []byte, known, required uint64, f *body) error {
 			if p, err = r.bin(MaxNoise); err == nil {
 				f.noise = append(noise[:0], p...)
 			}
+		case keyTicket:
+			f.ticket, err = r.ticket()
 		}
 		return err
 	})

@@ -16,6 +16,11 @@ const (
 	MaxMoreInvitees = 3   // invitees beyond the first in one introduction response
 	MaxNoise        = 256 // bytes of a Noise handshake message in a Handshake (the largest walkie sends is 192)
 
+	// MaxIntroPeersWithTicket is MaxIntroPeers for a response that carries
+	// the invitee's Ticket: the largest such response must still fit in a
+	// sealed datagram.
+	MaxIntroPeersWithTicket = MaxIntroPeers - 1
+
 	MinHeaderLen = 43 // header with an IPv4 destination
 	MaxHeaderLen = 55 // header with an IPv6 destination
 )

@@ -38,12 +38,15 @@ func maxPeers(n int) []PeerInfo {
 func maxMessages() []Message {
 	inv := maxPeer(0xee)
 	nat := NATHint{Kind: NATSequential, Port: 65535, Step: MaxNATStep, Wants: true}
+	tk := Ticket{Key: [32]byte(seq(0x10, 32)), Expiry: ^uint64(0), Addr: maxAddr(3), Sig: [64]byte(seq(0x40, 64))}
 	return []Message{
 		&IntroRequest{Nonce: ^uint64(0), LAN: maxAddr(1), Token: seq(1, MaxToken), Communities: maxIDs(MaxCommunities),
-			KeepAlive: true, Symmetric: true, WantMore: true, NAT: nat},
+			KeepAlive: true, Symmetric: true, WantMore: true, NAT: nat, Ticket: tk},
 		&IntroResponse{Nonce: ^uint64(0), LAN: maxAddr(1), Token: seq(1, MaxToken), Communities: maxIDs(MaxCommunities),
 			Peers: maxPeers(MaxIntroPeers), Invitee: &inv, MoreInvitees: maxPeers(MaxMoreInvitees), InviteeNAT: nat},
-		&PunctureRequest{Nonce: ^uint64(0), Target: maxPeer(0xee), TargetNAT: nat},
+		&IntroResponse{Nonce: ^uint64(0), LAN: maxAddr(1), Token: seq(1, MaxToken), Communities: maxIDs(MaxCommunities),
+			Peers: maxPeers(MaxIntroPeersWithTicket), Invitee: &inv, MoreInvitees: maxPeers(MaxMoreInvitees), InviteeNAT: nat, InviteeTicket: tk},
+		&PunctureRequest{Nonce: ^uint64(0), Target: maxPeer(0xee), TargetNAT: nat, TargetTicket: tk},
 		&Puncture{Nonce: ^uint64(0), LAN: maxAddr(1), Token: seq(1, MaxToken)},
 		&Beacon{LAN: maxAddr(1), Communities: maxIDs(MaxCommunities)},
 		&Handshake{Step: 3, Token: seq(1, MaxToken), Index: 1<<32 - 1, PeerIndex: 1<<32 - 1, Noise: seq(2, MaxNoise)},
@@ -57,8 +60,8 @@ func TestMaxSizeRoundTrip(t *testing.T) {
 			t.Fatalf("%v: %v", m.Type(), err)
 		}
 		t.Logf("largest %v: %d bytes", m.Type(), len(pkt))
-		if len(pkt) > MaxDatagram {
-			t.Errorf("%v: %d bytes", m.Type(), len(pkt))
+		if len(pkt) > MaxSealedInner {
+			t.Errorf("%v: %d bytes, more than fits in a sealed datagram (%d)", m.Type(), len(pkt), MaxSealedInner)
 		}
 		_, got, err := decodePacket(pkt)
 		if err != nil || !reflect.DeepEqual(got, m) {

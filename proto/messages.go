@@ -14,7 +14,7 @@ type Message interface {
 
 // IntroRequest (A to B) asks B for peers.
 // Body keys: 1 nonce (required), 2 lan, 3 token, 4 communities, 8 flags,
-// 10 nat.
+// 10 nat, 15 ticket.
 type IntroRequest struct {
 	Nonce       uint64         // random identifier, echoed by the response
 	LAN         netip.AddrPort // sender's own LAN address
@@ -36,9 +36,12 @@ type IntroRequest struct {
 	// NAT is the sender's own NAT, as its votes say (key 10): what an
 	// introducer passes on to the peers it introduces.
 	NAT NATHint
+	// Ticket is the sender's signed word for where port prediction may aim
+	// at it (key 15), sent while NAT.Wants says it is ready for an attempt.
+	Ticket Ticket
 }
 
-const introRequestKeys = 1<<keyNonce | 1<<keyLAN | 1<<keyToken | 1<<keyCommunities | 1<<keyFlags | 1<<keyNAT
+const introRequestKeys = 1<<keyNonce | 1<<keyLAN | 1<<keyToken | 1<<keyCommunities | 1<<keyFlags | 1<<keyNAT | 1<<keyTicket
 
 // Type returns TypeIntroRequest.
 func (*IntroRequest) Type() Type { return TypeIntroRequest }
@@ -55,7 +58,7 @@ func (m *IntroRequest) AppendBody(b []byte) ([]byte, error) {
 	if m.WantMore {
 		flags |= flagWantMore
 	}
-	return appendBody(b, introRequestKeys, &body{nonce: m.Nonce, lan: m.LAN, token: m.Token, communities: m.Communities, flags: flags, nat: m.NAT.pack()})
+	return appendBody(b, introRequestKeys, &body{nonce: m.Nonce, lan: m.LAN, token: m.Token, communities: m.Communities, flags: flags, nat: m.NAT.pack(), ticket: m.Ticket})
 }
 
 // DecodeIntroRequestInto decodes the body of an IntroRequest into m,
@@ -66,7 +69,7 @@ func DecodeIntroRequestInto(b []byte, m *IntroRequest) error {
 	err := decodeBodyInto(b, introRequestKeys, 1<<keyNonce, &f)
 	*m = IntroRequest{Nonce: f.nonce, LAN: f.lan, Token: f.token, Communities: f.communities,
 		KeepAlive: f.flags&flagKeepAlive != 0, Symmetric: f.flags&flagSymmetric != 0, WantMore: f.flags&flagWantMore != 0,
-		NAT: unpackNAT(f.nat)}
+		NAT: unpackNAT(f.nat), Ticket: f.ticket}
 	return err
 }
 
@@ -75,13 +78,13 @@ func DecodeIntroRequest(b []byte) (IntroRequest, error) {
 	f, err := decodeBody(b, introRequestKeys, 1<<keyNonce)
 	return IntroRequest{Nonce: f.nonce, LAN: f.lan, Token: f.token, Communities: f.communities,
 		KeepAlive: f.flags&flagKeepAlive != 0, Symmetric: f.flags&flagSymmetric != 0, WantMore: f.flags&flagWantMore != 0,
-		NAT: unpackNAT(f.nat)}, err
+		NAT: unpackNAT(f.nat), Ticket: f.ticket}, err
 }
 
 // IntroResponse (B to A) answers an IntroRequest with peers, an invitee C
 // that B has asked to puncture toward A, and a token for A's address.
 // Body keys: 1 nonce (required), 2 lan, 3 token, 4 communities, 5 peers,
-// 6 invitee, 9 more invitees, 10 nat (the invitee's).
+// 6 invitee, 9 more invitees, 10 nat and 15 ticket (the invitee's).
 type IntroResponse struct {
 	Nonce       uint64         // echo of the request's Nonce
 	LAN         netip.AddrPort // responder's LAN address
@@ -95,9 +98,12 @@ type IntroResponse struct {
 	// InviteeNAT is the first invitee's NAT as it announced it (key 10),
 	// so that A knows whether to probe for it.
 	InviteeNAT NATHint
+	// InviteeTicket is the first invitee's own Ticket (key 15), relayed
+	// when the introducer tells both sides to probe.
+	InviteeTicket Ticket
 }
 
-const introResponseKeys = 1<<keyNonce | 1<<keyLAN | 1<<keyToken | 1<<keyCommunities | 1<<keyPeers | 1<<keyInvitee | 1<<keyMore | 1<<keyNAT
+const introResponseKeys = 1<<keyNonce | 1<<keyLAN | 1<<keyToken | 1<<keyCommunities | 1<<keyPeers | 1<<keyInvitee | 1<<keyMore | 1<<keyNAT | 1<<keyTicket
 
 // Type returns TypeIntroResponse.
 func (*IntroResponse) Type() Type { return TypeIntroResponse }
@@ -105,7 +111,7 @@ func (*IntroResponse) Type() Type { return TypeIntroResponse }
 // AppendBody appends the msgpack body of m to b.
 func (m *IntroResponse) AppendBody(b []byte) ([]byte, error) {
 	return appendBody(b, introResponseKeys, &body{nonce: m.Nonce, lan: m.LAN, token: m.Token,
-		communities: m.Communities, peers: m.Peers, invitee: m.Invitee, more: m.MoreInvitees, nat: m.InviteeNAT.pack()})
+		communities: m.Communities, peers: m.Peers, invitee: m.Invitee, more: m.MoreInvitees, nat: m.InviteeNAT.pack(), ticket: m.InviteeTicket})
 }
 
 // DecodeIntroResponseInto decodes the body of an IntroResponse into m,
@@ -115,7 +121,7 @@ func DecodeIntroResponseInto(b []byte, m *IntroResponse) error {
 	f := body{token: m.Token, communities: m.Communities, peers: m.Peers, invitee: m.Invitee, more: m.MoreInvitees}
 	err := decodeBodyInto(b, introResponseKeys, 1<<keyNonce, &f)
 	*m = IntroResponse{Nonce: f.nonce, LAN: f.lan, Token: f.token, Communities: f.communities,
-		Peers: f.peers, Invitee: f.invitee, MoreInvitees: f.more, InviteeNAT: unpackNAT(f.nat)}
+		Peers: f.peers, Invitee: f.invitee, MoreInvitees: f.more, InviteeNAT: unpackNAT(f.nat), InviteeTicket: f.ticket}
 	return err
 }
 
@@ -123,32 +129,35 @@ func DecodeIntroResponseInto(b []byte, m *IntroResponse) error {
 func DecodeIntroResponse(b []byte) (IntroResponse, error) {
 	f, err := decodeBody(b, introResponseKeys, 1<<keyNonce)
 	return IntroResponse{Nonce: f.nonce, LAN: f.lan, Token: f.token, Communities: f.communities,
-		Peers: f.peers, Invitee: f.invitee, MoreInvitees: f.more, InviteeNAT: unpackNAT(f.nat)}, err
+		Peers: f.peers, Invitee: f.invitee, MoreInvitees: f.more, InviteeNAT: unpackNAT(f.nat), InviteeTicket: f.ticket}, err
 }
 
 // PunctureRequest (B to C) asks C to send a Puncture toward Target (A).
-// Body keys: 1 nonce (required), 7 target (required), 10 nat (the
-// target's).
+// Body keys: 1 nonce (required), 7 target (required), 10 nat and 15
+// ticket (the target's).
 type PunctureRequest struct {
 	Nonce     uint64   // identifies the introduction (the request's nonce)
 	Target    PeerInfo // the peer to puncture toward: ID, LAN, and WAN as the introducer sees it
 	TargetNAT NATHint  // the target's NAT as it announced it
+	// TargetTicket is the target's own Ticket (key 15), relayed when the
+	// introducer tells both sides to probe.
+	TargetTicket Ticket
 }
 
-const punctureRequestKeys = 1<<keyNonce | 1<<keyTarget | 1<<keyNAT
+const punctureRequestKeys = 1<<keyNonce | 1<<keyTarget | 1<<keyNAT | 1<<keyTicket
 
 // Type returns TypePunctureRequest.
 func (*PunctureRequest) Type() Type { return TypePunctureRequest }
 
 // AppendBody appends the msgpack body of m to b.
 func (m *PunctureRequest) AppendBody(b []byte) ([]byte, error) {
-	return appendBody(b, punctureRequestKeys, &body{nonce: m.Nonce, target: m.Target, nat: m.TargetNAT.pack()})
+	return appendBody(b, punctureRequestKeys, &body{nonce: m.Nonce, target: m.Target, nat: m.TargetNAT.pack(), ticket: m.TargetTicket})
 }
 
 // DecodePunctureRequest decodes the body of a PunctureRequest.
 func DecodePunctureRequest(b []byte) (PunctureRequest, error) {
 	f, err := decodeBody(b, punctureRequestKeys, 1<<keyNonce|1<<keyTarget)
-	return PunctureRequest{Nonce: f.nonce, Target: f.target, TargetNAT: unpackNAT(f.nat)}, err
+	return PunctureRequest{Nonce: f.nonce, Target: f.target, TargetNAT: unpackNAT(f.nat), TargetTicket: f.ticket}, err
 }
 
 // Puncture (C to A) opens C's NAT toward A and carries a token, so that A's
