@@ -149,3 +149,31 @@ func (o *Overlay) authTick(now time.Time) {
 		o.table.remove(id)
 	}
 }
+
+// staleEvery bounds the introductions onStale sends to one address, and
+// maxStale the addresses it remembers doing so.
+const (
+	staleEvery = 5 * time.Second
+	maxStale   = 256
+)
+
+// onStale answers a datagram sealed for a session we do not have: its
+// sender still holds a session with a node that had our key (we
+// restarted). Without a word from us it would seal everything it sends us,
+// and never learn; an introduction request from us, in plaintext, is
+// answered in plaintext, and the handshake that follows replaces its old
+// session. At most one per address every staleEvery, padded like every
+// first contact: a spoofer who sends garbage from a victim's address gets
+// 128 bytes sent there every 5 s.
+func (o *Overlay) onStale(p *packet, now time.Time) {
+	if next, ok := o.stale[p.from]; ok && now.Before(next) {
+		return
+	}
+	if len(o.stale) >= maxStale {
+		clear(o.stale)
+	}
+	o.stale[p.from] = now.Add(staleEvery)
+	if o.table.at(p.from) == nil {
+		o.sendIntroRequest(p.from, nil, false, now)
+	}
+}

@@ -14,6 +14,10 @@ import (
 // (peers.go, vote.go, token.go, punch.go) keep their own state, and
 // sender.go writes what the handlers answer.
 func (o *Overlay) handle(p *packet, now time.Time) {
+	if p.stale {
+		o.onStale(p, now)
+		return
+	}
 	if o.punch.att != nil { // rare: checked here, where it costs no call
 		o.punch.hit(p, now)
 	}

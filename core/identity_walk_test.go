@@ -289,3 +289,35 @@ func TestMixedReleasesWalk(t *testing.T) {
 		}
 	})
 }
+
+// The bootstrap itself restarts (same key, a new process, no bootstrap of
+// its own): its peers still seal for the old session, which it no longer
+// has. It answers such a datagram with an introduction request, and the
+// handshake that follows replaces the old session: all of them are
+// authenticated with it again within seconds. Before, the peers kept
+// sealing into the void and the bootstrap stayed alone.
+func TestRestartedBootstrapRejoins(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		n := memnet.New(memnet.Config{Latency: 20 * time.Millisecond, Seed: 23})
+		defer n.Close()
+		id, err := core.NewIdentity()
+		if err != nil {
+			t.Fatal(err)
+		}
+		withKey := func(c *core.Config) { c.Key, c.PeerID = id.Key, id.ID }
+		h := n.Host(ip("198.51.100.1"))
+		boot := node(t, h, nil, withKey)
+		a := keyed(t, n.Host(ip("198.51.100.2")), []netip.AddrPort{boot.LAN()})
+		b := keyed(t, n.Host(ip("198.51.100.3")), []netip.AddrPort{boot.LAN()})
+		waitUntil(t, 10*time.Second, "an authenticated mesh", func() bool {
+			return authenticated(boot, a) && authenticated(boot, b) && authenticated(a, b)
+		})
+		boot.Close()
+		boot = node(t, h, nil, withKey)
+		start := time.Now()
+		waitUntil(t, 30*time.Second, "the restarted bootstrap authenticated with both peers", func() bool {
+			return authenticated(boot, a) && authenticated(boot, b) && authenticated(a, boot) && authenticated(b, boot)
+		})
+		t.Logf("the restarted bootstrap is authenticated with both peers %v after its restart", time.Since(start))
+	})
+}

@@ -57,8 +57,9 @@ type Overlay struct {
 	tok        *tokens
 	out        *sender
 	punch      *prober
-	shakes     *handshakes            // nil without Config.Key: a node of the previous release
-	asked      map[uint64]outstanding // our introduction requests, by nonce
+	shakes     *handshakes                  // nil without Config.Key: a node of the previous release
+	asked      map[uint64]outstanding       // our introduction requests, by nonce
+	stale      map[netip.AddrPort]time.Time // onStale: when the next introduction to an address may go
 	bootstrap  []netip.AddrPort
 	backoff    time.Duration
 	nextBoot   time.Time
@@ -94,6 +95,7 @@ func New(cfg Config) (*Overlay, error) {
 		tok:       newTokens(cfg.TokenBucket),
 		out:       newSender(cfg.Transport, cfg.PeerID, cfg.Metrics, cfg.Logger),
 		asked:     map[uint64]outstanding{},
+		stale:     map[netip.AddrPort]time.Time{},
 		bootstrap: append([]netip.AddrPort(nil), cfg.Bootstrap...),
 		backoff:   cfg.BootstrapBackoffMin,
 	}

@@ -27,6 +27,9 @@ type packet struct {
 	via  Transport
 	dest proto.ID // outbound community messages: the member it goes to
 	sess *session // it came sealed in this session: its sender proved its key
+	// stale: it came sealed for a session we do not have (we restarted,
+	// or retired it); the worker tells the sender who we are (onStale).
+	stale bool
 }
 
 // bufPool recycles packets.
@@ -40,7 +43,7 @@ func (bp *bufPool) get() *packet {
 }
 
 func (bp *bufPool) put(p *packet) {
-	p.body, p.via, p.sess = nil, nil, nil // what the packet referred to may go
+	p.body, p.via, p.sess, p.stale = nil, nil, nil, false // what the packet referred to may go
 	bp.p.Put(p)
 }
 
@@ -260,7 +263,7 @@ func (in *inbound) parse(p *packet, n int, from netip.AddrPort, t Transport, lim
 	if !lim.allow(from.Addr()) {
 		return DropRateLimited, false
 	}
-	p.n, p.from, p.hdr, p.body, p.via, p.sess = n, from, hdr, body, t, nil
+	p.n, p.from, p.hdr, p.body, p.via, p.sess, p.stale = n, from, hdr, body, t, nil, false
 	return 0, true
 }
 
@@ -281,7 +284,15 @@ func (in *inbound) open(p *packet, b []byte, from netip.AddrPort, t Transport, l
 		sess = (*in.sessions.Load())[index]
 	}
 	if sess == nil {
-		return DropNoSession, false
+		if in.sessions == nil {
+			return DropNoSession, false // no key: we never seal
+		}
+		// Counted, and passed to the worker as a notice: the sender still
+		// seals for a session of ours that is gone.
+		in.m.Drop(DropNoSession)
+		p.n, p.from, p.via, p.sess, p.stale = len(b), from, t, nil, true
+		p.hdr, p.body = proto.Header{Community: proto.CoreCommunity()}, nil
+		return 0, true
 	}
 	inner, err := sess.open(counter, ad, ct)
 	switch {
@@ -299,7 +310,7 @@ func (in *inbound) open(p *packet, b []byte, from netip.AddrPort, t Transport, l
 	}
 	// n is the inner datagram's length: an answer no larger than it is no
 	// larger than the request once both are sealed.
-	p.n, p.from, p.hdr, p.body, p.via, p.sess = len(inner), from, hdr, body, t, sess
+	p.n, p.from, p.hdr, p.body, p.via, p.sess, p.stale = len(inner), from, hdr, body, t, sess, false
 	return 0, true
 }
 
