@@ -148,6 +148,12 @@ type Config struct {
 	// false (on).
 	NoPortPrediction bool
 
+	// OnSendError, if set, is called (on the worker, at most once a second;
+	// it must not block) when the kernel refuses a datagram: a phone that
+	// lost its network sees that first. cmd/node checks its route then
+	// rather than at its next one-second check. Default nil.
+	OnSendError func()
+
 	// Logger receives the overlay's logs. Default: discard.
 	Logger *slog.Logger
 	// Metrics receives counters and gauges. Default: a fresh *Stats.

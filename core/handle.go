@@ -77,7 +77,7 @@ func (o *Overlay) onIntroRequest(p *packet, req *proto.IntroRequest, now time.Ti
 	o.m.Add(IntroRequestsReceived, 1)
 	o.s.tok = o.tok.issue(p.from, now)
 	resp := &o.s.answer
-	*resp = proto.IntroResponse{Nonce: req.Nonce, LAN: o.cfg.LAN, Token: o.s.tok[:], Peers: resp.Peers[:0]}
+	*resp = proto.IntroResponse{Nonce: req.Nonce, LAN: o.lan, Token: o.s.tok[:], Peers: resp.Peers[:0]}
 	if !o.tok.validAgainst(req.Token, &o.s.tok, p.from, now) {
 		// Unverified: maybe a spoofed source. Answer with a token only, and
 		// never with more bytes than we received (amplification <= 1x).
@@ -120,7 +120,14 @@ func (o *Overlay) onIntroRequest(p *packet, req *proto.IntroRequest, now time.Ti
 		if req.WantMore {
 			want += proto.MaxMoreInvitees
 		}
-		for range want {
+		// First the peers A asks to meet again (it moved, and their NATs
+		// filter its new address until they puncture toward it).
+		for _, id := range req.Meet {
+			if c := o.table.get(id); c != nil && c != a && len(picked) < want && !slices.Contains(picked, c) {
+				picked = append(picked, c)
+			}
+		}
+		for range want - len(picked) {
 			c := o.table.nextInvitee(a)
 			if c == nil || slices.Contains(picked, c) {
 				break // the round came back to the start: nobody new
@@ -239,8 +246,8 @@ func (o *Overlay) onIntroResponse(p *packet, resp *proto.IntroResponse, now time
 // When one of us is behind a symmetric NAT (nat is C's, tk its ticket), we
 // also start port prediction.
 func (o *Overlay) meet(c *proto.PeerInfo, nat proto.NATHint, tk *proto.Ticket, now time.Time) {
-	if c.ID == o.cfg.PeerID || o.table.full() || o.table.get(c.ID) != nil {
-		return
+	if q := o.table.get(c.ID); c.ID == o.cfg.PeerID || (q == nil && o.table.full()) || (q != nil && o.heardSinceRepair(q)) {
+		return // ourselves, no room, or a peer we hear (one we lost touch with after a move, we meet again)
 	}
 	o.table.expectInvitee(c.ID, c.LAN, c.WAN, now.Add(o.cfg.InviteeTTL))
 	// Our own packet toward C opens our NAT for C's puncture, and reaches C
@@ -293,7 +300,7 @@ func (o *Overlay) onPunctureRequest(p *packet, req *proto.PunctureRequest, now t
 	if o.table.full() {
 		return // we could not keep the peer: no hole to open
 	}
-	o.out.send(to, o.s.pun.to(o.tok, o.cfg.LAN, to, req.Nonce, now), 0, 0, PuncturesSent)
+	o.out.send(to, o.s.pun.to(o.tok, o.lan, to, req.Nonce, now), 0, 0, PuncturesSent)
 	o.plan(t.ID, to, t.WAN, req.TargetNAT, req.TargetTicket, now)
 }
 
@@ -318,7 +325,7 @@ func (o *Overlay) onPuncture(p *packet, pun *proto.Puncture, now time.Time) {
 // local-scope address, or one in our own subnet (some LANs use public
 // addresses). The answer is no larger than the padded beacon.
 func (o *Overlay) onBeacon(p *packet, now time.Time) {
-	if !isLocalScope(p.from.Addr()) && !sameSubnet(p.from.Addr(), o.cfg.LAN.Addr()) {
+	if !isLocalScope(p.from.Addr()) && !sameSubnet(p.from.Addr(), o.lan.Addr()) {
 		o.m.Drop(DropUnverified)
 		return
 	}
@@ -339,10 +346,18 @@ func routable(a netip.AddrPort) bool {
 
 // vote counts the address the sender saw us at. Only answers to requests we
 // chose to send vote (they echo our nonce, so the sender is no spoofer, and
-// it cannot vote more often than we ask it).
+// it cannot vote more often than we ask it). Observers that agree on
+// another address than the one we hold say we moved, or our NAT rebound:
+// then we contact our peers again, at most once a minute for that reason.
 func (o *Overlay) vote(p *packet, now time.Time) {
 	old := o.votes.wan
-	if o.votes.add(p.from.Addr(), p.hdr.Dest, now) {
+	changed := o.votes.add(p.from.Addr(), p.hdr.Dest, now)
+	if o.votes.challenged() && !o.repairing(now) && now.Sub(o.lastVoteRepair) >= voteRepairEvery {
+		o.lastVoteRepair = now
+		o.log.Info("observers see us at another address; contacting every peer again")
+		o.repair(now, true)
+	}
+	if changed {
 		if o.votes.wan != old {
 			o.m.Add(WANAddressChanges, 1)
 		}

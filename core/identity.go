@@ -92,7 +92,7 @@ func LoadOrCreateIdentity(dir string, log *slog.Logger) (Identity, error) {
 		if err != nil {
 			return Identity{}, err
 		}
-		if err := writeFileAtomic(keyPath, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})); err != nil {
+		if err := WriteFileAtomic(keyPath, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})); err != nil {
 			return Identity{}, fmt.Errorf("walkie: writing %s: %w", keyPath, err)
 		}
 	}
@@ -109,7 +109,7 @@ func LoadOrCreateIdentity(dir string, log *slog.Logger) (Identity, error) {
 	} else if !old.IsZero() {
 		log.Warn("identity: peer-id did not match the key; rewritten", "was", old, "peer_id", id.ID)
 	}
-	if err := writeFileAtomic(idPath, []byte(id.ID.String()+"\n")); err != nil {
+	if err := WriteFileAtomic(idPath, []byte(id.ID.String()+"\n")); err != nil {
 		return Identity{}, fmt.Errorf("walkie: writing %s: %w", idPath, err)
 	}
 	return id, nil
@@ -158,9 +158,11 @@ func readKey(path string) (Identity, error) {
 	return IdentityFromKey(key), nil
 }
 
-// writeFileAtomic writes data to path so that readers see the old file or the
-// whole new one, never a part. The file's mode is 0600.
-func writeFileAtomic(path string, data []byte) error {
+// WriteFileAtomic writes data to path so that readers see the old file or
+// the whole new one, never a part (temporary file, fsync, rename, fsync of
+// the directory). The file's mode is 0600. The node's other files (cmd/node)
+// are written the same way.
+func WriteFileAtomic(path string, data []byte) error {
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
 	if err != nil {
 		return err

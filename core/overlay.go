@@ -44,6 +44,7 @@ type Overlay struct {
 	view  atomic.Pointer[view]
 	wake  chan struct{}                    // a send queue or SetBootstrap has something for the worker
 	boot  atomic.Pointer[[]netip.AddrPort] // the latest SetBootstrap, until the worker takes it
+	move  atomic.Pointer[netip.AddrPort]   // the latest Moved, until the worker takes it
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -52,6 +53,7 @@ type Overlay struct {
 	close  sync.Once
 
 	// The worker's own.
+	lan        netip.AddrPort // our LAN address: Config.LAN, until a move (Moved)
 	table      *peerTable
 	votes      *voter
 	tok        *tokens
@@ -73,6 +75,12 @@ type Overlay struct {
 	rateSent   uint64    // sent at rateMark
 	sentPerMin uint64    // datagrams sent in the last full minute
 	published  *stamp    // what the current view was built from
+	// The recovery from a move (move.go).
+	repairFrom, repairUntil, nextRepair time.Time
+	lastTick                            time.Time // a long gap since: we slept
+	lastVoteRepair                      time.Time
+	meetAgain                           []proto.ID // whom the next introduction request asks to meet again
+	knocks                              []knock    // the last addresses of lost peers (knock.go)
 }
 
 // New checks cfg, fills its defaults and returns an Overlay that is not yet
@@ -91,6 +99,7 @@ func New(cfg Config) (*Overlay, error) {
 		ctx:       ctx,
 		cancel:    cancel,
 		table:     newPeerTable(cfg.MaxPeers, cfg.MaxCandidates, max(cfg.PrefixPeers, 0)),
+		lan:       cfg.LAN,
 		votes:     newVoter(cfg.VoteWindow, cfg.LAN, cfg.VoteHold),
 		tok:       newTokens(cfg.TokenBucket),
 		out:       newSender(cfg.Transport, cfg.PeerID, cfg.Metrics, cfg.Logger),
@@ -100,6 +109,7 @@ func New(cfg Config) (*Overlay, error) {
 		backoff:   cfg.BootstrapBackoffMin,
 	}
 	o.table.live = cfg.KeepAlive
+	o.out.onError = cfg.OnSendError
 	if o.comms, err = newCommunities(&o.cfg, ctx, &o.pool, &o.view, o.signal); err != nil {
 		cancel()
 		return nil, err
@@ -123,7 +133,7 @@ func New(cfg Config) (*Overlay, error) {
 		}
 		return t, err
 	}
-	o.punch = newProber(ctx, &o.cfg, o.out, o.tok, o.table, listen, o.m, o.log)
+	o.punch = newProber(ctx, &o.cfg, o.out, o.tok, o.table, &o.lan, listen, o.m, o.log)
 	o.publish() // readers always find a view
 	return o, nil
 }
@@ -175,8 +185,9 @@ func (o *Overlay) Close() error {
 // ID returns the node's peer ID.
 func (o *Overlay) ID() proto.ID { return o.cfg.PeerID }
 
-// LAN returns the LAN address the node announces.
-func (o *Overlay) LAN() netip.AddrPort { return o.cfg.LAN }
+// LAN returns the LAN address the node announces: Config.LAN, or the one
+// the latest Moved gave, once the worker took it.
+func (o *Overlay) LAN() netip.AddrPort { return o.view.Load().lan }
 
 // Metrics returns the Metrics the overlay reports to (a *Stats unless
 // Config.Metrics was set).
@@ -244,6 +255,7 @@ func (o *Overlay) work(p *packet, b *pktBatch) {
 	now := time.Now() // one clock per batch: what is queued arrived together
 	o.out.begin(now)
 	o.takeBootstrap(now)
+	o.takeMove(now)
 	if p != nil {
 		o.handle(p, now)
 		o.pool.put(p)

@@ -274,16 +274,16 @@ func (t *peerTable) authenticate(id proto.ID, key ed25519.PublicKey, sess *sessi
 }
 
 // expire drops peers, candidates and invitees that have timed out. It
-// returns the IDs of the dropped peers and how many invitees never became
+// returns the dropped peers and how many invitees never became
 // peers (failed punctures).
-func (t *peerTable) expire(now time.Time, peerTimeout time.Duration) (gone []proto.ID, failed int) {
+func (t *peerTable) expire(now time.Time, peerTimeout time.Duration) (gone []*peer, failed int) {
 	for _, p := range t.order {
 		if now.Sub(p.lastHeard) > peerTimeout {
-			gone = append(gone, p.id)
+			gone = append(gone, p)
 		}
 	}
-	for _, id := range gone {
-		t.remove(id)
+	for _, p := range gone {
+		t.remove(p.id)
 	}
 	for id, c := range t.cands {
 		if now.Sub(c.added) > peerTimeout {

@@ -89,6 +89,7 @@ type prober struct {
 	tok    *tokens
 	table  *peerTable
 	listen func() (Transport, error) // opens a probe socket and starts reading it
+	lan    *netip.AddrPort           // the worker's: our LAN address, which a move changes
 	m      Metrics
 	log    *slog.Logger
 
@@ -108,10 +109,10 @@ type failure struct {
 	retry time.Time
 }
 
-func newProber(ctx context.Context, cfg *Config, out *sender, tok *tokens, table *peerTable,
+func newProber(ctx context.Context, cfg *Config, out *sender, tok *tokens, table *peerTable, lan *netip.AddrPort,
 	listen func() (Transport, error), m Metrics, log *slog.Logger) *prober {
 	return &prober{
-		cfg: cfg, ctx: ctx, out: out, tok: tok, table: table, listen: listen, m: m, log: log,
+		cfg: cfg, ctx: ctx, out: out, tok: tok, table: table, lan: lan, listen: listen, m: m, log: log,
 		starts: rate.NewLimiter(rate.Every(probeStartEvery), probeStartBurst),
 		failed: map[proto.ID]failure{},
 		spent:  map[netip.Addr]spend{},
@@ -199,7 +200,7 @@ func (pr *prober) launch(now time.Time) {
 			break
 		}
 		a.socks = append(a.socks, t)
-		if pr.out.sendVia(t, a.to, pr.pun.to(pr.tok, pr.cfg.LAN, a.to, a.nonce, now), PortProbesSent) {
+		if pr.out.sendVia(t, a.to, pr.pun.to(pr.tok, *pr.lan, a.to, a.nonce, now), PortProbesSent) {
 			pr.st.Probes++
 		}
 	}
@@ -225,7 +226,7 @@ func (pr *prober) spray(now time.Time) {
 			break
 		}
 		to := netip.AddrPortFrom(a.ip, port)
-		if pr.out.send(to, pr.pun.to(pr.tok, pr.cfg.LAN, to, a.nonce, now), 0, 0, PortProbesSent) {
+		if pr.out.send(to, pr.pun.to(pr.tok, *pr.lan, to, a.nonce, now), 0, 0, PortProbesSent) {
 			pr.st.Probes++ // for /status; queued, where the counter counts what went
 		}
 	}
@@ -261,7 +262,7 @@ func (pr *prober) hit(p *packet, now time.Time) {
 		a.socks = slices.Delete(a.socks, i, i+1)
 		pr.out.adopt(a.to, p.via, now)
 		pr.end(true, now)
-		pr.out.send(p.from, pr.pun.to(pr.tok, pr.cfg.LAN, p.from, a.nonce, now), 0, 0, uncounted) // through the socket just kept
+		pr.out.send(p.from, pr.pun.to(pr.tok, *pr.lan, p.from, a.nonce, now), 0, 0, uncounted) // through the socket just kept
 		return
 	}
 	if p.from.Addr() != a.ip {
@@ -269,7 +270,7 @@ func (pr *prober) hit(p *packet, now time.Time) {
 	}
 	pr.end(true, now)
 	pr.table.inviteeMoved(a.peer, p.from) // its puncture will come from here
-	pr.out.send(p.from, pr.pun.to(pr.tok, pr.cfg.LAN, p.from, a.nonce, now), 0, 0, uncounted)
+	pr.out.send(p.from, pr.pun.to(pr.tok, *pr.lan, p.from, a.nonce, now), 0, 0, uncounted)
 }
 
 // end closes the attempt's sockets that were not kept, and remembers a

@@ -56,6 +56,9 @@ type sender struct {
 	plainTo netip.AddrPort
 	sealBuf []byte
 	now     time.Time // the worker's clock for this batch: sessions expire
+	// onError is Config.OnSendError, called at most once a second.
+	onError   func()
+	lastError time.Time
 }
 
 // route is a probe socket kept for the one peer it reached.
@@ -182,6 +185,7 @@ func (s *sender) write(b []byte, to netip.AddrPort, c Counter) error {
 // writeVia sends one datagram through t, and counts it if it went.
 func (s *sender) writeVia(t Transport, b []byte, to netip.AddrPort, c Counter) error {
 	if err := t.WriteTo(b, to); err != nil {
+		s.failed()
 		return err
 	}
 	s.counted(c)
@@ -222,6 +226,7 @@ func (s *sender) flush() {
 		}
 		h, _, _ := proto.ParseHeader(ds[0].B)
 		s.log.Debug("send failed", "to", ds[0].Addr, "type", h.Type, "err", err)
+		s.failed()
 		ds, cs = ds[1:], cs[1:]
 	}
 	s.ds, s.cs, s.arena = s.ds[:0], s.cs[:0], s.arena[:0]
@@ -275,3 +280,12 @@ func (s *sender) unseal(addr netip.AddrPort, sess *session) {
 
 // sealed reports whether datagrams to addr are sealed.
 func (s *sender) sealed(addr netip.AddrPort) bool { return s.seal[addr] != nil }
+
+// failed tells the host app, at most once a second, that a write failed.
+func (s *sender) failed() {
+	if s.onError == nil || s.now.Sub(s.lastError) < time.Second {
+		return
+	}
+	s.lastError = s.now
+	s.onError()
+}

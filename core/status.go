@@ -3,6 +3,7 @@ package core
 import (
 	"crypto/ed25519"
 	"encoding/hex"
+	"net/netip"
 	"slices"
 	"strings"
 	"time"
@@ -76,7 +77,7 @@ func (o *Overlay) Status() Status {
 	s := Status{
 		PeerID:      o.cfg.PeerID.String(),
 		Key:         keyString(o.cfg.Key),
-		LAN:         o.cfg.LAN.String(),
+		LAN:         v.lan.String(),
 		NAT:         v.nat.String(),
 		StartedAt:   v.started,
 		Peers:       make([]PeerStatus, 0, len(v.peers)+len(v.cands)),
@@ -142,4 +143,21 @@ func keyString(key ed25519.PrivateKey) string {
 		return ""
 	}
 	return hex.EncodeToString(key.Public().(ed25519.PublicKey))
+}
+
+// Contacts returns up to n addresses of verified peers, public ones first
+// (their own LAN address is where we see them: they answer anyone), for a
+// cache that gets the node back into the network when its bootstrap is
+// gone. It reads the published view.
+func (o *Overlay) Contacts(n int) []netip.AddrPort {
+	v := o.view.Load()
+	out := make([]netip.AddrPort, 0, min(n, len(v.peers)))
+	for _, public := range []bool{true, false} {
+		for _, p := range v.peers {
+			if len(out) < n && (p.lan == p.addr) == public {
+				out = append(out, p.addr)
+			}
+		}
+	}
+	return out
 }

@@ -19,6 +19,7 @@ import (
 // before that batch's datagrams leave: a peer that reacts to our answer finds
 // itself in the view already.
 type view struct {
+	lan       netip.AddrPort
 	wan       netip.AddrPort
 	ip        netip.Addr
 	nat       NATType
@@ -58,6 +59,7 @@ type candView struct {
 // stamp is what decides whether the view is stale: a cheap comparison at the
 // end of every batch instead of a rebuild.
 type stamp struct {
+	lan       netip.AddrPort
 	table     uint64
 	wan       netip.AddrPort
 	ip        netip.Addr
@@ -73,7 +75,7 @@ type stamp struct {
 // the last one. Worker only (and New, before any goroutine runs).
 func (o *Overlay) publish() {
 	st := stamp{
-		table: o.table.ver, wan: o.votes.wan, ip: o.votes.ip, nat: o.votes.nat, hint: o.votes.hint(),
+		lan: o.lan, table: o.table.ver, wan: o.votes.wan, ip: o.votes.ip, nat: o.votes.nat, hint: o.votes.hint(),
 		started: o.started, firstPeer: o.firstPeer, perMin: o.sentPerMin, pp: o.punch.stats(),
 	}
 	if o.published != nil && st == *o.published {
@@ -81,7 +83,7 @@ func (o *Overlay) publish() {
 	}
 	o.published = &st
 	v := &view{
-		wan: st.wan, ip: st.ip, nat: st.nat, hint: st.hint, started: st.started, firstPeer: st.firstPeer, perMin: st.perMin, pp: st.pp,
+		lan: st.lan, wan: st.wan, ip: st.ip, nat: st.nat, hint: st.hint, started: st.started, firstPeer: st.firstPeer, perMin: st.perMin, pp: st.pp,
 		peers:   make([]*peerView, 0, o.table.len()),
 		byID:    make(map[proto.ID]*peerView, o.table.len()),
 		byAddr:  make(map[netip.AddrPort]*peerView, o.table.len()),

@@ -91,6 +91,10 @@ func pick(ip netip.Addr, lan, wan netip.AddrPort) netip.AddrPort {
 	return wan
 }
 
+// challenged reports whether a majority of observers sees us at another
+// address than the one we hold (it waits out VoteHold before it wins).
+func (v *voter) challenged() bool { return v.pending.IsValid() }
+
 // observerKey groups IPv6 observers by /56: what one subscriber typically gets.
 func observerKey(ip netip.Addr) netip.Prefix {
 	ip = ip.Unmap()

@@ -19,9 +19,11 @@ func (o *Overlay) tick(now time.Time) time.Duration {
 		}
 	}
 	gone, failed := o.table.expire(now, o.cfg.PeerTimeout)
-	for _, id := range gone {
-		o.log.Debug("peer timed out", "peer", id)
+	for _, q := range gone {
+		o.log.Debug("peer timed out", "peer", q.id)
+		o.lost(q.addr, now)
 	}
+	o.knockTick(now)
 	for range failed {
 		o.m.Puncture(false)
 	}
@@ -37,6 +39,11 @@ func (o *Overlay) tick(now time.Time) time.Duration {
 		o.keepAlive(now)
 	}
 	o.beacon(now)
+	if !o.lastTick.IsZero() && now.Sub(o.lastTick) > wakeGap {
+		o.moved(netip.AddrPort{}, now) // we slept: what we knew may be stale
+	}
+	o.lastTick = now
+	o.repair(now, false)
 	probeNext := o.punch.tick(now)
 	if o.shakes != nil {
 		o.authTick(now)
@@ -64,6 +71,9 @@ func (o *Overlay) tick(now time.Time) time.Duration {
 	}
 	if probeNext > 0 && probeNext < next {
 		next = probeNext
+	}
+	if o.repairing(now) {
+		next = min(next, repairEvery)
 	}
 	return max(next, time.Millisecond)
 }
@@ -117,7 +127,7 @@ func (o *Overlay) beacon(now time.Time) {
 		return
 	}
 	o.nextBeacon = now.Add(o.cfg.BeaconInterval)
-	o.out.send(o.cfg.BeaconAddr, &proto.Beacon{LAN: o.cfg.LAN, Communities: o.comms.ids}, o.cfg.MinRequestSize, 0, uncounted)
+	o.out.send(o.cfg.BeaconAddr, &proto.Beacon{LAN: o.lan, Communities: o.comms.ids}, o.cfg.MinRequestSize, 0, uncounted)
 }
 
 // sendIntroRequest sends an introduction request echoing tok (the token the
@@ -133,9 +143,10 @@ func (o *Overlay) sendIntroRequest(to netip.AddrPort, tok []byte, keepAlive bool
 	if len(tok) == 0 {
 		pad = o.cfg.MinRequestSize
 	}
-	o.s.ask = proto.IntroRequest{Nonce: nonce, LAN: o.cfg.LAN, Token: tok, Communities: o.comms.ids,
+	o.s.ask = proto.IntroRequest{Nonce: nonce, LAN: o.lan, Token: tok, Communities: o.comms.ids,
 		KeepAlive: keepAlive, Symmetric: o.votes.nat == NATSymmetric, NAT: o.natHint(now),
-		WantMore: !keepAlive && o.table.len() < o.cfg.TargetPeers}
+		WantMore: !keepAlive && (o.table.len() < o.cfg.TargetPeers || o.repairing(now))}
+	o.s.ask.Meet, o.meetAgain = o.meetAgain, nil
 	if o.s.ask.NAT.Wants {
 		o.s.ask.Ticket = o.punch.ticket(o.votes.hint().Kind, o.votes.ip, o.votes.wan, now)
 		o.s.ask.NAT.Wants = !o.s.ask.Ticket.IsZero() // no key, no ticket: no attempt

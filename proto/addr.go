@@ -89,14 +89,17 @@ const idLen = 2 + 16
 
 // ids reads an array of at most MaxCommunities IDs into dst's storage. An
 // empty array decodes as nil.
-func (r *reader) ids(dst []ID) ([]ID, error) {
-	n, err := r.arrayLen(MaxCommunities, idLen)
+func (r *reader) ids(dst []ID) ([]ID, error) { return r.idsMax(dst, MaxCommunities) }
+
+// idsMax is ids for an array of at most limit IDs.
+func (r *reader) idsMax(dst []ID, limit int) ([]ID, error) {
+	n, err := r.arrayLen(limit, idLen)
 	if err != nil || n == 0 {
 		return nil, err
 	}
 	ids := dst[:0]
 	if cap(ids) < n {
-		ids = make([]ID, 0, n) // n is bounded by MaxCommunities
+		ids = make([]ID, 0, n) // n is bounded by limit
 	}
 	for range n {
 		id, err := r.id()

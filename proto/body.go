@@ -22,6 +22,7 @@ const (
 	keyPeerIndex   = 13 // uint32: the receiver's session index, echoed
 	keyNoise       = 14 // bin, at most MaxNoise bytes: a Noise handshake message
 	keyTicket      = 15 // bin of TicketLen bytes: a port prediction Ticket
+	keyMeet        = 16 // array of at most MaxMeet IDs: peers to be introduced to again
 )
 
 // Flag bits of key 8.
@@ -54,6 +55,7 @@ type body struct {
 	peerIndex   uint64
 	noise       []byte
 	ticket      Ticket
+	meet        []ID
 }
 
 // appendBody appends the fields of f whose keys are in keys, in key order.
@@ -62,7 +64,7 @@ type body struct {
 func appendBody(b []byte, keys uint64, f *body) ([]byte, error) {
 	if len(f.token) > MaxToken || len(f.communities) > MaxCommunities || len(f.peers) > MaxIntroPeers || len(f.more) > MaxMoreInvitees ||
 		len(f.noise) > MaxNoise || f.index > maxIndex || f.peerIndex > maxIndex ||
-		(!f.ticket.IsZero() && len(f.peers) > MaxIntroPeersWithTicket) {
+		(!f.ticket.IsZero() && len(f.peers) > MaxIntroPeersWithTicket) || len(f.meet) > MaxMeet {
 		return b, ErrLimit
 	}
 	has := func(k uint64, cond bool) bool { return keys&(1<<k) != 0 && cond }
@@ -73,10 +75,10 @@ func appendBody(b []byte, keys uint64, f *body) ([]byte, error) {
 	hasMore, hasNAT := has(keyMore, len(f.more) > 0), has(keyNAT, f.nat != 0)
 	hasStep, hasIndex := has(keyStep, true), has(keyIndex, f.index != 0)
 	hasPeerIndex, hasNoise := has(keyPeerIndex, f.peerIndex != 0), has(keyNoise, true)
-	hasTicket := has(keyTicket, !f.ticket.IsZero())
+	hasTicket, hasMeet := has(keyTicket, !f.ticket.IsZero()), has(keyMeet, len(f.meet) > 0)
 
 	out := appendMapLen(b, count(hasNonce, hasLAN, hasToken, hasComm, hasPeers, hasInvitee, hasTarget, hasFlags, hasMore, hasNAT,
-		hasStep, hasIndex, hasPeerIndex, hasNoise, hasTicket))
+		hasStep, hasIndex, hasPeerIndex, hasNoise, hasTicket, hasMeet))
 	if hasNonce {
 		out = appendUint(appendUint(out, keyNonce), f.nonce)
 	}
@@ -137,6 +139,9 @@ func appendBody(b []byte, keys uint64, f *body) ([]byte, error) {
 	if hasTicket {
 		out = f.ticket.append(appendUint(out, keyTicket))
 	}
+	if hasMeet {
+		out = appendIDs(appendUint(out, keyMeet), f.meet)
+	}
 	return out, nil
 }
 
@@ -153,7 +158,7 @@ func decodeBody(b []byte, known, required uint64) (body, error) {
 // nothing once its buffers have grown. f is undefined after an error.
 func decodeBodyInto(b []byte, known, required uint64, f *body) error {
 	r := reader{b: b}
-	token, comms, peers, invitee, more, noise := f.token, f.communities, f.peers, f.invitee, f.more, f.noise
+	token, comms, peers, invitee, more, noise, meet := f.token, f.communities, f.peers, f.invitee, f.more, f.noise, f.meet
 	*f = body{}
 	present, err := r.fields(known, func(k uint64) (err error) {
 		switch k {
@@ -197,6 +202,8 @@ func decodeBodyInto(b []byte, known, required uint64, f *body) error {
 			}
 		case keyTicket:
 			f.ticket, err = r.ticket()
+		case keyMeet:
+			f.meet, err = r.idsMax(meet, MaxMeet)
 		}
 		return err
 	})

@@ -15,6 +15,7 @@ const (
 	MaxIntroPeers   = 8   // peers in one introduction response
 	MaxMoreInvitees = 3   // invitees beyond the first in one introduction response
 	MaxNoise        = 256 // bytes of a Noise handshake message in a Handshake (the largest walkie sends is 192)
+	MaxMeet         = 8   // peer IDs in one request to be introduced to again
 
 	// MaxIntroPeersWithTicket is MaxIntroPeers for a response that carries
 	// the invitee's Ticket: the largest such response must still fit in a

@@ -41,7 +41,7 @@ func maxMessages() []Message {
 	tk := Ticket{Key: [32]byte(seq(0x10, 32)), Expiry: ^uint64(0), Addr: maxAddr(3), Sig: [64]byte(seq(0x40, 64))}
 	return []Message{
 		&IntroRequest{Nonce: ^uint64(0), LAN: maxAddr(1), Token: seq(1, MaxToken), Communities: maxIDs(MaxCommunities),
-			KeepAlive: true, Symmetric: true, WantMore: true, NAT: nat, Ticket: tk},
+			KeepAlive: true, Symmetric: true, WantMore: true, NAT: nat, Ticket: tk, Meet: maxIDs(MaxMeet)},
 		&IntroResponse{Nonce: ^uint64(0), LAN: maxAddr(1), Token: seq(1, MaxToken), Communities: maxIDs(MaxCommunities),
 			Peers: maxPeers(MaxIntroPeers), Invitee: &inv, MoreInvitees: maxPeers(MaxMoreInvitees), InviteeNAT: nat},
 		&IntroResponse{Nonce: ^uint64(0), LAN: maxAddr(1), Token: seq(1, MaxToken), Communities: maxIDs(MaxCommunities),

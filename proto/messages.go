@@ -14,7 +14,7 @@ type Message interface {
 
 // IntroRequest (A to B) asks B for peers.
 // Body keys: 1 nonce (required), 2 lan, 3 token, 4 communities, 8 flags,
-// 10 nat, 15 ticket.
+// 10 nat, 15 ticket, 16 meet.
 type IntroRequest struct {
 	Nonce       uint64         // random identifier, echoed by the response
 	LAN         netip.AddrPort // sender's own LAN address
@@ -39,9 +39,14 @@ type IntroRequest struct {
 	// Ticket is the sender's signed word for where port prediction may aim
 	// at it (key 15), sent while NAT.Wants says it is ready for an attempt.
 	Ticket Ticket
+	// Meet names peers the sender wants to be introduced to again (key 16,
+	// at most MaxMeet): after a move, peers behind cone NATs filter its new
+	// address until they puncture toward it, and the receiver asks those
+	// it knows to do so.
+	Meet []ID
 }
 
-const introRequestKeys = 1<<keyNonce | 1<<keyLAN | 1<<keyToken | 1<<keyCommunities | 1<<keyFlags | 1<<keyNAT | 1<<keyTicket
+const introRequestKeys = 1<<keyNonce | 1<<keyLAN | 1<<keyToken | 1<<keyCommunities | 1<<keyFlags | 1<<keyNAT | 1<<keyTicket | 1<<keyMeet
 
 // Type returns TypeIntroRequest.
 func (*IntroRequest) Type() Type { return TypeIntroRequest }
@@ -58,18 +63,18 @@ func (m *IntroRequest) AppendBody(b []byte) ([]byte, error) {
 	if m.WantMore {
 		flags |= flagWantMore
 	}
-	return appendBody(b, introRequestKeys, &body{nonce: m.Nonce, lan: m.LAN, token: m.Token, communities: m.Communities, flags: flags, nat: m.NAT.pack(), ticket: m.Ticket})
+	return appendBody(b, introRequestKeys, &body{nonce: m.Nonce, lan: m.LAN, token: m.Token, communities: m.Communities, flags: flags, nat: m.NAT.pack(), ticket: m.Ticket, meet: m.Meet})
 }
 
 // DecodeIntroRequestInto decodes the body of an IntroRequest into m,
 // reusing the storage of m's slices: a receive loop that keeps one m
 // allocates nothing. m's fields are undefined after an error.
 func DecodeIntroRequestInto(b []byte, m *IntroRequest) error {
-	f := body{token: m.Token, communities: m.Communities}
+	f := body{token: m.Token, communities: m.Communities, meet: m.Meet}
 	err := decodeBodyInto(b, introRequestKeys, 1<<keyNonce, &f)
 	*m = IntroRequest{Nonce: f.nonce, LAN: f.lan, Token: f.token, Communities: f.communities,
 		KeepAlive: f.flags&flagKeepAlive != 0, Symmetric: f.flags&flagSymmetric != 0, WantMore: f.flags&flagWantMore != 0,
-		NAT: unpackNAT(f.nat), Ticket: f.ticket}
+		NAT: unpackNAT(f.nat), Ticket: f.ticket, Meet: f.meet}
 	return err
 }
 
@@ -78,7 +83,7 @@ func DecodeIntroRequest(b []byte) (IntroRequest, error) {
 	f, err := decodeBody(b, introRequestKeys, 1<<keyNonce)
 	return IntroRequest{Nonce: f.nonce, LAN: f.lan, Token: f.token, Communities: f.communities,
 		KeepAlive: f.flags&flagKeepAlive != 0, Symmetric: f.flags&flagSymmetric != 0, WantMore: f.flags&flagWantMore != 0,
-		NAT: unpackNAT(f.nat), Ticket: f.ticket}, err
+		NAT: unpackNAT(f.nat), Ticket: f.ticket, Meet: f.meet}, err
 }
 
 // IntroResponse (B to A) answers an IntroRequest with peers, an invitee C

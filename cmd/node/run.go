@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"path/filepath"
 	"strings"
 
 	"github.com/walkie-p2p/walkie/core"
@@ -107,6 +108,15 @@ func serve(ctx context.Context, opts *options, log *slog.Logger) error {
 	cfg.PrefixPeers = opts.perNetwork
 	cfg.LAN = lan
 	cfg.Bootstrap = literals(opts.bootstrap)
+	cache := peerCache{path: filepath.Join(opts.dataDir, peerCacheFile), log: log}
+	cfg.Bootstrap = append(cfg.Bootstrap, cache.load()...) // any member that answers is a way in
+	poke := make(chan struct{}, 1)
+	cfg.OnSendError = func() {
+		select {
+		case poke <- struct{}{}:
+		default:
+		}
+	}
 	if cfg.Communities, err = openCommunities(opts, log); err != nil {
 		transport.Close()
 		if ln != nil {
@@ -156,6 +166,16 @@ func serve(ctx context.Context, opts *options, log *slog.Logger) error {
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		watchRoute(ctx, bound, lan, poke, o.Moved, log)
+	}()
+	cached := make(chan struct{})
+	go func() {
+		defer close(cached)
+		cache.keep(ctx, o.Contacts)
+	}()
 	resolved := make(chan struct{})
 	r := newResolver(opts.bootstrap, bound, o.SetBootstrap, log)
 	r.lookup, _ = dnsLookup(opts.dns, resolvConf)
@@ -184,6 +204,8 @@ func serve(ctx context.Context, opts *options, log *slog.Logger) error {
 
 	cancel()
 	<-resolved
+	<-watched
+	<-cached
 	if srv != nil {
 		sctx, scancel := context.WithTimeout(context.Background(), httpShutdownTimeout)
 		if err := srv.Shutdown(sctx); err != nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/walkie-p2p/walkie/core"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -52,7 +53,7 @@ func loadOrCreateToken(dir string, log *slog.Logger) (token, path string, err er
 	raw := make([]byte, tokenRandomBytes)
 	rand.Read(raw) // never fails (crypto/rand)
 	token = hex.EncodeToString(raw)
-	if err := writeFileAtomic(path, []byte(token+"\n")); err != nil {
+	if err := core.WriteFileAtomic(path, []byte(token+"\n")); err != nil {
 		return "", path, fmt.Errorf("writing the HTTP token: %w", err)
 	}
 	return token, path, nil
@@ -72,34 +73,3 @@ func wellFormedToken(s string) bool {
 	return true
 }
 
-// writeFileAtomic writes data to path, mode 0600, so that readers see the
-// old file or the whole new one, never a part (as core writes the peer
-// ID).
-func writeFileAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*") // mode 0600
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp) // a no-op after the rename
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	// Make the rename itself durable.
-	if d, err := os.Open(filepath.Dir(path)); err == nil {
-		d.Sync()
-		d.Close()
-	}
-	return nil
-}
