@@ -58,7 +58,8 @@ func (o *Overlay) moved(lan netip.AddrPort, now time.Time) {
 	clear(o.asked) // answers to the old address will not come
 	o.punch.end(false, now)
 	o.backoff, o.nextBoot = o.cfg.BootstrapBackoffMin, time.Time{}
-	o.contactBootstrap(now) // and the cached peers, which are bootstrap addresses too
+	o.dry, o.nextWalk = 0, now // walk fast again: the network around us changed
+	o.contactBootstrap(now)    // and the cached peers, which are bootstrap addresses too
 	o.repair(now, true)
 }
 

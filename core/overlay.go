@@ -81,6 +81,8 @@ type Overlay struct {
 	lastVoteRepair                      time.Time
 	meetAgain                           []proto.ID // whom the next introduction request asks to meet again
 	knocks                              []knock    // the last addresses of lost peers (knock.go)
+	dry                                 int        // fast walks in a row that found nobody new
+	addedAtWalk                         uint64     // table.added at the last walk
 }
 
 // New checks cfg, fills its defaults and returns an Overlay that is not yet
@@ -328,12 +330,26 @@ func (o *Overlay) takeBootstrap(now time.Time) {
 
 // walkInterval is the time to the next walk: fast while the table is small,
 // with ±10% jitter so that nodes started together do not walk in lockstep.
+// A fast walk that found nobody new doubles the next one's wait, up to
+// WalkInterval: a network of fewer than TargetPeers nodes has nobody new to
+// find, and walking it every 500 ms cost a phone 500 packets a minute.
 func (o *Overlay) walkInterval() time.Duration {
 	d := o.cfg.WalkInterval
 	if o.table.len() < o.cfg.TargetPeers {
-		d = o.cfg.WalkFast
+		d = min(o.cfg.WalkFast<<min(o.dry, 16), o.cfg.WalkInterval)
 	}
 	return d - d/10 + rand.N(d/5+1)
+}
+
+// walked records, at a walk, whether anybody new turned up since the last
+// one: a verified peer or a candidate.
+func (o *Overlay) walked() {
+	if o.table.added == o.addedAtWalk {
+		o.dry++
+	} else {
+		o.dry = 0
+	}
+	o.addedAtWalk = o.table.added
 }
 
 // natHint is the NAT hint we announce now.

@@ -82,6 +82,7 @@ type peerTable struct {
 	// address). Set to KeepAlive by New; 0 turns the protection off.
 	live     time.Duration
 	ver      uint64 // bumped by every change a view shows
+	added    uint64 // peers and candidates that were new to the table
 	byID     map[proto.ID]*peer
 	byAddr   map[netip.AddrPort]*peer
 	order    []*peer // sorted by ID: stable round-robin introductions
@@ -180,6 +181,7 @@ func (t *peerTable) add(id proto.ID, addr netip.AddrPort, now time.Time, punctur
 	t.order = slices.Insert(t.order, i, p)
 	delete(t.cands, id)
 	t.ver++
+	t.added++
 	return p
 }
 
@@ -319,6 +321,7 @@ func (t *peerTable) addCandidate(id proto.ID, lan, wan netip.AddrPort, now time.
 		}
 	}
 	t.cands[id] = &candidate{id: id, lan: lan, wan: wan, added: now}
+	t.added++
 }
 
 // candidateViews lists the candidates for a view.

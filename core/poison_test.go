@@ -140,7 +140,9 @@ func publicVictim(t *testing.T, n *memnet.Network, victimIP string, honestIPs ..
 // default).
 func publicVictimHold(t *testing.T, n *memnet.Network, hold time.Duration, victimIP string, honestIPs ...string) *core.Overlay {
 	t.Helper()
-	victim := node(t, n.Host(ip(victimIP)), nil, func(c *core.Config) { c.VoteHold = hold })
+	// The victim walks every 500 ms, as a node short of peers did before
+	// walks backed off: the liars get the most votes they can.
+	victim := node(t, n.Host(ip(victimIP)), nil, func(c *core.Config) { c.VoteHold, c.WalkInterval = hold, c.WalkFast })
 	for _, h := range honestIPs {
 		node(t, n.Host(ip(h)), []netip.AddrPort{victim.LAN()})
 	}

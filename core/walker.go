@@ -34,6 +34,7 @@ func (o *Overlay) tick(now time.Time) time.Duration {
 		o.nextBoot = time.Time{}
 		if !now.Before(o.nextWalk) {
 			o.walk(now)
+			o.walked()
 			o.nextWalk = now.Add(o.walkInterval())
 		}
 		o.keepAlive(now)
