@@ -9,18 +9,20 @@ import (
 
 func TestReason(t *testing.T) {
 	for err, want := range map[error]string{
-		nil:                                    "",
-		ErrShort:                               "short",
-		ErrTooLarge:                            "too_large",
-		ErrBadBencode:                          "bad_bencode",
-		ErrLimit:                               "limit",
-		ErrBadMessage:                          "bad_message",
-		ErrBadAddress:                          "bad_address",
-		ErrUnknownType:                         "unknown_type",
-		fmt.Errorf("core: %w", ErrLimit):       "limit",
-		errors.New("something else"):           "bad_message",
-		fmt.Errorf("x: %w", ErrUnknownType):    "unknown_type",
-		errors.Join(errors.New("x"), ErrShort): "short",
+		nil:                                  "",
+		ErrShort:                             "short",
+		ErrTooLarge:                          "too_large",
+		ErrBadBencode:                        "bad_bencode",
+		ErrLimit:                             "limit",
+		ErrBadMessage:                        "bad_message",
+		ErrBadAddress:                        "bad_address",
+		ErrUnknownType:                       "unknown_type",
+		fmt.Errorf("core: %w", ErrLimit):     "limit",
+		errors.New("something else"):         "bad_message",
+		fmt.Errorf("x: %w", ErrUnknownType):  "unknown_type",
+		errors.Join(ErrWouldDrop, ErrShort):  "short",
+		ErrWouldKill:                         "bad_message",
+		fmt.Errorf("x: %w", ErrOutOfProfile): "bad_message",
 	} {
 		if got := Reason(err); got != want {
 			t.Errorf("Reason(%v) = %q, want %q", err, got, want)
