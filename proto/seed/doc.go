@@ -28,5 +28,7 @@
 // runs past the datagram's end. [Append] writes only datagrams that Check
 // accepts, keys in the very order the seed's own encoder writes them, so
 // that walkie's bytes are the seed's bytes for the same message; a test
-// holds every encoder output to Check.
+// holds every encoder output to Check. docs/protocol.md ("The seed
+// protocol") describes the format byte by byte, with golden datagrams made
+// by the seed's own encoder.
 package seed

@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"encoding/hex"
 	"net/netip"
+	"os"
 	"reflect"
+	"strings"
 	"testing"
+	"unicode"
 )
 
 // golden is a datagram made by the seed's own encoder (its unchanged
@@ -116,6 +119,28 @@ func TestTruncation(t *testing.T) {
 			if err := Check(pkt[:i]); err != ErrWouldDrop && err != ErrWouldHang {
 				t.Errorf("%s: Check of a prefix of %d/%d bytes: %v", v.name, i, len(pkt), err)
 			}
+		}
+	}
+}
+
+// docs/protocol.md shows the golden datagrams.
+func TestDocsHaveGoldenVectors(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/protocol.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	flat := strings.Map(func(r rune) rune {
+		if unicode.IsSpace(r) {
+			return -1
+		}
+		return r
+	}, string(doc))
+	for _, v := range goldenVectors() {
+		if !strings.Contains(flat, v.hex) {
+			t.Errorf("docs/protocol.md lacks the %s datagram %s", v.name, v.hex)
+		}
+		if !strings.Contains(string(doc), string(mustHex(t, v.hex))) {
+			t.Errorf("docs/protocol.md lacks the %s datagram as text", v.name)
 		}
 	}
 }
