@@ -39,8 +39,14 @@ type Config struct {
 	// fewer than TargetPeers peers. Default 5s.
 	BeaconInterval time.Duration
 	// LAN is our address on our own network, told to peers so that peers
-	// behind the same NAT can use it. Default: Transport.LocalAddr().
+	// behind the same NAT can use it. Default: Transport.LocalAddr(). Its
+	// family is the node's first: IPv4, or IPv6 on an IPv6-only node.
 	LAN netip.AddrPort
+	// LAN6 is the IPv6 address of a dual-stack node (LAN is its IPv4
+	// one): the node then votes on its IPv6 WAN address and NAT apart from
+	// its IPv4 ones, and /status shows both. Default none (an IPv4-only
+	// node; ignored on an IPv6-only one).
+	LAN6 netip.AddrPort
 	// Bootstrap lists the addresses to introduce ourselves to at start and
 	// whenever the peer table is empty. Default none. See Overlay.SetBootstrap.
 	Bootstrap []netip.AddrPort

@@ -228,7 +228,7 @@ func (o *Overlay) onIntroResponse(p *packet, resp *proto.IntroResponse, now time
 		// without a puncture: it is public (its own LAN address is where B
 		// sees it), or it sits behind our own public IP. Walks to the
 		// others only hit their NAT's filter.
-		direct := q.LAN.IsValid() && (q.LAN == q.WAN || o.votes.behindUs(q.WAN))
+		direct := q.LAN.IsValid() && (q.LAN == q.WAN || o.voterFor(q.WAN.Addr()).behindUs(q.WAN))
 		if q.ID != o.cfg.PeerID && direct {
 			o.table.addCandidate(q.ID, q.LAN, q.WAN, now)
 		}
@@ -254,7 +254,7 @@ func (o *Overlay) meet(c *proto.PeerInfo, nat proto.NATHint, tk *proto.Ticket, n
 	// if C's puncture already opened C's NAT for us. It asks for no
 	// introduction: one introduction per walk, or every introduction would
 	// set off another.
-	to := o.votes.pick(c.LAN, c.WAN)
+	to := o.voterFor(c.WAN.Addr()).pick(c.LAN, c.WAN)
 	o.sendIntroRequest(to, nil, true, now)
 	if tk != nil {
 		o.plan(c.ID, to, c.WAN, nat, *tk, now)
@@ -289,7 +289,7 @@ func (o *Overlay) onPunctureRequest(p *packet, req *proto.PunctureRequest, now t
 	if t.ID == o.cfg.PeerID {
 		return
 	}
-	to := o.votes.pick(t.LAN, t.WAN)
+	to := o.voterFor(t.WAN.Addr()).pick(t.LAN, t.WAN)
 	if !routable(to) {
 		o.m.Drop(DropBadAddress)
 		return
@@ -350,19 +350,27 @@ func routable(a netip.AddrPort) bool {
 // another address than the one we hold say we moved, or our NAT rebound:
 // then we contact our peers again, at most once a minute for that reason.
 func (o *Overlay) vote(p *packet, now time.Time) {
-	old := o.votes.wan
-	changed := o.votes.add(p.from.Addr(), p.hdr.Dest, now)
-	if o.votes.challenged() && !o.repairing(now) && now.Sub(o.lastVoteRepair) >= voteRepairEvery {
+	v, f := o.votes, familyOf(o.lan.Addr())
+	if rf := familyOf(p.hdr.Dest.Addr()); rf != f {
+		// The other family's observer: its own vote, or none on a node
+		// that has no address in that family.
+		if v, f = o.votes6, IPv6; v == nil {
+			return
+		}
+	}
+	old := v.wan
+	changed := v.add(p.from.Addr(), p.hdr.Dest, now)
+	if v.challenged() && !o.repairing(now) && now.Sub(o.lastVoteRepair) >= voteRepairEvery {
 		o.lastVoteRepair = now
 		o.log.Info("observers see us at another address; contacting every peer again")
 		o.repair(now, true)
 	}
 	if changed {
-		if o.votes.wan != old {
+		if v.wan != old {
 			o.m.Add(WANAddressChanges, 1)
 		}
-		o.m.WAN(o.votes.wan, o.votes.nat)
-		o.log.Info("WAN address", "wan", o.votes.wan, "nat", o.votes.nat)
+		o.m.WAN(f, v.wan, v.nat)
+		o.log.Info("WAN address", "family", f, "wan", v.wan, "nat", v.nat)
 	}
 }
 

@@ -180,8 +180,9 @@ type Metrics interface {
 	// Peers reports the peer table's size: verified peers and unverified
 	// candidates.
 	Peers(verified, candidates int)
-	// WAN reports a new WAN address (invalid when unknown) and NAT type.
-	WAN(addr netip.AddrPort, nat NATType)
+	// WAN reports a new WAN address (invalid when unknown) and NAT type of
+	// one IP family: each family has its own vote.
+	WAN(f Family, addr netip.AddrPort, nat NATType)
 	// FirstPeer reports the time from start to the first verified peer.
 	FirstPeer(d time.Duration)
 	// IntroRTT reports one introduction request/response round trip.
@@ -243,7 +244,7 @@ func (s *Stats) Drop(r DropReason) {
 func (s *Stats) Peers(int, int) {}
 
 // WAN implements Metrics.
-func (s *Stats) WAN(netip.AddrPort, NATType) {}
+func (s *Stats) WAN(Family, netip.AddrPort, NATType) {}
 
 // FirstPeer implements Metrics.
 func (s *Stats) FirstPeer(time.Duration) {}
@@ -300,7 +301,7 @@ func (NopMetrics) Drop(DropReason) {}
 func (NopMetrics) Peers(int, int) {}
 
 // WAN implements Metrics.
-func (NopMetrics) WAN(netip.AddrPort, NATType) {}
+func (NopMetrics) WAN(Family, netip.AddrPort, NATType) {}
 
 // FirstPeer implements Metrics.
 func (NopMetrics) FirstPeer(time.Duration) {}
@@ -316,3 +317,30 @@ func (NopMetrics) CommunityMessage(string, uint8, Direction) {}
 
 // Members implements Metrics.
 func (NopMetrics) Members(string, int) {}
+
+// Family is an IP family. A node votes on its WAN address and NAT type in
+// each family it has an address in: IPv6 observers see another address, and
+// another NAT (usually none), than IPv4 ones.
+type Family uint8
+
+// The families.
+const (
+	IPv4 Family = iota
+	IPv6
+)
+
+// String is the family's metrics label.
+func (f Family) String() string {
+	if f == IPv6 {
+		return "ipv6"
+	}
+	return "ipv4"
+}
+
+// familyOf returns a's family.
+func familyOf(a netip.Addr) Family {
+	if a.Unmap().Is6() {
+		return IPv6
+	}
+	return IPv4
+}

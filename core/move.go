@@ -49,12 +49,20 @@ func (o *Overlay) takeMove(now time.Time) {
 // moved starts the recovery from a move (lan invalid: the LAN address
 // stayed).
 func (o *Overlay) moved(lan netip.AddrPort, now time.Time) {
-	if lan.IsValid() {
+	switch {
+	case !lan.IsValid():
+	case familyOf(lan.Addr()) == familyOf(o.lan.Addr()):
 		o.lan = lan
+	case o.votes6 != nil:
+		o.lan6 = lan
 	}
-	o.log.Info("network changed; contacting every peer again", "lan", o.lan)
+	o.log.Info("network changed; contacting every peer again", "lan", o.lan, "lan6", o.lan6)
 	o.votes = newVoter(o.cfg.VoteWindow, o.lan, o.cfg.VoteHold)
-	o.m.WAN(netip.AddrPort{}, NATUnknown)
+	o.m.WAN(familyOf(o.lan.Addr()), netip.AddrPort{}, NATUnknown)
+	if o.votes6 != nil {
+		o.votes6 = newVoter(o.cfg.VoteWindow, o.lan6, o.cfg.VoteHold)
+		o.m.WAN(IPv6, netip.AddrPort{}, NATUnknown)
+	}
 	clear(o.asked) // answers to the old address will not come
 	o.punch.end(false, now)
 	o.backoff, o.nextBoot = o.cfg.BootstrapBackoffMin, time.Time{}

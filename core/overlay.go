@@ -54,8 +54,10 @@ type Overlay struct {
 
 	// The worker's own.
 	lan        netip.AddrPort // our LAN address: Config.LAN, until a move (Moved)
+	lan6       netip.AddrPort // a dual-stack node's IPv6 one: Config.LAN6, until a move
 	table      *peerTable
-	votes      *voter
+	votes      *voter // the WAN vote of our first family, lan's
+	votes6     *voter // a dual-stack node's IPv6 vote; nil otherwise
 	tok        *tokens
 	out        *sender
 	punch      *prober
@@ -102,6 +104,7 @@ func New(cfg Config) (*Overlay, error) {
 		cancel:    cancel,
 		table:     newPeerTable(cfg.MaxPeers, cfg.MaxCandidates, max(cfg.PrefixPeers, 0)),
 		lan:       cfg.LAN,
+		lan6:      cfg.LAN6,
 		votes:     newVoter(cfg.VoteWindow, cfg.LAN, cfg.VoteHold),
 		tok:       newTokens(cfg.TokenBucket),
 		out:       newSender(cfg.Transport, cfg.PeerID, cfg.Metrics, cfg.Logger),
@@ -111,6 +114,9 @@ func New(cfg Config) (*Overlay, error) {
 		backoff:   cfg.BootstrapBackoffMin,
 	}
 	o.table.live = cfg.KeepAlive
+	if familyOf(cfg.LAN.Addr()) == IPv4 && cfg.LAN6.Addr().Unmap().Is6() {
+		o.votes6 = newVoter(cfg.VoteWindow, cfg.LAN6, cfg.VoteHold)
+	}
 	o.out.onError = cfg.OnSendError
 	if o.comms, err = newCommunities(&o.cfg, ctx, &o.pool, &o.view, o.signal); err != nil {
 		cancel()

@@ -23,6 +23,14 @@ type Status struct {
 	WAN   string `json:"wan"` // "" while unknown, and behind a symmetric NAT
 	WANIP string `json:"wan_ip"`
 	NAT   string `json:"nat"`
+	// LAN6, WAN6, WANIP6 and NAT6 are the same for IPv6, on a node that has
+	// an IPv6 address: each family has its own vote, and LAN, WAN, WANIP
+	// and NAT are IPv4's (IPv6's on an IPv6-only node, then the same as
+	// these). "" when the node has no IPv6 address.
+	LAN6   string `json:"lan6"`
+	WAN6   string `json:"wan6"`
+	WANIP6 string `json:"wan_ip6"`
+	NAT6   string `json:"nat6"`
 	// NATPorts is how a symmetric NAT moves its ports, as the votes say:
 	// "sequential" or "random"; "" otherwise.
 	NATPorts string `json:"nat_ports"`
@@ -92,6 +100,9 @@ func (o *Overlay) Status() Status {
 		s.NATPorts = "sequential"
 	}
 	s.WAN, s.WANIP = addrString(v.wan), addrString(v.ip)
+	if v.v6.lan.IsValid() {
+		s.LAN6, s.WAN6, s.WANIP6, s.NAT6 = v.v6.lan.String(), addrString(v.v6.wan), addrString(v.v6.ip), v.v6.nat.String()
+	}
 	if v.firstPeer > 0 {
 		ms := v.firstPeer.Milliseconds()
 		s.FirstPeerMS = &ms

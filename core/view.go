@@ -20,6 +20,7 @@ import (
 // itself in the view already.
 type view struct {
 	lan       netip.AddrPort
+	v6        fam6 // IPv6's, on a dual-stack node (on an IPv6-only one: the first family's)
 	wan       netip.AddrPort
 	ip        netip.Addr
 	nat       NATType
@@ -60,6 +61,7 @@ type candView struct {
 // end of every batch instead of a rebuild.
 type stamp struct {
 	lan       netip.AddrPort
+	v6        fam6
 	table     uint64
 	wan       netip.AddrPort
 	ip        netip.Addr
@@ -75,7 +77,7 @@ type stamp struct {
 // the last one. Worker only (and New, before any goroutine runs).
 func (o *Overlay) publish() {
 	st := stamp{
-		lan: o.lan, table: o.table.ver, wan: o.votes.wan, ip: o.votes.ip, nat: o.votes.nat, hint: o.votes.hint(),
+		lan: o.lan, v6: o.fam6(), table: o.table.ver, wan: o.votes.wan, ip: o.votes.ip, nat: o.votes.nat, hint: o.votes.hint(),
 		started: o.started, firstPeer: o.firstPeer, perMin: o.sentPerMin, pp: o.punch.stats(),
 	}
 	if o.published != nil && st == *o.published {
@@ -83,7 +85,7 @@ func (o *Overlay) publish() {
 	}
 	o.published = &st
 	v := &view{
-		lan: st.lan, wan: st.wan, ip: st.ip, nat: st.nat, hint: st.hint, started: st.started, firstPeer: st.firstPeer, perMin: st.perMin, pp: st.pp,
+		lan: st.lan, v6: st.v6, wan: st.wan, ip: st.ip, nat: st.nat, hint: st.hint, started: st.started, firstPeer: st.firstPeer, perMin: st.perMin, pp: st.pp,
 		peers:   make([]*peerView, 0, o.table.len()),
 		byID:    make(map[proto.ID]*peerView, o.table.len()),
 		byAddr:  make(map[netip.AddrPort]*peerView, o.table.len()),
@@ -103,4 +105,24 @@ func (o *Overlay) publish() {
 	}
 	v.cands = o.table.candidateViews()
 	o.view.Store(v)
+}
+
+// fam6 is what a view shows of IPv6: its LAN address, WAN address and IP,
+// and NAT type.
+type fam6 struct {
+	lan, wan netip.AddrPort
+	ip       netip.Addr
+	nat      NATType
+}
+
+// fam6 returns the IPv6 family's state: a dual-stack node's own vote, or an
+// IPv6-only node's first one; nothing on an IPv4-only node.
+func (o *Overlay) fam6() fam6 {
+	switch {
+	case o.votes6 != nil:
+		return fam6{lan: o.lan6, wan: o.votes6.wan, ip: o.votes6.ip, nat: o.votes6.nat}
+	case familyOf(o.lan.Addr()) == IPv6:
+		return fam6{lan: o.lan, wan: o.votes.wan, ip: o.votes.ip, nat: o.votes.nat}
+	}
+	return fam6{}
 }

@@ -91,6 +91,15 @@ func pick(ip netip.Addr, lan, wan netip.AddrPort) netip.AddrPort {
 	return wan
 }
 
+// voterFor returns the vote of a's family: a dual-stack node's IPv6 one for
+// an IPv6 address, else the first family's.
+func (o *Overlay) voterFor(a netip.Addr) *voter {
+	if o.votes6 != nil && familyOf(a) == IPv6 {
+		return o.votes6
+	}
+	return o.votes
+}
+
 // challenged reports whether a majority of observers sees us at another
 // address than the one we hold (it waits out VoteHold before it wins).
 func (v *voter) challenged() bool { return v.pending.IsValid() }

@@ -100,7 +100,7 @@ func (o *Overlay) contactBootstrap(now time.Time) {
 func (o *Overlay) walk(now time.Time) {
 	if o.table.len() < o.cfg.TargetPeers && o.table.candidates() > 0 && rand.IntN(2) == 0 {
 		if c, ok := o.table.takeCandidate(); ok {
-			o.sendIntroRequest(o.votes.pick(c.lan, c.wan), nil, false, now)
+			o.sendIntroRequest(o.voterFor(c.wan.Addr()).pick(c.lan, c.wan), nil, false, now)
 			return
 		}
 	}

@@ -13,10 +13,11 @@ import (
 // changes networks learns it within a second.
 const routeCheckEvery = time.Second
 
-// watchRoute tells the node (moved) when its LAN address changes: every
-// routeCheckEvery, and at once when poke says that a send failed (a phone
-// that lost its network sees that first). It ends when ctx does.
-func watchRoute(ctx context.Context, bound, lan netip.AddrPort, poke <-chan struct{}, moved func(netip.AddrPort), log *slog.Logger) {
+// watchRoute tells the node (moved) when a LAN address of its changes,
+// each family's: every routeCheckEvery, and at once when poke says that a
+// send failed (a phone that lost its network sees that first). It ends
+// when ctx does.
+func watchRoute(ctx context.Context, bound, lan, lan6 netip.AddrPort, poke <-chan struct{}, moved func(netip.AddrPort), log *slog.Logger) {
 	t := time.NewTicker(routeCheckEvery)
 	defer t.Stop()
 	for {
@@ -26,12 +27,19 @@ func watchRoute(ctx context.Context, bound, lan netip.AddrPort, poke <-chan stru
 		case <-t.C:
 		case <-poke:
 		}
-		now, how := lanAddr(bound)
-		if now == lan || how == "fallback" {
+		now, now6, how := lanAddrs(bound)
+		if how == "fallback" {
 			continue // no route at all (offline) is not a move yet
 		}
-		log.Info("network changed", "lan", now, "was", lan, "from", how)
-		lan = now
-		moved(now)
+		if now != lan {
+			log.Info("network changed", "lan", now, "was", lan, "from", how)
+			lan = now
+			moved(now)
+		}
+		if now6 != lan6 && now6.IsValid() {
+			log.Info("network changed", "lan6", now6, "was", lan6)
+			lan6 = now6
+			moved(now6)
+		}
 	}
 }

@@ -93,7 +93,7 @@ func serve(ctx context.Context, opts *options, log *slog.Logger) error {
 	}
 
 	bound := transport.LocalAddr()
-	lan, how := lanAddr(bound)
+	lan, lan6, how := lanAddrs(bound)
 	cfg := core.DefaultConfig()
 	if opts.profile == "mobile" {
 		cfg = core.MobileConfig()
@@ -106,7 +106,7 @@ func serve(ctx context.Context, opts *options, log *slog.Logger) error {
 	cfg.ListenProbe = func() (core.Transport, error) { return core.ListenUDP(probeAddr) }
 	cfg.NoPortPrediction = !opts.prediction
 	cfg.PrefixPeers = opts.perNetwork
-	cfg.LAN = lan
+	cfg.LAN, cfg.LAN6 = lan, lan6
 	cfg.Bootstrap = literals(opts.bootstrap)
 	cache := peerCache{path: filepath.Join(opts.dataDir, peerCacheFile), log: log}
 	cfg.Bootstrap = append(cfg.Bootstrap, cache.load()...) // any member that answers is a way in
@@ -160,7 +160,7 @@ func serve(ctx context.Context, opts *options, log *slog.Logger) error {
 	// The flag's address with the bound port: a socket on 0.0.0.0 is
 	// dual-stack and would show as [::].
 	listen := netip.AddrPortFrom(opts.listen.Addr(), bound.Port())
-	log.Info("walkie started", "peer_id", id, "listen", listen, "lan", lan, "lan_from", how,
+	log.Info("walkie started", "peer_id", id, "listen", listen, "lan", lan, "lan6", lan6, "lan_from", how,
 		"data", opts.dataDir, "http", httpDesc, "communities", opts.communities, "announce", opts.announce,
 		"bootstrap", entryTexts(opts.bootstrap), "lan_discovery", opts.lanDiscovery, "profile", opts.profile, "version", versionString())
 
@@ -169,7 +169,7 @@ func serve(ctx context.Context, opts *options, log *slog.Logger) error {
 	watched := make(chan struct{})
 	go func() {
 		defer close(watched)
-		watchRoute(ctx, bound, lan, poke, o.Moved, log)
+		watchRoute(ctx, bound, lan, lan6, poke, o.Moved, log)
 	}()
 	cached := make(chan struct{})
 	go func() {

@@ -1,11 +1,11 @@
 package main
 
 import (
-	"github.com/walkie-p2p/walkie/core"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/walkie-p2p/walkie/core"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -72,4 +72,3 @@ func wellFormedToken(s string) bool {
 	}
 	return true
 }
-

@@ -168,12 +168,12 @@ func (m *Metrics) Peers(verified, candidates int) {
 
 // WAN implements core.Metrics. It replaces the one walkie_wan_address_info
 // series; the change itself is counted by the core (WANAddressChanges).
-func (m *Metrics) WAN(addr netip.AddrPort, nat core.NATType) {
+func (m *Metrics) WAN(f core.Family, addr netip.AddrPort, nat core.NATType) {
 	a := ""
 	if addr.IsValid() {
 		a = addr.String()
 	}
-	m.wan.set(a, nat.String())
+	m.wan.set(f, a, nat.String())
 }
 
 // FirstPeer implements core.Metrics.
@@ -264,29 +264,39 @@ func counterHelp(c core.Counter) string {
 	return "A walkie counter."
 }
 
-// wanInfo exports walkie_wan_address_info: exactly one series, value 1,
-// whose labels are the current WAN address and NAT type. It is a collector
-// rather than a GaugeVec so that a change swaps the labels atomically: a
-// scrape never sees zero or two series.
+// wanInfo exports walkie_wan_address_info: one series per IP family the
+// node votes in (IPv4 from the start; IPv6 once the node reports it), value
+// 1, whose labels are the family, the current WAN address and NAT type. It
+// is a collector rather than a GaugeVec so that a change swaps the labels
+// atomically: a scrape never sees zero or two series of a family.
 type wanInfo struct {
 	desc *prometheus.Desc
 	mu   sync.Mutex
-	addr string
-	nat  string
+	fams [2]wanOf // by core.Family
+}
+
+// wanOf is one family's labels; set reports whether it was ever reported.
+type wanOf struct {
+	set       bool
+	addr, nat string
 }
 
 func newWANInfo() *wanInfo {
-	return &wanInfo{
+	w := &wanInfo{
 		desc: prometheus.NewDesc("walkie_wan_address_info",
-			"The voted WAN address (\"\" while unknown or behind a symmetric NAT) and NAT type; always 1.",
-			[]string{"address", "nat"}, nil),
-		nat: core.NATUnknown.String(),
+			"The voted WAN address (\"\" while unknown or behind a symmetric NAT) and NAT type of an IP family; always 1.",
+			[]string{"family", "address", "nat"}, nil),
 	}
+	w.fams[core.IPv4] = wanOf{set: true, nat: core.NATUnknown.String()}
+	return w
 }
 
-func (w *wanInfo) set(addr, nat string) {
+func (w *wanInfo) set(f core.Family, addr, nat string) {
+	if int(f) >= len(w.fams) {
+		return
+	}
 	w.mu.Lock()
-	w.addr, w.nat = addr, nat
+	w.fams[f] = wanOf{set: true, addr: addr, nat: nat}
 	w.mu.Unlock()
 }
 
@@ -296,7 +306,11 @@ func (w *wanInfo) Describe(ch chan<- *prometheus.Desc) { ch <- w.desc }
 // Collect implements prometheus.Collector.
 func (w *wanInfo) Collect(ch chan<- prometheus.Metric) {
 	w.mu.Lock()
-	addr, nat := w.addr, w.nat
+	fams := w.fams
 	w.mu.Unlock()
-	ch <- prometheus.MustNewConstMetric(w.desc, prometheus.GaugeValue, 1, addr, nat)
+	for f, o := range fams {
+		if o.set {
+			ch <- prometheus.MustNewConstMetric(w.desc, prometheus.GaugeValue, 1, core.Family(f).String(), o.addr, o.nat)
+		}
+	}
 }

@@ -94,7 +94,7 @@ func TestContractSeriesFromStart(t *testing.T) {
 	value(t, fams, "walkie_punctures_total", "result=failure")
 	value(t, fams, "walkie_community_members", "community=chat")
 	value(t, fams, "walkie_community_members", "community=game")
-	if v := value(t, fams, "walkie_wan_address_info", "address=", "nat=unknown"); v != 1 {
+	if v := value(t, fams, "walkie_wan_address_info", "family=ipv4", "address=", "nat=unknown"); v != 1 {
 		t.Errorf("walkie_wan_address_info = %v, want 1", v)
 	}
 	if v := value(t, fams, "walkie_first_peer_seconds"); !math.IsNaN(v) {
@@ -165,20 +165,27 @@ func TestValues(t *testing.T) {
 }
 
 // TestWANInfoOneSeries checks that walkie_wan_address_info always has
-// exactly one series, with the latest labels.
+// exactly one series per family it was told of (IPv4 from the start), with
+// the latest labels.
 func TestWANInfoOneSeries(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	m := New(reg, nil)
-	m.WAN(netip.MustParseAddrPort("203.0.113.5:1873"), core.NATCone)
-	m.WAN(netip.MustParseAddrPort("203.0.113.9:4000"), core.NATCone)
-	m.WAN(netip.AddrPort{}, core.NATSymmetric)
+	m.WAN(core.IPv4, netip.MustParseAddrPort("203.0.113.5:1873"), core.NATCone)
+	m.WAN(core.IPv4, netip.MustParseAddrPort("203.0.113.9:4000"), core.NATCone)
+	m.WAN(core.IPv4, netip.AddrPort{}, core.NATSymmetric)
 	fams := gather(t, reg)
 	if n := len(fams["walkie_wan_address_info"].GetMetric()); n != 1 {
 		t.Fatalf("%d wan_address_info series, want 1", n)
 	}
-	value(t, fams, "walkie_wan_address_info", "address=", "nat=symmetric")
-	m.WAN(netip.MustParseAddrPort("198.51.100.7:1873"), core.NATPublic)
-	value(t, gather(t, reg), "walkie_wan_address_info", "address=198.51.100.7:1873", "nat=public")
+	value(t, fams, "walkie_wan_address_info", "family=ipv4", "address=", "nat=symmetric")
+	m.WAN(core.IPv4, netip.MustParseAddrPort("198.51.100.7:1873"), core.NATPublic)
+	m.WAN(core.IPv6, netip.MustParseAddrPort("[2001:db8::7]:1873"), core.NATPublic)
+	fams = gather(t, reg)
+	if n := len(fams["walkie_wan_address_info"].GetMetric()); n != 2 {
+		t.Fatalf("%d wan_address_info series after IPv6, want 2", n)
+	}
+	value(t, fams, "walkie_wan_address_info", "family=ipv4", "address=198.51.100.7:1873", "nat=public")
+	value(t, fams, "walkie_wan_address_info", "family=ipv6", "address=[2001:db8::7]:1873", "nat=public")
 }
 
 // TestLint runs Prometheus' own linter (naming, units, help) over every
@@ -224,7 +231,7 @@ func TestConcurrent(t *testing.T) {
 				m.Drop(core.DropQueueFull)
 				m.CommunityMessage([]string{"chat", "game", "x"}[i%3], uint8(i), core.Direction(g%2))
 				m.Peers(i, g)
-				m.WAN(netip.AddrPortFrom(netip.AddrFrom4([4]byte{203, 0, 113, byte(g)}), 1), core.NATCone)
+				m.WAN(core.IPv4, netip.AddrPortFrom(netip.AddrFrom4([4]byte{203, 0, 113, byte(g)}), 1), core.NATCone)
 			}
 		})
 	}

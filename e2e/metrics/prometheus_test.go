@@ -55,7 +55,7 @@ func TestPrometheusScrapesNodes(t *testing.T) {
 		{`count(walkie_introduction_requests_sent_total)`, 3},
 		{`count(walkie_packets_dropped_total)`, float64(3 * len(core.DropReasons()))}, // every drop reason on every node
 		{`count(walkie_peers)`, 3 * 2},
-		{`count(walkie_wan_address_info == 1)`, 3},
+		{`count(walkie_wan_address_info{family="ipv4"} == 1)`, 3},
 		{`count(walkie_punctures_total)`, 3 * 2},
 		{`count(walkie_community_members)`, 3 * 2}, // chat and game
 		{`count(walkie_first_peer_seconds > 0)`, 3},
