@@ -23,16 +23,17 @@ import (
 	"github.com/walkie-p2p/walkie/proto"
 )
 
-// loneEnv is a node with no members: enough for a chat to post.
+// loneEnv is a node with no members: enough for a chat to post (it signs
+// with chatEnv's key).
 type loneEnv struct{}
 
 func (loneEnv) Send(proto.ID, community.Type, []byte) error { return community.ErrUnknownPeer }
 func (loneEnv) Members() []community.Peer                   { return nil }
-func (loneEnv) Self() proto.ID                              { return proto.ID{1} }
+func (loneEnv) Self() proto.ID                              { return chatEnv{}.Self() }
 func (loneEnv) WAN() netip.AddrPort                         { return netip.AddrPort{} }
 func (loneEnv) Logger() *slog.Logger                        { return slog.New(slog.DiscardHandler) }
-func (loneEnv) Key() ed25519.PublicKey                      { return nil }
-func (loneEnv) Sign([]byte) []byte                          { return nil }
+func (loneEnv) Key() ed25519.PublicKey                      { return chatEnv{}.Key() }
+func (loneEnv) Sign(msg []byte) []byte                      { return chatEnv{}.Sign(msg) }
 
 // nodeServer serves what a node serves, under acc's rules, with a monitor
 // and a running chat, on 127.0.0.1.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -67,11 +68,16 @@ func TestOpenCommunities(t *testing.T) {
 }
 
 // chatEnv is a node with no members, enough for the chat to post: the
-// methods a post calls. Any other would panic on the nil Env.
+// methods a post calls (it signs with the key of the zero seed). Any other
+// would panic on the nil Env.
 type chatEnv struct{ community.Env }
 
+func chatKey() ed25519.PrivateKey { return ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize)) }
+
 func (chatEnv) Members() []community.Peer { return nil }
-func (chatEnv) Self() proto.ID            { return proto.ID{1} }
+func (e chatEnv) Self() proto.ID          { return community.IDFromKey(e.Key()) }
+func (chatEnv) Key() ed25519.PublicKey    { return chatKey().Public().(ed25519.PublicKey) }
+func (chatEnv) Sign(msg []byte) []byte    { return ed25519.Sign(chatKey(), msg) }
 
 // TestChatFlags: the retention flags reach the built-in chat.
 func TestChatFlags(t *testing.T) {

@@ -44,6 +44,13 @@
 // a version 1 node drops ours as unknown types, and we answer its messages
 // with a version 1 reject that voids its game.
 //
+// # Members
+//
+// Only peers that proved their key are members (Policy): a commitment binds
+// the player's peer ID, which is the player's own only once it derives
+// from a proven key. A peer of the release before keys is no member: it
+// cannot be challenged, and its messages never reach the game.
+//
 // # API
 //
 // Challenge and Play drive a game; Games lists the open and recent ones,
@@ -134,6 +141,11 @@ func New(cfg Config) *Community {
 
 // Name implements community.Community.
 func (c *Community) Name() string { return c.cfg.Name }
+
+// Policy implements community.PolicyHolder: only members that proved their
+// key play. A commitment binds the player's peer ID, and only a key makes
+// that ID the player's own: an unauthenticated peer's ID is a claim.
+func (c *Community) Policy() community.Policy { return community.Policy{Authenticated: true} }
 
 // Messages implements community.Community.
 func (c *Community) Messages() []community.MessageSpec {
