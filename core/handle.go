@@ -205,6 +205,7 @@ func (o *Overlay) onIntroResponse(p *packet, resp *proto.IntroResponse, now time
 		o.shake(p.from, p.hdr.Sender, resp.Token, now) // B is a peer once it proved its key
 	}
 	if b != nil {
+		b.confirm(now) // it answered us: no doubt (awake) remains
 		// resp is scratch: copy what the table keeps. A token-only answer
 		// (to a request without a token) lists no communities: it must not
 		// wipe what B announced before.

@@ -39,6 +39,27 @@ func (o *Overlay) Moved(lan netip.AddrPort) {
 	o.signal()
 }
 
+// awake notices, before the worker handles anything at now, that it did
+// not run for wakeGap (it ticks at least every wakeGap/2): the phone
+// dozed, or the process was stopped. Its peers may have given up on it
+// meanwhile, and what waited in the socket buffer is old news: every peer
+// is in doubt until it answers a request sent from now on (Status shows
+// when we really last heard it), and the node recovers as from a move.
+func (o *Overlay) awake(now time.Time) {
+	gap := now.Sub(o.lastRun)
+	slept := !o.lastRun.IsZero() && gap > wakeGap
+	o.lastRun = now
+	if !slept {
+		return
+	}
+	o.log.Info("woke up; asking every peer again", "slept", gap.Round(time.Second))
+	for _, p := range o.table.peers() {
+		p.doubt = true
+	}
+	o.table.grace = now.Add(repairTime)
+	o.moved(netip.AddrPort{}, now)
+}
+
 // takeMove applies a Moved that is waiting.
 func (o *Overlay) takeMove(now time.Time) {
 	if lan := o.move.Swap(nil); lan != nil {

@@ -79,7 +79,7 @@ type Overlay struct {
 	published  *stamp    // what the current view was built from
 	// The recovery from a move (move.go).
 	repairFrom, repairUntil, nextRepair time.Time
-	lastTick                            time.Time // a long gap since: we slept
+	lastRun                             time.Time // when the worker last ran; a long gap since: we slept
 	lastVoteRepair                      time.Time
 	meetAgain                           []proto.ID // whom the next introduction request asks to meet again
 	knocks                              []knock    // the last addresses of lost peers (knock.go)
@@ -242,6 +242,7 @@ func (o *Overlay) run() {
 			o.work(nil, nil)
 		case <-timer.C:
 			now := time.Now()
+			o.awake(now)
 			o.out.begin(now)
 			next = o.tick(now)
 			o.finish()
@@ -261,6 +262,7 @@ func (o *Overlay) run() {
 // batch.
 func (o *Overlay) work(p *packet, b *pktBatch) {
 	now := time.Now() // one clock per batch: what is queued arrived together
+	o.awake(now)
 	o.out.begin(now)
 	o.takeBootstrap(now)
 	o.takeMove(now)

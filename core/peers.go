@@ -32,6 +32,11 @@ type peer struct {
 	natAt       time.Time     // when it announced nat
 	ticket      proto.Ticket  // its signed word for where port prediction may aim at it (punch.go)
 	punctures   *rate.Limiter // puncture requests we honour from it
+	// doubt: we slept since we last heard it (wake); until it answers a
+	// request we sent since, what arrives from it does not count as
+	// hearing it: it may have waited in our socket buffer while the peer
+	// gave up on us.
+	doubt bool
 	// key and sess: a peer that proved its key in a handshake has both;
 	// what we send it is sealed in sess. prev is the session sess replaced,
 	// which still opens what was in flight until prevUntil.
@@ -44,10 +49,21 @@ type peer struct {
 // authenticated reports whether the peer proved its key.
 func (p *peer) authenticated() bool { return p.sess != nil }
 
-// heard records that the peer spoke at now.
+// heard records that the peer spoke at now; not while we doubt it (see
+// confirm).
 func (p *peer) heard(now time.Time) {
+	if p.doubt {
+		return
+	}
 	p.lastHeard = now
 	p.seen.Store(now.UnixNano())
+}
+
+// confirm records that the peer answered a request of ours, or finished
+// a handshake with us, at now: whatever we doubted, it hears us now.
+func (p *peer) confirm(now time.Time) {
+	p.doubt = false
+	p.heard(now)
 }
 
 // candidate is a peer somebody introduced to us that has not proved anything
@@ -89,6 +105,7 @@ type peerTable struct {
 	cands    map[proto.ID]*candidate
 	invitees map[proto.ID]*invitee
 	removed  []*peer // since the worker last took them (gone): their sessions must go too
+	grace    time.Time // until then, doubted peers do not expire (doubt)
 }
 
 func newPeerTable(max, maxCand, perPrefix int) *peerTable {
@@ -270,7 +287,7 @@ func (t *peerTable) authenticate(id proto.ID, key ed25519.PublicKey, sess *sessi
 		p.prev, p.prevUntil = p.sess, now.Add(keepReplaced)
 	}
 	p.key, p.sess = key, sess
-	p.heard(now)
+	p.confirm(now)
 	t.ver++
 	return p, isNew
 }
@@ -280,6 +297,9 @@ func (t *peerTable) authenticate(id proto.ID, key ed25519.PublicKey, sess *sessi
 // peers (failed punctures).
 func (t *peerTable) expire(now time.Time, peerTimeout time.Duration) (gone []*peer, failed int) {
 	for _, p := range t.order {
+		if p.doubt && now.Before(t.grace) {
+			continue // the repair after a wake is still asking it
+		}
 		if now.Sub(p.lastHeard) > peerTimeout {
 			gone = append(gone, p)
 		}

@@ -40,10 +40,6 @@ func (o *Overlay) tick(now time.Time) time.Duration {
 		o.keepAlive(now)
 	}
 	o.beacon(now)
-	if !o.lastTick.IsZero() && now.Sub(o.lastTick) > wakeGap {
-		o.moved(netip.AddrPort{}, now) // we slept: what we knew may be stale
-	}
-	o.lastTick = now
 	o.repair(now, false)
 	probeNext := o.punch.tick(now)
 	if o.shakes != nil {
@@ -64,7 +60,7 @@ func (o *Overlay) tick(now time.Time) time.Duration {
 		}
 		o.rateMark, o.rateSent = now, sent
 	}
-	next := o.cfg.KeepAlive / 4
+	next := min(o.cfg.KeepAlive/4, wakeGap/2) // a longer gap means we slept (awake)
 	if o.table.len() == 0 {
 		next = o.walkInterval()
 	} else if d := o.nextWalk.Sub(now); d < next {
