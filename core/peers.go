@@ -104,7 +104,7 @@ type peerTable struct {
 	order    []*peer // sorted by ID: stable round-robin introductions
 	cands    map[proto.ID]*candidate
 	invitees map[proto.ID]*invitee
-	removed  []*peer // since the worker last took them (gone): their sessions must go too
+	removed  []*peer   // since the worker last took them (gone): their sessions must go too
 	grace    time.Time // until then, doubted peers do not expire (doubt)
 }
 
