@@ -75,10 +75,14 @@ func (o *Overlay) handle(p *packet, now time.Time) {
 // puncture request naming A.
 func (o *Overlay) onIntroRequest(p *packet, req *proto.IntroRequest, now time.Time) {
 	o.m.Add(IntroRequestsReceived, 1)
+	if o.quietSkip(p, req, now) {
+		return
+	}
 	o.s.tok = o.tok.issue(p.from, now)
 	resp := &o.s.answer
 	*resp = proto.IntroResponse{Nonce: req.Nonce, LAN: o.lan, Token: o.s.tok[:], Peers: resp.Peers[:0]}
-	if !o.tok.validAgainst(req.Token, &o.s.tok, p.from, now) {
+	valid := o.tok.validAgainst(req.Token, &o.s.tok, p.from, now)
+	if !valid && !o.atHome(p) {
 		// Unverified: maybe a spoofed source. Answer with a token only, and
 		// never with more bytes than we received (amplification <= 1x).
 		o.out.send(p.from, resp, 0, p.n, IntroResponsesSent)
@@ -88,7 +92,8 @@ func (o *Overlay) onIntroRequest(p *packet, req *proto.IntroRequest, now time.Ti
 	// could send votes at will. Only answers to our own requests vote.
 	a, isNew := o.admit(p, now)
 	if a != nil {
-		o.table.announce(a, req.LAN, req.NAT, req.Symmetric || isHard(req.NAT), req.Communities, now)
+		a.roamed = a.roamed && !valid
+		o.table.announce(a, req, now)
 		a.ticket = req.Ticket
 		if isNew {
 			o.peerAdded(a, now)
@@ -119,6 +124,8 @@ func (o *Overlay) onIntroRequest(p *packet, req *proto.IntroRequest, now time.Ti
 		want := 1
 		if req.WantMore {
 			want += proto.MaxMoreInvitees
+		} else if o.cfg.Quiet {
+			want = min(1, len(req.Meet)) // a quiet node introduces only where it is needed
 		}
 		// First the peers A asks to meet again (it moved, and their NATs
 		// filter its new address until they puncture toward it).
@@ -134,7 +141,7 @@ func (o *Overlay) onIntroRequest(p *packet, req *proto.IntroRequest, now time.Ti
 			}
 			picked = append(picked, c)
 		}
-	} else if c := o.table.random(); c != nil && c.id != p.hdr.Sender {
+	} else if c := o.table.random(); c != nil && c.id != p.hdr.Sender && !o.cfg.Quiet && pairable(&peer{addr: p.from, lan: req.LAN, reach: peerReach(req.Reach, p.from)}, c) {
 		picked = append(picked, c)
 	}
 	if req.NAT.Kind == proto.NATEasy {
@@ -205,7 +212,8 @@ func (o *Overlay) onIntroResponse(p *packet, resp *proto.IntroResponse, now time
 		o.shake(p.from, p.hdr.Sender, resp.Token, now) // B is a peer once it proved its key
 	}
 	if b != nil {
-		b.confirm(now) // it answered us: no doubt (awake) remains
+		b.confirm(now)   // it answered us: no doubt (awake) remains
+		b.roamed = false // and it is where we asked
 		// resp is scratch: copy what the table keeps. A token-only answer
 		// (to a request without a token) lists no communities: it must not
 		// wipe what B announced before.
@@ -230,7 +238,7 @@ func (o *Overlay) onIntroResponse(p *packet, resp *proto.IntroResponse, now time
 		// sees it), or it sits behind our own public IP. Walks to the
 		// others only hit their NAT's filter.
 		direct := q.LAN.IsValid() && (q.LAN == q.WAN || o.voterFor(q.WAN.Addr()).behindUs(q.WAN))
-		if q.ID != o.cfg.PeerID && direct {
+		if q.ID != o.cfg.PeerID && direct && o.canReach(q.WAN) {
 			o.table.addCandidate(q.ID, q.LAN, q.WAN, now)
 		}
 	}

@@ -31,6 +31,9 @@ type peer struct {
 	nat         proto.NATHint // its NAT, as it announced it: passed on when we introduce it
 	natAt       time.Time     // when it announced nat
 	ticket      proto.Ticket  // its signed word for where port prediction may aim at it (punch.go)
+	quiet       bool          // it pays for every packet: walk to it only when nobody else is left
+	reach       proto.Reach   // the IP families it sends to (family.go)
+	roamed      bool          // its sealed packets came from addr, which it has not proved yet (roam)
 	punctures   *rate.Limiter // puncture requests we honour from it
 	// doubt: we slept since we last heard it (wake); until it answers a
 	// request we sent since, what arrives from it does not count as
@@ -187,7 +190,7 @@ func (t *peerTable) upsert(id proto.ID, addr netip.AddrPort, now time.Time, punc
 
 // add inserts a new peer.
 func (t *peerTable) add(id proto.ID, addr netip.AddrPort, now time.Time, punctureRate float64) *peer {
-	p := &peer{id: id, addr: addr, added: now,
+	p := &peer{id: id, addr: addr, added: now, reach: peerReach(0, addr),
 		cursor:    rand.IntN(len(t.order) + 1), // start the round-robin anywhere
 		punctures: rate.NewLimiter(rate.Limit(punctureRate), int(2*punctureRate)+1)}
 	p.heard(now)
@@ -203,9 +206,12 @@ func (t *peerTable) add(id proto.ID, addr netip.AddrPort, now time.Time, punctur
 }
 
 // announce records what p says of itself in a request: its LAN address, its
-// NAT and its communities (copied: cs is the decoder's scratch).
-func (t *peerTable) announce(p *peer, lan netip.AddrPort, nat proto.NATHint, symmetric bool, cs []proto.ID, now time.Time) {
-	p.nat, p.natAt, p.symmetric = nat, now, symmetric
+// NAT, its families, whether it is quiet, and its communities (copied: the
+// request is the decoder's scratch).
+func (t *peerTable) announce(p *peer, req *proto.IntroRequest, now time.Time) {
+	lan, cs := req.LAN, req.Communities
+	p.nat, p.natAt, p.symmetric = req.NAT, now, req.Symmetric || isHard(req.NAT)
+	p.quiet, p.reach = req.Quiet, peerReach(req.Reach, p.addr)
 	t.setLAN(p, lan)
 	t.setCommunities(p, cs)
 }
@@ -403,6 +409,31 @@ func (t *peerTable) met(id proto.ID) bool {
 	return false
 }
 
+// walkTarget returns a random verified peer to walk to, or nil: one that
+// is not quiet, unless all are (a quiet peer pays for every packet).
+func (t *peerTable) walkTarget() *peer {
+	loud := 0
+	for _, p := range t.order {
+		if !p.quiet {
+			loud++
+		}
+	}
+	if loud == 0 {
+		return t.random()
+	}
+	i := rand.IntN(loud)
+	for _, p := range t.order {
+		if p.quiet {
+			continue
+		}
+		if i == 0 {
+			return p
+		}
+		i--
+	}
+	return nil
+}
+
 // random returns a random verified peer, or nil.
 func (t *peerTable) random() *peer {
 	if len(t.order) == 0 {
@@ -414,12 +445,13 @@ func (t *peerTable) random() *peer {
 // nextInvitee picks the peer to introduce to p: round-robin over the table,
 // so that p meets every one of our peers in as many walks, where a random
 // pick would repeat itself (coupon collector). Pairs whose puncture cannot
-// work are skipped: two peers behind symmetric NATs.
+// work are skipped: two peers behind symmetric NATs, and peers of families
+// that cannot reach each other (family.go).
 func (t *peerTable) nextInvitee(p *peer) *peer {
 	n := len(t.order)
 	for range n {
 		p.cursor = (p.cursor + 1) % n
-		if q := t.order[p.cursor]; q != p && punchable(p, q) {
+		if q := t.order[p.cursor]; q != p && punchable(p, q) && pairable(p, q) {
 			return q
 		}
 	}

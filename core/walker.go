@@ -100,7 +100,7 @@ func (o *Overlay) walk(now time.Time) {
 			return
 		}
 	}
-	if p := o.table.random(); p != nil {
+	if p := o.table.walkTarget(); p != nil {
 		o.sendIntroRequest(p.addr, p.token, false, now)
 	}
 }
@@ -110,7 +110,7 @@ func (o *Overlay) walk(now time.Time) {
 func (o *Overlay) keepAlive(now time.Time) {
 	slack := o.cfg.KeepAlive / 4
 	for _, p := range o.table.peers() {
-		if now.Sub(p.lastSent)+slack >= o.cfg.KeepAlive {
+		if o.keepAliveDue(p, slack, now) {
 			o.sendIntroRequest(p.addr, p.token, true, now)
 		}
 	}
@@ -141,7 +141,7 @@ func (o *Overlay) sendIntroRequest(to netip.AddrPort, tok []byte, keepAlive bool
 		pad = o.cfg.MinRequestSize
 	}
 	o.s.ask = proto.IntroRequest{Nonce: nonce, LAN: o.lan, Token: tok, Communities: o.comms.ids,
-		KeepAlive: keepAlive, Symmetric: o.votes.nat == NATSymmetric, NAT: o.natHint(now),
+		KeepAlive: keepAlive, Symmetric: o.votes.nat == NATSymmetric, NAT: o.natHint(now), Quiet: o.cfg.Quiet, Reach: o.reach,
 		WantMore: !keepAlive && (o.table.len() < o.cfg.TargetPeers || o.repairing(now))}
 	o.s.ask.Meet, o.meetAgain = o.meetAgain, nil
 	if o.s.ask.NAT.Wants {

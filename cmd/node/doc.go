@@ -82,8 +82,18 @@
 //	                    on Android, where a binary without cgo cannot ask the
 //	                    phone's resolver) 8.8.8.8:53.
 //	-profile NAME       default, or mobile: once 8 peers are known, walk once
-//	                    a minute, keep at most 16 peers, keep-alives at 25 s
-//	                    (core.MobileConfig). Default default.
+//	                    a minute, keep at most 16 peers, say so in every
+//	                    request so that peers walk elsewhere, answer one
+//	                    keep-alive in two, leave rekeying to the peer
+//	                    (core.MobileConfig, Config.Quiet), and sync the chat
+//	                    every 10 s, backing off to 2 min while it is idle.
+//	                    docs/android.md has what it costs. Default default.
+//	-nat64 VALUE        on an IPv6-only network, reach IPv4 peers through
+//	                    the NAT64: auto finds its prefix through DNS64 (the
+//	                    addresses of ipv4only.arpa, RFC 7050) on every
+//	                    network the node moves to; a prefix such as
+//	                    64:ff9b::/96 sets it; off. /status shows it as
+//	                    nat64. Default auto.
 //	-chat-max-messages N
 //	                    the chat keeps at most N messages, deleting the
 //	                    oldest. Default 10000.

@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/walkie-p2p/walkie/community"
 	"github.com/walkie-p2p/walkie/core"
@@ -54,6 +55,7 @@ type options struct {
 	perNetwork     int              // -peers-per-network: 0 means the core's default
 	dns            netip.AddrPort   // -dns; invalid means the system's resolver
 	profile        string           // -profile: default or mobile
+	nat64          nat64Flag        // -nat64
 	chat           chat.Config      // -chat-max-messages, -chat-max-bytes, -chat-max-age; the rest is chat's default
 	version        bool             // -version
 	help           bool             // -h, -help
@@ -100,6 +102,7 @@ func newFlagSet(o *options, raw *rawFlags) *flag.FlagSet {
 	fs.StringVar(&raw.logLevel, "log-level", "info", "log `level`: debug, info, warn or error")
 	fs.StringVar(&o.profile, "profile", "default", "`name` of the walk profile: default, or mobile (fewer packets once the table is healthy)")
 	fs.StringVar(&raw.dns, "dns", "", "DNS server `ip:port` for -bootstrap names (default: the system's; "+fallbackDNS+" if there is no "+resolvConf+", as on Android)")
+	fs.StringVar(&raw.nat64, "nat64", "auto", "on an IPv6-only network, reach IPv4 peers through the NAT64 `prefix` (such as 64:ff9b::/96); auto finds it through DNS64 (RFC 7050); off")
 	fs.BoolVar(&o.lanDiscovery, "lan-discovery", true, "find nodes on the LAN by multicast on 239.255.18.73:1873")
 	fs.BoolVar(&o.prediction, "port-prediction", true, "take part in port prediction with symmetric NATs (hundreds of probe packets an attempt, only while peers are few)")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
@@ -114,7 +117,7 @@ func newFlagSet(o *options, raw *rawFlags) *flag.FlagSet {
 // rawFlags holds the flags that are validated after parsing, so that every
 // mistake is reported in the same `-name "value": reason` form.
 type rawFlags struct {
-	listen, bootstrap, data, http, logLevel, dns string
+	listen, bootstrap, data, http, logLevel, dns, nat64 string
 }
 
 // parseFlags parses and validates the command line. Its errors are
@@ -173,6 +176,14 @@ func parseFlags(args []string) (*options, error) {
 	if o.profile != "default" && o.profile != "mobile" {
 		return nil, badFlag("profile", o.profile, "want default or mobile")
 	}
+	if o.profile == "mobile" {
+		// A phone's chat repairs losses less often; pushes still carry
+		// every new message at once.
+		o.chat.SyncInterval, o.chat.MaxSyncInterval = mobileChatSync, mobileChatSyncMax
+	}
+	if o.nat64, err = parseNAT64(raw.nat64); err != nil {
+		return nil, err
+	}
 	if raw.dns != "" {
 		if o.dns, err = netip.ParseAddrPort(raw.dns); err != nil || o.dns.Port() == 0 {
 			return nil, badFlag("dns", raw.dns, "want ip:port, for example 192.0.2.53:53")
@@ -183,6 +194,13 @@ func parseFlags(args []string) (*options, error) {
 	}
 	return o, nil
 }
+
+// The mobile profile's chat sync: every 10 s while the room is active,
+// backing off to every 2 minutes while it is idle.
+const (
+	mobileChatSync    = 10 * time.Second
+	mobileChatSyncMax = 2 * time.Minute
+)
 
 // checkChat checks the chat's retention flags: each must be positive (a
 // history without a bound is not offered).

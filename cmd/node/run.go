@@ -166,10 +166,30 @@ func serve(ctx context.Context, opts *options, log *slog.Logger) error {
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	// Every network the node is on gets its NAT64 prefix found (nat64.go).
+	nets := make(chan [2]netip.AddrPort, 1)
+	nets <- [2]netip.AddrPort{lan, lan6}
+	moved := func(lan, lan6 netip.AddrPort) {
+		o.Moved(lan, lan6)
+		select { // only the latest network counts
+		case <-nets:
+		default:
+		}
+		nets <- [2]netip.AddrPort{lan, lan6}
+	}
+	resolver, _ := dnsResolver(opts.dns, resolvConf)
+	lookup6 := func(ctx context.Context, host string) ([]netip.Addr, error) {
+		return resolver.LookupNetIP(ctx, "ip6", host)
+	}
 	watched := make(chan struct{})
 	go func() {
 		defer close(watched)
-		watchRoute(ctx, bound, lan, lan6, poke, o.Moved, log)
+		watchRoute(ctx, bound, lan, lan6, poke, moved, log)
+	}()
+	found := make(chan struct{})
+	go func() {
+		defer close(found)
+		findNAT64(ctx, opts.nat64, nets, lookup6, o.SetNAT64, log)
 	}()
 	cached := make(chan struct{})
 	go func() {
@@ -205,6 +225,7 @@ func serve(ctx context.Context, opts *options, log *slog.Logger) error {
 	cancel()
 	<-resolved
 	<-watched
+	<-found
 	<-cached
 	if srv != nil {
 		sctx, scancel := context.WithTimeout(context.Background(), httpShutdownTimeout)
