@@ -206,6 +206,7 @@ func (c *Chat) syncLoop(ctx context.Context) {
 	d := c.cfg.SyncInterval
 	t := time.NewTimer(d - d/10 + rand.N(d/5+1))
 	defer t.Stop()
+	var last activity
 	for {
 		select {
 		case <-ctx.Done():
@@ -213,8 +214,38 @@ func (c *Chat) syncLoop(ctx context.Context) {
 		case <-t.C:
 		}
 		c.syncOnce()
+		// A room where nothing happens needs no repair every round: each
+		// round that found the room as it was doubles the interval, up to
+		// MaxSyncInterval; a new message or member brings it back.
+		now := c.activity()
+		if now == last {
+			d = min(2*d, c.cfg.MaxSyncInterval)
+		} else {
+			d = c.cfg.SyncInterval
+		}
+		last = now
 		t.Reset(d - d/10 + rand.N(d/5+1))
 	}
+}
+
+// activity is what a sync round compares with the last one's: messages
+// stored or posted, and the members.
+type activity struct {
+	messages uint64
+	members  int
+	memberID community.ID // the lowest member's ID: another set of the same size shows here, mostly
+}
+
+// activity returns the room's activity now.
+func (c *Chat) activity() activity {
+	ms := c.env.Members()
+	c.mu.Lock()
+	a := activity{messages: c.stats.Received + c.stats.Posted, members: len(ms)}
+	c.mu.Unlock()
+	if len(ms) > 0 {
+		a.memberID = ms[0].ID
+	}
+	return a
 }
 
 // syncOnce sends one sync request to a random member.

@@ -105,7 +105,9 @@ func TestForgeriesRefusedEverywhere(t *testing.T) {
 
 		// Relayed through sync only: Z answers every request with them.
 		bad[z].setAnswer(func(proto.ID) [][]byte { return bodies })
-		if _, err := net.WaitFor(2*time.Minute, func() error {
+		// An idle room syncs every 32 s at most, with a random member of
+		// four: half an hour asks Z many times over.
+		if _, err := net.WaitFor(30*time.Minute, func() error {
 			for i := range 3 {
 				if n := chats[i].Stats().BadSignature; n < uint64(len(forged)) {
 					return fmt.Errorf("node %d refused %d forgeries so far", i, n)
