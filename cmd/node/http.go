@@ -48,10 +48,14 @@ func newHandler(status func() core.Status, mon *monitor, comms []community.Commu
 	}
 	mux := http.NewServeMux()
 	for _, c := range comms {
-		if a, ok := c.(community.APIServer); ok {
-			// Names are distinct and valid, so no two communities share
-			// a path and none reaches the node's own routes.
-			h, root := a.API(), "/api/"+c.Name()
+		a, ok := c.(community.APIServer)
+		if !ok {
+			continue
+		}
+		// Names are distinct and valid, so no two communities share a
+		// path and none reaches the node's own routes. A plugin's API is
+		// nil when the plugin serves none.
+		if h, root := a.API(), "/api/"+c.Name(); h != nil {
 			mux.Handle(root, h)
 			mux.Handle(root+"/", h)
 		}
