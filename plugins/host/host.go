@@ -181,28 +181,6 @@ func (p *Plugin) Start(ctx context.Context, env community.Env) error {
 	return nil
 }
 
-// startIn serves the Host service to process pr, over the go-plugin
-// broker and at a plain address, and starts the community in it.
-func (p *Plugin) startIn(pr *process) error {
-	d, err := serveDirect(p.cfg.SocketDir, p.env, p.log)
-	if err != nil {
-		return fmt.Errorf("plugin %s: %w", p.cfg.Path, err)
-	}
-	pr.direct = d // stopped with the process
-	id := pr.conn.Broker.NextId()
-	go pr.conn.Broker.AcceptAndServe(id, newHostServer(p.env, p.log))
-	ctx, cancel := context.WithTimeout(context.Background(), p.cfg.CallTimeout)
-	defer cancel()
-	resp, err := pr.conn.Community.Start(ctx, &pluginv1.StartRequest{HostBrokerId: id, HostAddress: d.target})
-	if err == nil && resp.GetError() != "" {
-		err = errors.New(resp.GetError())
-	}
-	if err != nil {
-		return fmt.Errorf("plugin %s: start: %w", p.cfg.Path, err)
-	}
-	return nil
-}
-
 // handle delivers one message to the plugin.
 func (p *Plugin) handle(ctx context.Context, from community.Peer, t community.Type, body []byte) error {
 	p.mu.Lock()
@@ -386,12 +364,4 @@ func (p *Plugin) PID() int {
 		return 0
 	}
 	return p.proc.pid()
-}
-
-// exitStatus describes how a process ended.
-func exitStatus(err error) string {
-	if err == nil {
-		return "exit status 0"
-	}
-	return err.Error()
 }

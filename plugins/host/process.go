@@ -30,7 +30,8 @@ type process struct {
 	stderr *tail
 	desc   *pluginv1.DescribeResponse
 	up     time.Time
-	direct *direct // the Host service at a plain address, once started
+	direct *direct      // the Host service at a plain address, once started
+	broker *grpc.Server // the Host service on the go-plugin broker, if the plugin has one
 }
 
 // launch starts the binary, completes the go-plugin handshake and asks the
@@ -90,6 +91,36 @@ func (p *Plugin) launch() (*process, error) {
 	return pr, nil
 }
 
+// startIn serves the Host service to process pr, over the go-plugin
+// broker and at a plain address, and starts the community in it.
+func (p *Plugin) startIn(pr *process) error {
+	d, err := serveDirect(p.cfg.SocketDir, p.env, p.log)
+	if err != nil {
+		return fmt.Errorf("plugin %s: %w", p.cfg.Path, err)
+	}
+	pr.direct = d // stopped with the process
+	id := pr.conn.Broker.NextId()
+	// Not the broker's AcceptAndServe, which logs to the standard logger
+	// when the plugin does not speak the broker (one in another language
+	// dials HostAddress instead).
+	if ln, err := pr.conn.Broker.Accept(id); err != nil {
+		p.log.Debug("the plugin has no go-plugin broker for the Host service", "err", err)
+	} else {
+		pr.broker = newHostServer(p.env, p.log)(nil)
+		go pr.broker.Serve(ln)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), p.cfg.CallTimeout)
+	defer cancel()
+	resp, err := pr.conn.Community.Start(ctx, &pluginv1.StartRequest{HostBrokerId: id, HostAddress: d.target})
+	if err == nil && resp.GetError() != "" {
+		err = errors.New(resp.GetError())
+	}
+	if err != nil {
+		return fmt.Errorf("plugin %s: start: %w", p.cfg.Path, err)
+	}
+	return nil
+}
+
 // handshakeError says in one line why a binary is not a working plugin.
 func (p *Plugin) handshakeError(err error, stderr string) error {
 	msg := fmt.Sprintf("plugin %s: handshake failed (is it a walkie plugin built with plugins/sdk.Serve, or one that follows docs/writing-a-plugin.md, for this OS and CPU?): %v", p.cfg.Path, err)
@@ -120,6 +151,9 @@ func (pr *process) kill() {
 func (pr *process) release() {
 	pr.client.Kill()
 	pr.direct.stop()
+	if pr.broker != nil {
+		pr.broker.Stop()
+	}
 }
 
 // procRunner runs the plugin binary for go-plugin. It is ours rather than
@@ -231,4 +265,12 @@ func (t *tail) String() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return string(bytes.TrimSpace(t.buf))
+}
+
+// exitStatus describes how a process ended.
+func exitStatus(err error) string {
+	if err == nil {
+		return "exit status 0"
+	}
+	return err.Error()
 }
