@@ -99,6 +99,13 @@ func TestHTTPRoutes(t *testing.T) {
 		if tt.code == 405 && !strings.Contains(resp.Header.Get("Allow"), "GET") {
 			t.Errorf("%s %s: Allow = %q", tt.method, tt.path, resp.Header.Get("Allow"))
 		}
+		// Every error is JSON {"error": "..."}, the catch-all's too.
+		if tt.code >= 400 && tt.method != "HEAD" {
+			var e struct{ Error string }
+			if json.Unmarshal(b, &e) != nil || e.Error == "" || resp.Header.Get("Content-Type") != "application/json" {
+				t.Errorf("%s %s: %d %q is not a JSON error", tt.method, tt.path, resp.StatusCode, b)
+			}
+		}
 	}
 }
 
