@@ -16,7 +16,9 @@ GRPC_PYTHON_PLUGIN ?= /usr/bin/grpc_python_plugin
 .PHONY: proto help build test fuzz bench ratio demo lint e2e e2e-metrics natlab natlab-report measure sim android clean
 
 help: ## list the targets
-	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' \
+	  '{ name[NR] = $$1; text[NR] = $$2; if (length($$1) > w) w = length($$1) } \
+	   END { for (i = 1; i <= NR; i++) printf "  make %-" w "s  %s\n", name[i], text[i] }'
 
 build: ## build bin/walkie (the node), bin/walkie-demo and bin/gameplugin (walkie -plugin bin/gameplugin)
 	$(GO) build -o $(BIN)/walkie ./cmd/node
