@@ -3,8 +3,10 @@ package host_test
 import (
 	"bufio"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -77,6 +79,23 @@ func TestHTTPThroughPlugin(t *testing.T) {
 	}
 	if code, hdr, out := call(t, "GET", srv.URL+"/api/echo/status", "", nil); code != http.StatusTeapot || hdr.Get("X-Echo") != "teapot" || out["error"] != "short and stout" {
 		t.Errorf("status: %d %v %v", code, hdr, out)
+	}
+	// An answer of many pieces (the plugin sends 64 KiB at a time) comes
+	// back whole, up to the limit.
+	for _, n := range []int{0, 1, 200_001, host.MaxHTTPResponseBody} {
+		resp, err := http.Get(srv.URL + "/api/echo/large?n=" + strconv.Itoa(n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		ok := err == nil && resp.StatusCode == 200 && len(b) == n
+		for i := 0; ok && i < n; i += 4099 {
+			ok = b[i] == byte('a'+i%26)
+		}
+		if !ok {
+			t.Errorf("large %d: %s, %d bytes, %v", n, resp.Status, len(b), err)
+		}
 	}
 	if code, _, out := call(t, "GET", srv.URL+"/api/echo/none", "", nil); code != 404 {
 		t.Errorf("unknown path: %d %v", code, out)

@@ -3,6 +3,7 @@ package main
 import (
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 //	GET  /api/echo/slow    never answers (ignores its context, as a stuck handler would)
 //	GET  /api/echo/exit    the process exits mid-request
 //	GET  /api/echo/panic   the handler panics
+//	GET  /api/echo/large   ?n=N: N bytes a..z, a..z, ... in two writes
 //	GET  /api/echo/big     an answer one byte over host.MaxHTTPResponseBody
 //	GET  /api/echo/badheader an answer with a header name no HTTP allows
 //	GET  /api/echo/stream  events "tick" 1, 2, ... every 20 ms until the client goes; logs "stream ended"
@@ -54,6 +56,16 @@ func (e *echo) API() http.Handler {
 	})
 	mux.HandleFunc("GET /api/echo/panic", func(http.ResponseWriter, *http.Request) {
 		panic("testplugin: HTTP panic on request")
+	})
+	mux.HandleFunc("GET /api/echo/large", func(w http.ResponseWriter, r *http.Request) {
+		n, _ := strconv.Atoi(r.URL.Query().Get("n"))
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = byte('a' + i%26)
+		}
+		w.Header().Set("Content-Type", "text/plain")
+		w.Write(b[:n/3]) // pieces of odd sizes, the last written as the handler returns
+		w.Write(b[n/3:])
 	})
 	mux.HandleFunc("GET /api/echo/big", func(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte(strings.Repeat("x", host.MaxHTTPResponseBody+1)))
