@@ -62,8 +62,11 @@
 //	                    be in -communities too, nor served by a -plugin.
 //	                    Default none.
 //	-plugin PATH        out-of-process community plugin (a binary built with
-//	                    plugins/sdk.Serve), repeatable; it replaces the
-//	                    -communities entry of the same name. A binary that
+//	                    plugins/sdk.Serve, or one in any language that follows
+//	                    docs/writing-a-plugin.md), repeatable; it replaces the
+//	                    -communities entry of the same name, and its HTTP
+//	                    API, if it has one, is served at /api/NAME
+//	                    (plugins/host: 413, 502, 504 as JSON). A binary that
 //	                    fails the handshake stops walkie at start (exit 1);
 //	                    one that crashes or hangs later is restarted with
 //	                    backoff (plugins/host) while the node runs on.
@@ -116,7 +119,12 @@
 //	GET  /api/chat/stream  new messages as server-sent events (counted against
 //	                       the cap on streams of -http).
 //
-// Errors are JSON {"error": "..."} (plugins/httpjson).
+// The game's API (plugins/game, game.Community.API): POST
+// /api/game/challenge and /api/game/move, GET /api/game/games and
+// /api/game/scores. docs/openapi.json describes every route of -http, and
+// walkie -h lists them (routes.go). Errors are JSON {"error": "..."}
+// (plugins/httpjson), an unknown path's 404 and a wrong method's 405
+// included.
 //
 // The LAN address told to peers is the -listen IP if it is specific;
 // otherwise the source address of the route to the internet (a UDP "dial",

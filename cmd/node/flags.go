@@ -348,6 +348,18 @@ func printUsage(w io.Writer) {
 	fs := newFlagSet(&options{}, &rawFlags{})
 	fs.SetOutput(w)
 	fs.PrintDefaults()
+	printRoutes(w)
+}
+
+// printRoutes writes the local API's routes, from the table that
+// docs/openapi.json is checked against.
+func printRoutes(w io.Writer) {
+	fmt.Fprint(w, "\nHTTP routes of -http (docs/openapi.json describes them; errors are JSON {\"error\": \"...\"}):\n")
+	fmt.Fprint(w, "  GET  /             the status page\n")
+	for _, r := range apiRoutes() {
+		fmt.Fprintf(w, "  %-4s %s\n", r.method, r.path)
+	}
+	fmt.Fprint(w, "  and /api/NAME of a -plugin's community, which the plugin serves\n")
 }
 
 // versionString is the text printed by -version.

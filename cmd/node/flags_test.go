@@ -229,6 +229,8 @@ func TestRunHelpVersion(t *testing.T) {
 	for _, tt := range []struct{ arg, want string }{
 		{"-h", "-bootstrap list"},
 		{"-help", "-lan-discovery"},
+		{"-h", "  GET  /api/chat/stream\n"},
+		{"-h", "  POST /api/game/move\n"},
 		{"-version", "walkie "},
 	} {
 		var stdout, stderr bytes.Buffer

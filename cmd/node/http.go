@@ -35,7 +35,7 @@ const (
 //	                (community.APIServer), and everything under /api/NAME/
 //
 // A "GET" pattern also matches HEAD; other methods get 405 with an Allow
-// header, other paths 404. Before any of them, acc's rules apply (Host,
+// header, other paths 404, as JSON (routes.go). Before any of them, acc's rules apply (Host,
 // Origin, token: access.go); a nil acc is loopback's. Every community's
 // event streams share one cap, streams (nil: httpjson's defaults). With a
 // nil mon (tests) there is no /metrics and no /history.
@@ -48,27 +48,38 @@ func newHandler(status func() core.Status, mon *monitor, comms []community.Commu
 	}
 	mux := http.NewServeMux()
 	for _, c := range comms {
-		if a, ok := c.(community.APIServer); ok {
-			// Names are distinct and valid, so no two communities share
-			// a path and none reaches the node's own routes.
-			h, root := a.API(), "/api/"+c.Name()
+		a, ok := c.(community.APIServer)
+		if !ok {
+			continue
+		}
+		// Names are distinct and valid, so no two communities share a
+		// path and none reaches the node's own routes. A plugin's API is
+		// nil when the plugin serves none.
+		if h, root := a.API(), "/api/"+c.Name(); h != nil {
 			mux.Handle(root, h)
 			mux.Handle(root+"/", h)
 		}
 	}
-	mux.HandleFunc("GET /status", func(w http.ResponseWriter, r *http.Request) {
-		httpjson.Write(w, http.StatusOK, status())
-	})
+	var metrics, history, login http.Handler
 	if mon != nil {
 		// promhttp answers in the format the scraper asks for and gzips
 		// when allowed; one failing collector must not hide the others.
-		mux.Handle("GET /metrics", promhttp.HandlerFor(mon.reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError}))
-		mux.HandleFunc("GET /history", mon.hist.serveHistory)
+		metrics = promhttp.HandlerFor(mon.reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
+		history = http.HandlerFunc(mon.hist.serveHistory)
 	}
 	if acc.token != "" {
-		mux.HandleFunc("POST /login", acc.login)
+		login = http.HandlerFunc(acc.login)
+	}
+	statusJSON := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		httpjson.Write(w, http.StatusOK, status())
+	})
+	for _, o := range ownRoutes(statusJSON, metrics, history, login) {
+		if o.h != nil {
+			mux.Handle(o.method+" "+o.path, o.h)
+		}
 	}
 	addPage(mux)
+	mux.Handle("/", notFound(mux))
 	return acc.wrap(mux, streams)
 }
 
