@@ -48,7 +48,9 @@
 //
 // Challenge and Play drive a game; Games lists the open and recent ones,
 // Scores the wins, losses and draws per opponent (void games count for
-// nobody). API serves them over HTTP; the node mounts it at /api/game.
+// nobody), and Subscribe delivers every change as it happens (a challenge,
+// a move, a result). API serves them over HTTP, with a stream of events;
+// the node mounts it at /api/game.
 package game
 
 import (
@@ -106,6 +108,8 @@ type Community struct {
 	finished []GameID // oldest first, for eviction
 	scores   map[proto.ID]*Score
 	rejected map[string]int
+	subs     map[chan Event]struct{} // Subscribe's
+	closed   bool
 	cancel   context.CancelFunc
 	done     chan struct{}
 }
@@ -129,6 +133,7 @@ func New(cfg Config) *Community {
 		games:    make(map[GameID]*game),
 		scores:   make(map[proto.ID]*Score),
 		rejected: make(map[string]int),
+		subs:     make(map[chan Event]struct{}),
 	}
 }
 
@@ -167,10 +172,15 @@ func (c *Community) Start(ctx context.Context, env community.Env) error {
 	return nil
 }
 
-// Close implements community.Community.
+// Close implements community.Community: it ends every subscription.
 func (c *Community) Close() error {
 	c.mu.Lock()
 	cancel, done := c.cancel, c.done
+	c.closed = true
+	for ch := range c.subs {
+		close(ch)
+	}
+	clear(c.subs)
 	c.mu.Unlock()
 	if cancel != nil {
 		cancel()
@@ -204,6 +214,7 @@ func (c *Community) Challenge(peer proto.ID) (GameID, error) {
 	now := time.Now()
 	g := &game{id: id, peer: peer, challenger: true, started: now, deadline: now.Add(c.cfg.Timeout)}
 	c.games[id] = g
+	c.publish(EventChallenge, g)
 	out.add(peer, TypeInvite, &Message{Game: id})
 	return id, nil
 }
@@ -238,6 +249,7 @@ func (c *Community) commit(g *game, m Move, out *outbox) error {
 	g.mine, g.committed = m, true
 	g.hash = Commitment(g.id, c.env.Self(), m, g.nonce)
 	g.deadline = time.Now().Add(c.cfg.Timeout)
+	c.publish(EventMove, g)
 	out.add(g.peer, TypeCommit, &Message{Game: g.id, Hash: g.hash})
 	if r := c.maybeReveal(g, out); r != "" {
 		c.rejected[r]++
@@ -325,6 +337,7 @@ func (c *Community) finish(g *game, r Result, reason string) {
 	case Draw:
 		s.Draws++
 	}
+	c.publish(EventResult, g)
 	c.finished = append(c.finished, g.id)
 	if len(c.finished) > maxFinished {
 		delete(c.games, c.finished[0])
