@@ -19,7 +19,8 @@
 //	                    Default none: LAN discovery still runs.
 //	-data DIR           state directory: the Ed25519 identity key in
 //	                    DIR/identity.key (0600), the peer ID derived from
-//	                    it in DIR/peer-id, the chat history, the HTTP token
+//	                    it in DIR/peer-id, the chat history, the game's
+//	                    score table in DIR/game/scores.json, the HTTP token
 //	                    (-http) in DIR/http-token; written atomically.
 //	                    Default $HOME/.walkie, else walkie-data beside the
 //	                    binary (phones have no HOME), whichever is
@@ -51,8 +52,9 @@
 //	                    members. Built in (see builtins in communities.go):
 //	                    "chat", the group chat (plugins/chat, history in
 //	                    DATA/chat, API under /api/chat: see chat.Chat.API),
-//	                    and "game", rock-paper-scissors (plugins/game, API
-//	                    under /api/game: see game.Community.API). A name that
+//	                    and "game", rock-paper-scissors (plugins/game, scores
+//	                    in DATA/game/scores.json, API under /api/game: see
+//	                    game.Community.API). A name that
 //	                    is neither built in nor served by a -plugin is a
 //	                    mistake (exit 2). Default chat,game; "" for none.
 //	-announce LIST      comma-separated community names to announce in
@@ -116,8 +118,8 @@
 //
 // Exit codes: 0 after SIGINT or SIGTERM (the node shuts down cleanly and logs
 // "stopped"), after -h and after -version; 1 if the node cannot start (an
-// address in use, an unreadable or corrupt identity.key, peer-id or
-// http-token file) or its HTTP server fails; 2 for a mistake on the command
+// address in use, an unreadable or corrupt identity.key, peer-id,
+// http-token or game/scores.json file) or its HTTP server fails; 2 for a mistake on the command
 // line, reported as one line on stderr. Which
 // communities the -plugin binaries serve is known only once they run, so a
 // -communities name that none serves is reported after their "plugin

@@ -156,7 +156,7 @@ func apiView(g Game) apiGame {
 		Result: string(g.Result), Reason: g.Reason}
 }
 
-// apiScore is a score as the API shows it.
+// apiScore is a score as the API, and the score table's file, show it.
 type apiScore struct {
 	Peer   string `json:"peer"`
 	Wins   int    `json:"wins"`

@@ -51,14 +51,23 @@
 // nobody), and Subscribe delivers every change as it happens (a challenge,
 // a move, a result). API serves them over HTTP, with a stream of events;
 // the node mounts it at /api/game.
+//
+// # Scores on disk
+//
+// A community made with Load keeps its score table in Config.Dir/scores.json
+// (the node's DATA/game/scores.json), written atomically after every game
+// that scores, and reads it back at the next Load. New keeps it in memory
+// only.
 package game
 
 import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -76,6 +85,9 @@ type Config struct {
 	// play against, for a game served out-of-process where no user can
 	// call Play.
 	AutoPlay bool
+	// Dir is the directory of the score table (ScoresFile), for Load; ""
+	// with New, which keeps the table in memory.
+	Dir string
 }
 
 // Limits on what a peer can make us hold.
@@ -112,10 +124,26 @@ type Community struct {
 	closed   bool
 	cancel   context.CancelFunc
 	done     chan struct{}
+
+	// With a Dir: the score table changed since the last save (one
+	// pending signal), and the last save failed. Only the loop, and
+	// Close after it, use unsaved.
+	dirty   chan struct{}
+	unsaved bool
 }
 
-// New returns a game community.
+// New returns a game community that keeps its scores in memory only; Load
+// keeps them in a file. cfg.Dir must be empty: New panics otherwise, since
+// a table that was meant to be kept would be lost.
 func New(cfg Config) *Community {
+	if cfg.Dir != "" {
+		panic("game: New with Config.Dir; use Load, which reads the score table")
+	}
+	return newCommunity(cfg)
+}
+
+// newCommunity returns a community with cfg's defaults and empty tables.
+func newCommunity(cfg Config) *Community {
 	if cfg.Name == "" {
 		cfg.Name = "game"
 	}
@@ -172,7 +200,8 @@ func (c *Community) Start(ctx context.Context, env community.Env) error {
 	return nil
 }
 
-// Close implements community.Community: it ends every subscription.
+// Close implements community.Community: it ends every subscription and,
+// with a Dir, saves the score table if a save is pending.
 func (c *Community) Close() error {
 	c.mu.Lock()
 	cancel, done := c.cancel, c.done
@@ -185,6 +214,19 @@ func (c *Community) Close() error {
 	if cancel != nil {
 		cancel()
 		<-done
+	}
+	if c.dirty != nil {
+		select {
+		case <-c.dirty:
+			c.saveScores()
+		default:
+			if c.unsaved {
+				c.saveScores()
+			}
+		}
+		if c.unsaved {
+			return fmt.Errorf("game: the score table %s could not be saved: the last games' scores are not on disk", filepath.Join(c.cfg.Dir, ScoresFile))
+		}
 	}
 	return nil
 }
@@ -336,6 +378,9 @@ func (c *Community) finish(g *game, r Result, reason string) {
 		s.Losses++
 	case Draw:
 		s.Draws++
+	}
+	if r != Void {
+		c.markScored()
 	}
 	c.publish(EventResult, g)
 	c.finished = append(c.finished, g.id)
