@@ -25,10 +25,10 @@
 //	                    Default $HOME/.walkie, else walkie-data beside the
 //	                    binary (phones have no HOME), whichever is
 //	                    writable; if neither, walkie asks for -data.
-//	-http ADDR          HTTP server: / (the status page), /status (JSON),
-//	                    /metrics (Prometheus, docs/metrics.md), /history
-//	                    (the page's chart) and /api/NAME (the communities);
-//	                    "" disables it. Default 127.0.0.1:1874. It answers
+//	-http ADDR          HTTP server: / (the page: chat, game and status),
+//	                    /status (JSON), /metrics (Prometheus,
+//	                    docs/metrics.md), /history (the page's chart) and
+//	                    /api/NAME (the communities); "" disables it. Default 127.0.0.1:1874. It answers
 //	                    only a Host that names the node (loopback, the
 //	                    address a request arrived at, the -http host,
 //	                    -http-host; else 421) and takes a POST only from its
@@ -107,6 +107,15 @@
 //	                       sends no parameters now gets the newest 100.
 //	GET  /api/chat/stream  new messages as server-sent events (counted against
 //	                       the cap on streams of -http).
+//
+// The game's API (plugins/game, game.Community.API), under -http:
+//
+//	POST /api/game/challenge {"peer": "..."}: {"game": "ID"}.
+//	POST /api/game/move      {"game": "ID", "move": "rock"}: the game.
+//	GET  /api/game/games     {"games": [...]}, the open and recent games.
+//	GET  /api/game/scores    {"scores": [...]}, kept in DATA/game/scores.json.
+//	GET  /api/game/stream    "challenge", "move" and "result" events
+//	                         (server-sent; counted against the same cap).
 //
 // Errors are JSON {"error": "..."} (plugins/httpjson).
 //
