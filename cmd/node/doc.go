@@ -19,15 +19,16 @@
 //	                    Default none: LAN discovery still runs.
 //	-data DIR           state directory: the Ed25519 identity key in
 //	                    DIR/identity.key (0600), the peer ID derived from
-//	                    it in DIR/peer-id, the chat history, the HTTP token
+//	                    it in DIR/peer-id, the chat history, the game's
+//	                    score table in DIR/game/scores.json, the HTTP token
 //	                    (-http) in DIR/http-token; written atomically.
 //	                    Default $HOME/.walkie, else walkie-data beside the
 //	                    binary (phones have no HOME), whichever is
 //	                    writable; if neither, walkie asks for -data.
-//	-http ADDR          HTTP server: / (the status page), /status (JSON),
-//	                    /metrics (Prometheus, docs/metrics.md), /history
-//	                    (the page's chart) and /api/NAME (the communities);
-//	                    "" disables it. Default 127.0.0.1:1874. It answers
+//	-http ADDR          HTTP server: / (the page: chat, game and status),
+//	                    /status (JSON), /metrics (Prometheus,
+//	                    docs/metrics.md), /history (the page's chart) and
+//	                    /api/NAME (the communities); "" disables it. Default 127.0.0.1:1874. It answers
 //	                    only a Host that names the node (loopback, the
 //	                    address a request arrived at, the -http host,
 //	                    -http-host; else 421) and takes a POST only from its
@@ -51,8 +52,9 @@
 //	                    members. Built in (see builtins in communities.go):
 //	                    "chat", the group chat (plugins/chat, history in
 //	                    DATA/chat, API under /api/chat: see chat.Chat.API),
-//	                    and "game", rock-paper-scissors (plugins/game, API
-//	                    under /api/game: see game.Community.API). A name that
+//	                    and "game", rock-paper-scissors (plugins/game, scores
+//	                    in DATA/game/scores.json, API under /api/game: see
+//	                    game.Community.API). A name that
 //	                    is neither built in nor served by a -plugin is a
 //	                    mistake (exit 2). Default chat,game; "" for none.
 //	-announce LIST      comma-separated community names to announce in
@@ -119,12 +121,18 @@
 //	GET  /api/chat/stream  new messages as server-sent events (counted against
 //	                       the cap on streams of -http).
 //
-// The game's API (plugins/game, game.Community.API): POST
-// /api/game/challenge and /api/game/move, GET /api/game/games and
-// /api/game/scores. docs/openapi.json describes every route of -http, and
-// walkie -h lists them (routes.go). Errors are JSON {"error": "..."}
-// (plugins/httpjson), an unknown path's 404 and a wrong method's 405
-// included.
+// The game's API (plugins/game, game.Community.API), under -http:
+//
+//	POST /api/game/challenge {"peer": "..."}: {"game": "ID"}.
+//	POST /api/game/move      {"game": "ID", "move": "rock"}: the game.
+//	GET  /api/game/games     {"games": [...]}, the open and recent games.
+//	GET  /api/game/scores    {"scores": [...]}, kept in DATA/game/scores.json.
+//	GET  /api/game/stream    "challenge", "move" and "result" events
+//	                         (server-sent; counted against the same cap).
+//
+// docs/openapi.json describes every route of -http, and walkie -h lists
+// them (routes.go). Errors are JSON {"error": "..."} (plugins/httpjson),
+// an unknown path's 404 and a wrong method's 405 included.
 //
 // The LAN address told to peers is the -listen IP if it is specific;
 // otherwise the source address of the route to the internet (a UDP "dial",
@@ -134,8 +142,8 @@
 //
 // Exit codes: 0 after SIGINT or SIGTERM (the node shuts down cleanly and logs
 // "stopped"), after -h and after -version; 1 if the node cannot start (an
-// address in use, an unreadable or corrupt identity.key, peer-id or
-// http-token file) or its HTTP server fails; 2 for a mistake on the command
+// address in use, an unreadable or corrupt identity.key, peer-id,
+// http-token or game/scores.json file) or its HTTP server fails; 2 for a mistake on the command
 // line, reported as one line on stderr. Which
 // communities the -plugin binaries serve is known only once they run, so a
 // -communities name that none serves is reported after their "plugin

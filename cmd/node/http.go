@@ -14,7 +14,7 @@ import (
 )
 
 // Limits of the HTTP server. It serves a few small documents to operators,
-// scrapers and one status page, so every limit is tight.
+// scrapers and one page, so every limit is tight.
 const (
 	httpReadHeaderTimeout = 5 * time.Second
 	httpReadTimeout       = 10 * time.Second
@@ -26,7 +26,8 @@ const (
 
 // newHandler returns the node's HTTP handler:
 //
-//	GET  /          the status page (page.go), which polls the three below
+//	GET  /          the page (page.go): chat, game and status; it polls the
+//	                three below and uses the communities' APIs
 //	GET  /status    status() as JSON (core.Status: its field names are a contract)
 //	GET  /metrics   mon's registry in the Prometheus text format
 //	GET  /history   the peer counts of the last minutes, for the page's chart

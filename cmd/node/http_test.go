@@ -69,7 +69,7 @@ func TestHTTPRoutes(t *testing.T) {
 		{"POST", "/status", 405, ""},
 		{"DELETE", "/status", 405, ""},
 		{"GET", "/", 200, "<title>walkie node</title>"},
-		{"GET", "/page/app.js", 200, "'use strict'"},
+		{"GET", "/page/app.js", 200, "'/status'"},
 		{"GET", "/page/", 404, ""},
 		{"GET", "/page/nothing.js", 404, ""},
 		{"GET", "/index.html", 404, ""},

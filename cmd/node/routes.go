@@ -31,6 +31,7 @@ func apiRoutes() []route {
 		{"POST", "/api/game/move"},
 		{"GET", "/api/game/games"},
 		{"GET", "/api/game/scores"},
+		{"GET", "/api/game/stream"},
 	}
 }
 
