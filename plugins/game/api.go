@@ -23,8 +23,8 @@ var _ community.APIServer = (*Community)(nil)
 
 // API returns the game's local HTTP API (community.APIServer), for an app on
 // the node's -http address; NAME is the community's Name, "game" by
-// default. A game served by a plugin (AutoPlay, a bot) has no API on the
-// node.
+// default. A game served by a plugin (plugins/examples/gameplugin) serves
+// the same API through the node.
 //
 //	POST /api/NAME/challenge {"peer": "<peer id>"}                 -> 200 {"game": "<game id>"}
 //	POST /api/NAME/move      {"game": "<game id>", "move": "rock"} -> 200 the game

@@ -89,8 +89,7 @@ type Config struct {
 	Retry   time.Duration // resend interval while waiting on the opponent; default 2 s
 	Rand    io.Reader     // nonces and game IDs; default crypto/rand
 	// AutoPlay answers every invite at once with a random move: a bot to
-	// play against, for a game served out-of-process where no user can
-	// call Play.
+	// play against (gameplugin -bot), where nobody calls Play.
 	AutoPlay bool
 	// Dir is the directory of the score table (ScoresFile), for Load; ""
 	// with New, which keeps the table in memory.
