@@ -135,11 +135,7 @@ func handover(t *testing.T, profile func(*core.Config)) time.Duration {
 func TestHandover(t *testing.T) {
 	for name, profile := range map[string]func(*core.Config){
 		"default": func(*core.Config) {},
-		"mobile": func(c *core.Config) {
-			m := core.MobileConfig()
-			c.WalkInterval, c.MaxPeers, c.KeepAlive, c.PeerTimeout, c.BeaconInterval =
-				m.WalkInterval, m.MaxPeers, m.KeepAlive, m.PeerTimeout, m.BeaconInterval
-		},
+		"mobile":  mobile,
 	} {
 		t.Run(name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
