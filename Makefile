@@ -53,7 +53,7 @@ measure: build ## time to first peer over 20 starts; RSS with 256 peers; a 30 s 
 
 e2e: natlab e2e-metrics ## end-to-end tests through real kernel NATs, a real Prometheus and Chromium (root; the loopback ones run in make test)
 
-e2e-metrics: ## a real Prometheus scrapes three nodes; Chromium loads the page, chats and plays on it (apt-get install prometheus chromium)
+e2e-metrics: build ## a real Prometheus scrapes three nodes; Chromium loads the page, chats and plays on it (apt-get install prometheus chromium)
 	$(GO) test -tags e2e -count=1 -timeout 5m -v ./e2e/metrics
 
 natlab: ## the NAT lab: namespaces, nftables NATs, the real binary, arm64 under qemu (root; apt-get install nftables iproute2 iptables qemu-user-static)

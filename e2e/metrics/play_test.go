@@ -34,10 +34,10 @@ const screenshotsEnv = "WALKIE_SCREENSHOTS"
 // 1280x800; "Older messages" pages back through the history.
 //
 // Each variant is a way walkie serves the game, given as the nodes' extra
-// flags, and runs the whole test on two nodes of its own. The game of a
-// plugin is one more line, {"plugin", []string{"-plugin",
-// filepath.Join(moduleRoot, "bin", "gameplugin")}} (after make build),
-// once the plugin serves the game's API.
+// flags, and runs the whole test on two nodes of its own: the built-in
+// game, and the game of a plugin (bin/gameplugin, which make build makes),
+// whose API the node serves by forwarding, scores kept in the directory
+// the node gives it.
 func TestPagesInChromium(t *testing.T) {
 	bin := need(t, "chromium", "chromium")
 	variants := []struct {
@@ -45,6 +45,7 @@ func TestPagesInChromium(t *testing.T) {
 		flags []string
 	}{
 		{"built-in", nil},
+		{"plugin", []string{"-communities", "chat", "-plugin", filepath.Join(moduleRoot, "bin", "gameplugin")}},
 	}
 	for i, v := range variants {
 		t.Run(v.name, func(t *testing.T) { playInPages(t, bin, v.flags, i == 0) })

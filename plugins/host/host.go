@@ -46,7 +46,12 @@ type Config struct {
 	// directory for the Unix sockets between node and plugin. It must
 	// exist and be writable. Default: os.TempDir(). Android has no
 	// writable temporary directory: point it into the app's data.
-	SocketDir    string
+	SocketDir string
+	// DataDir is a directory the plugin may keep files in (a game's
+	// scores, say), created (0700) if missing and given to the plugin in
+	// the environment variable pluginv1.DataDirEnv. Default none: the
+	// variable is not set.
+	DataDir      string
 	StartTimeout time.Duration // for the handshake; default 10 s
 	CallTimeout  time.Duration // for each call into the plugin; default 5 s
 	// HTTPTimeout bounds an HTTP request to the plugin's API: the whole
@@ -111,6 +116,11 @@ func Load(cfg Config) (*Plugin, error) {
 	}
 	if cfg.SocketDir == "" {
 		cfg.SocketDir = os.TempDir()
+	}
+	if cfg.DataDir != "" {
+		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+			return nil, fmt.Errorf("plugin %s: its data directory: %w", cfg.Path, err)
+		}
 	}
 	p := &Plugin{cfg: cfg, log: cfg.Logger.With("plugin", cfg.Path), streams: httpjson.NewStreams(0, 0)}
 	// go-plugin's own chatter (and plugin stderr lines) at debug level:

@@ -54,6 +54,9 @@ func (p *Plugin) launch() (*process, error) {
 		// would use $TMPDIR on both ends, which Android does not have.
 		UnixSocketConfig: &plugin.UnixSocketConfig{TempDir: p.cfg.SocketDir},
 		RunnerFunc: func(_ hclog.Logger, spec *exec.Cmd, _ string) (runner.Runner, error) {
+			if p.cfg.DataDir != "" {
+				spec.Env = append(spec.Env, pluginv1.DataDirEnv+"="+p.cfg.DataDir)
+			}
 			r, err := newRunner(p.cfg.Path, p.cfg.Args, spec)
 			pr.run = r
 			return r, err

@@ -29,3 +29,8 @@ const (
 	// service about; the plugin answers SERVING.
 	HealthService = "plugin"
 )
+
+// DataDirEnv is the environment variable that names a directory the
+// plugin may keep files in (a game's scores, say): DATA/plugin-data/BINARY
+// under walkie. It is not set when the node gives the plugin none.
+const DataDirEnv = "WALKIE_PLUGIN_DATA"

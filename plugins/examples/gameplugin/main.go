@@ -13,9 +13,12 @@ package main
 
 import (
 	"flag"
+	"fmt"
+	"os"
 	"time"
 
 	"github.com/walkie-p2p/walkie/plugins/game"
+	"github.com/walkie-p2p/walkie/proto/pluginv1"
 	"github.com/walkie-p2p/walkie/plugins/sdk"
 )
 
@@ -23,5 +26,17 @@ func main() {
 	timeout := flag.Duration("timeout", 30*time.Second, "how long a game waits on the opponent")
 	bot := flag.Bool("bot", false, "answer every invite at once with a random move")
 	flag.Parse()
-	sdk.Serve(game.New(game.Config{Timeout: *timeout, AutoPlay: *bot}))
+	cfg := game.Config{Timeout: *timeout, AutoPlay: *bot}
+	// The node gives its plugins a directory of their own: the scores
+	// are kept there across restarts, as the built-in game keeps them.
+	if cfg.Dir = os.Getenv(pluginv1.DataDirEnv); cfg.Dir == "" {
+		sdk.Serve(game.New(cfg))
+		return
+	}
+	g, err := game.Load(cfg)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "gameplugin:", err)
+		os.Exit(1)
+	}
+	sdk.Serve(g)
 }
