@@ -18,8 +18,8 @@ import (
 	"time"
 
 	"github.com/walkie-p2p/walkie/plugins/game"
-	"github.com/walkie-p2p/walkie/proto/pluginv1"
 	"github.com/walkie-p2p/walkie/plugins/sdk"
+	"github.com/walkie-p2p/walkie/proto/pluginv1"
 )
 
 func main() {
