@@ -21,6 +21,7 @@ type outstanding struct {
 	sent      time.Time
 	hadToken  bool
 	keepAlive bool
+	alt       bool // to an observer's second port: its answer only classifies our NAT (discover.go)
 }
 
 // Overlay is one walkie node: it walks, punctures, votes and keeps the peer
@@ -59,8 +60,9 @@ type Overlay struct {
 	prefix64   netip.Prefix   // our network's NAT64 prefix: Config.NAT64, until SetNAT64
 	reach      proto.Reach    // the IP families we can send to (family.go)
 	table      *peerTable
-	votes      *voter // the WAN vote of our first family, lan's
-	votes6     *voter // a dual-stack node's IPv6 vote; nil otherwise
+	votes      *voter    // the WAN vote of our first family, lan's
+	votes6     *voter    // a dual-stack node's IPv6 vote; nil otherwise
+	disc       discovery // the second port test, for a NAT the votes cannot classify
 	tok        *tokens
 	out        *sender
 	punch      *prober
@@ -162,6 +164,9 @@ func (o *Overlay) Start() {
 		if o.cfg.Beacon != nil {
 			o.in.start(o.cfg.Beacon, false)
 		}
+		if o.cfg.Alt != nil {
+			o.in.start(o.cfg.Alt, false)
+		}
 		o.wg.Add(1)
 		go o.run()
 	})
@@ -177,9 +182,12 @@ func (o *Overlay) Close() error {
 		// Closing the socket also ends a write the worker may be blocked
 		// in; the worker closes the probe sockets on its way out.
 		err = o.cfg.Transport.Close()
-		if o.cfg.Beacon != nil {
-			if berr := o.cfg.Beacon.Close(); err == nil {
-				err = berr
+		for _, t := range []Transport{o.cfg.Beacon, o.cfg.Alt} {
+			if t == nil {
+				continue
+			}
+			if cerr := t.Close(); err == nil {
+				err = cerr
 			}
 		}
 		// Without a worker (Start never ran) nobody else closes probe
@@ -367,5 +375,5 @@ func (o *Overlay) walked() {
 
 // natHint is the NAT hint we announce now.
 func (o *Overlay) natHint(now time.Time) proto.NATHint {
-	return o.punch.hint(o.votes.hint(), o.votes.nat, o.table.len(), now)
+	return o.punch.hint(o.votedHint(), o.natType(), o.table.len(), now)
 }

@@ -117,6 +117,7 @@ type inbound struct {
 	// transport does not read in batches.
 	batches, free chan *pktBatch
 	comms         *communities
+	alt           Transport                     // Config.Alt: plaintext core packets only (discover.go)
 	sessions      *atomic.Pointer[sessionIndex] // what sealed datagrams open with; nil without a key
 	nat64         atomic.Pointer[netip.Prefix]  // the NAT64 prefix of an IPv6-only node (family.go); nil: none
 	rate          float64                       // SourceRate
@@ -127,7 +128,7 @@ type inbound struct {
 }
 
 func newInbound(cfg *Config, ctx context.Context, pool *bufPool, comms *communities, wg *sync.WaitGroup) *inbound {
-	in := &inbound{self: cfg.PeerID, ctx: ctx, pool: pool, inbox: make(chan *packet, cfg.QueueLen), comms: comms,
+	in := &inbound{self: cfg.PeerID, ctx: ctx, pool: pool, inbox: make(chan *packet, cfg.QueueLen), comms: comms, alt: cfg.Alt,
 		rate: cfg.SourceRate, burst: cfg.SourceBurst, m: cfg.Metrics, log: cfg.Logger, wg: wg}
 	if _, ok := cfg.Transport.(BatchReader); ok {
 		in.newHandoff(cfg.QueueLen)
@@ -237,10 +238,15 @@ func (in *inbound) admit(p *packet, n int, from netip.AddrPort, t Transport, lim
 	if pre := in.nat64.Load(); pre != nil {
 		from = fromNAT64(*pre, from) // an IPv4 peer through our NAT64 is that IPv4 peer
 	}
+	if t == in.alt && n <= proto.MaxDatagram && proto.IsSealed(p.buf[:n]) {
+		return DropNoSession, false // the second port has no sessions
+	}
 	r, ok := in.parse(p, n, from, t, lim)
 	switch {
 	case !ok:
 		return r, false
+	case p.hdr.Community != proto.CoreCommunity() && t == in.alt:
+		return DropUnknownCommunity, false // the second port serves the NAT test only
 	case p.hdr.Community != proto.CoreCommunity():
 		return in.comms.route(p)
 	}

@@ -130,6 +130,26 @@ func (s *sender) sendVia(t Transport, to netip.AddrPort, m proto.Message, c Coun
 	return true
 }
 
+// answerVia encodes a core message and writes it at once from t, another
+// socket of ours (the second port, discover.go), unless it is longer than
+// limit: then it is dropped as an amplification.
+func (s *sender) answerVia(t Transport, to netip.AddrPort, m proto.Message, limit int, c Counter) bool {
+	pkt, ok := s.encode(to, m)
+	if !ok {
+		return false
+	}
+	if len(pkt) > limit {
+		s.m.Drop(DropAmplification)
+		return false
+	}
+	wire, ok := wireTo(s.reach, s.nat64, to)
+	if !ok {
+		s.m.Drop(DropNoRoute)
+		return false
+	}
+	return s.writeVia(t, pkt, wire, c) == nil
+}
+
 // sendCommunity writes one community datagram: the header, then body.
 func (s *sender) sendCommunity(h proto.Header, body []byte) error {
 	pkt := append(h.AppendTo(s.buf[:0]), body...)

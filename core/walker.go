@@ -141,11 +141,11 @@ func (o *Overlay) sendIntroRequest(to netip.AddrPort, tok []byte, keepAlive bool
 		pad = o.cfg.MinRequestSize
 	}
 	o.s.ask = proto.IntroRequest{Nonce: nonce, LAN: o.lan, Token: tok, Communities: o.comms.ids,
-		KeepAlive: keepAlive, Symmetric: o.votes.nat == NATSymmetric, NAT: o.natHint(now), Quiet: o.cfg.Quiet, Reach: o.reach,
+		KeepAlive: keepAlive, Symmetric: o.natType() == NATSymmetric, NAT: o.natHint(now), Quiet: o.cfg.Quiet, Reach: o.reach,
 		WantMore: !keepAlive && (o.table.len() < o.cfg.TargetPeers || o.repairing(now))}
 	o.s.ask.Meet, o.meetAgain = o.meetAgain, nil
 	if o.s.ask.NAT.Wants {
-		o.s.ask.Ticket = o.punch.ticket(o.votes.hint().Kind, o.votes.ip, o.votes.wan, now)
+		o.s.ask.Ticket = o.punch.ticket(o.votedHint().Kind, o.ticketIP(), o.votes.wan, now)
 		o.s.ask.NAT.Wants = !o.s.ask.Ticket.IsZero() // no key, no ticket: no attempt
 	}
 	if !o.out.send(to, &o.s.ask, pad, 0, IntroRequestsSent) {

@@ -20,9 +20,9 @@ type SeedInfo struct {
 	WAN netip.AddrPort // where the introducer hears it: required
 }
 
-// SeedInfo is a nested map with PeerInfo's key numbers: 1 id (bin of 4
-// bytes, required), 2 lan and 3 wan (IPv4 addresses; wan required).
-const seedInfoMinLen = 1 + 1 + 2 + 4 + 1 + 2 + addr4Len
+// On the wire a SeedInfo is a nested map with PeerInfo's key numbers: 1 id
+// (bin of 4 bytes, required), 2 lan and 3 wan (IPv4 addresses; wan
+// required).
 
 // appendSeedInfo appends s as a map. An address that is not IPv4 with a
 // port is ErrBadAddress, since the receiver would refuse it.
