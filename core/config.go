@@ -177,6 +177,10 @@ type Config struct {
 	// NoPortPrediction turns port prediction off on both sides. Default
 	// false (on).
 	NoPortPrediction bool
+	// NoSeed turns off the seed protocol (seed.go): the 2016 app's bencoded
+	// datagrams on our socket, which an IPv4 node otherwise speaks with the
+	// app's nodes so that both walk one network. Default false (on).
+	NoSeed bool
 
 	// OnSendError, if set, is called (on the worker, at most once a second;
 	// it must not block) when the kernel refuses a datagram: a phone that

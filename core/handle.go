@@ -14,6 +14,10 @@ import (
 // (peers.go, vote.go, token.go, punch.go) keep their own state, and
 // sender.go writes what the handlers answer.
 func (o *Overlay) handle(p *packet, now time.Time) {
+	if p.seed != nil {
+		o.onSeed(p, now) // the 2016 app's protocol (seed.go)
+		return
+	}
 	if p.via == o.cfg.Alt && p.via != nil {
 		o.onAlt(p) // the second port only answers the NAT test
 		return
@@ -161,7 +165,7 @@ func (o *Overlay) onIntroRequest(p *packet, req *proto.IntroRequest, now time.Ti
 	}
 	o.s.picked = picked
 	resp.MoreInvitees = resp.MoreInvitees[:0]
-	resp.InviteeNAT, resp.InviteeTicket = proto.NATHint{}, proto.Ticket{}
+	resp.InviteeNAT, resp.InviteeTicket, resp.SeedInvitee = proto.NATHint{}, proto.Ticket{}, nil
 	for i, c := range picked {
 		info := proto.PeerInfo{ID: c.id, LAN: c.lan, WAN: c.addr}
 		if i == 0 {
@@ -178,6 +182,11 @@ func (o *Overlay) onIntroRequest(p *packet, req *proto.IntroRequest, now time.Ti
 		} else {
 			resp.MoreInvitees = append(resp.MoreInvitees, info)
 		}
+	}
+	if resp.InviteeTicket.IsZero() {
+		// A seed node too (key 18), asked to puncture toward A; never with
+		// a ticket, with which it would not fit a sealed datagram.
+		resp.SeedInvitee = o.seedInvitee(a, p.from)
 	}
 	if o.out.send(p.from, resp, 0, 0, IntroResponsesSent) && a != nil {
 		a.lastSent = now
@@ -260,6 +269,9 @@ func (o *Overlay) onIntroResponse(p *packet, resp *proto.IntroResponse, now time
 	for i := range resp.MoreInvitees {
 		o.meet(&resp.MoreInvitees[i], proto.NATHint{}, nil, now)
 	}
+	if resp.SeedInvitee != nil {
+		o.onSeedInvitee(resp.SeedInvitee, p.n, now)
+	}
 }
 
 // meet prepares for an invitee C that an introducer asked to puncture
@@ -306,6 +318,15 @@ func (o *Overlay) onPunctureRequest(p *packet, req *proto.PunctureRequest, now t
 		return
 	}
 	b.heard(now)
+	if req.SeedTarget != nil {
+		// A seed node (key 19): an intro request in its protocol. The
+		// introducer is a verified peer whose puncture requests are rate
+		// limited (b.punctures), as for walkie targets.
+		if o.seedOn() {
+			o.seedPuncture(req.SeedTarget.WAN, peerIDOfSeed(req.SeedTarget.ID), proto.MaxDatagram, now)
+		}
+		return
+	}
 	t := req.Target
 	if t.ID == o.cfg.PeerID {
 		return

@@ -57,9 +57,13 @@ type Status struct {
 	// PortPrediction counts this node's port prediction attempts.
 	PortPrediction PortPredictionStatus `json:"port_prediction"`
 	Peers          []PeerStatus         `json:"peers"`
-	Communities    []CommunityStatus    `json:"communities"`
-	StartedAt      time.Time            `json:"started_at"`
-	FirstPeerMS    *int64               `json:"first_peer_ms"` // null until the first verified peer
+	// SeedPeers are the nodes of the 2016 app's protocol that answered a
+	// request of ours (seed.go): never in Peers, never community members,
+	// never authenticated (the seed proves nothing).
+	SeedPeers   []SeedPeerStatus  `json:"seed_peers"`
+	Communities []CommunityStatus `json:"communities"`
+	StartedAt   time.Time         `json:"started_at"`
+	FirstPeerMS *int64            `json:"first_peer_ms"` // null until the first verified peer
 	// PacketsSent counts the datagrams the overlay sent since start, and
 	// PacketsPerMin those of the last full minute (0 in the first minute).
 	PacketsSent   uint64 `json:"packets_sent"`
@@ -87,6 +91,14 @@ type PeerStatus struct {
 	Authenticated bool     `json:"authenticated"`
 	LastSeenMS    int64    `json:"last_seen_ms"` // milliseconds since we last heard from it
 	Communities   []string `json:"communities"`
+}
+
+// SeedPeerStatus is one entry of Status.SeedPeers: a seed node whose
+// address answered us.
+type SeedPeerStatus struct {
+	ID         string `json:"id"` // its seed peer_id: 8 hex digits
+	Addr       string `json:"addr"`
+	LastSeenMS int64  `json:"last_seen_ms"`
 }
 
 // CommunityStatus is one entry of Status.Communities.
@@ -143,6 +155,10 @@ func (o *Overlay) Status() Status {
 	}
 	slices.SortFunc(cands, func(a, b PeerStatus) int { return strings.Compare(a.ID, b.ID) })
 	s.Peers = append(s.Peers, cands...)
+	s.SeedPeers = make([]SeedPeerStatus, 0, len(v.seeds))
+	for _, e := range v.seeds {
+		s.SeedPeers = append(s.SeedPeers, SeedPeerStatus{ID: e.id, Addr: e.addr.String(), LastSeenMS: now.Sub(time.Unix(0, e.seen.Load())).Milliseconds()})
+	}
 	for i, r := range o.comms.runners {
 		s.Communities = append(s.Communities, CommunityStatus{Name: r.name, ID: r.id.String(), Members: len(v.members[i])})
 	}

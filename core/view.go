@@ -28,6 +28,7 @@ type view struct {
 	hint      proto.NATHint
 	prov      netip.Addr  // wan_ip_provisional
 	reason    string      // nat_reason
+	seeds     []seedView  // verified seed nodes, sorted by ID
 	peers     []*peerView // verified, sorted by ID
 	byID      map[proto.ID]*peerView
 	byAddr    map[netip.AddrPort]*peerView
@@ -73,6 +74,7 @@ type stamp struct {
 	hint      proto.NATHint
 	prov      netip.Addr
 	reason    string
+	seedVer   uint64
 	started   time.Time
 	firstPeer time.Duration
 	perMin    uint64
@@ -84,7 +86,7 @@ type stamp struct {
 func (o *Overlay) publish() {
 	st := stamp{
 		lan: o.lan, v6: o.fam6(), nat64: o.out.nat64, table: o.table.ver, wan: o.votes.wan, ip: o.votes.ip, nat: o.natType(), hint: o.votedHint(),
-		prov: o.provisionalIP(), reason: o.natReason(),
+		prov: o.provisionalIP(), reason: o.natReason(), seedVer: o.seedVer(),
 		started: o.started, firstPeer: o.firstPeer, perMin: o.sentPerMin, pp: o.punch.stats(),
 	}
 	if o.published != nil && st == *o.published {
@@ -111,6 +113,7 @@ func (o *Overlay) publish() {
 		}
 	}
 	v.cands = o.table.candidateViews()
+	v.seeds = o.seedViews()
 	o.view.Store(v)
 }
 

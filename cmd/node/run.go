@@ -112,7 +112,7 @@ func serve(ctx context.Context, opts *options, log *slog.Logger) error {
 	} else {
 		cfg.Alt = alt
 	}
-	cfg.NoPortPrediction = !opts.prediction
+	cfg.NoPortPrediction, cfg.NoSeed = !opts.prediction, !opts.seed
 	cfg.PrefixPeers = opts.perNetwork
 	cfg.LAN, cfg.LAN6 = lan, lan6
 	cfg.Bootstrap = literals(opts.bootstrap)
