@@ -122,7 +122,7 @@ type inbound struct {
 	batches, free chan *pktBatch
 	comms         *communities
 	alt           Transport                     // Config.Alt: plaintext core packets only (discover.go)
-	seedOn        bool                          // seed datagrams are decoded (seed.go); off: they are bad_magic
+	seedT         Transport                     // Config.Transport, unless NoSeed: its seed datagrams are decoded (seed.go); elsewhere they are bad_magic
 	sessions      *atomic.Pointer[sessionIndex] // what sealed datagrams open with; nil without a key
 	nat64         atomic.Pointer[netip.Prefix]  // the NAT64 prefix of an IPv6-only node (family.go); nil: none
 	rate          float64                       // SourceRate
@@ -133,8 +133,11 @@ type inbound struct {
 }
 
 func newInbound(cfg *Config, ctx context.Context, pool *bufPool, comms *communities, wg *sync.WaitGroup) *inbound {
-	in := &inbound{self: cfg.PeerID, ctx: ctx, pool: pool, inbox: make(chan *packet, cfg.QueueLen), comms: comms, alt: cfg.Alt, seedOn: !cfg.NoSeed,
+	in := &inbound{self: cfg.PeerID, ctx: ctx, pool: pool, inbox: make(chan *packet, cfg.QueueLen), comms: comms, alt: cfg.Alt,
 		rate: cfg.SourceRate, burst: cfg.SourceBurst, m: cfg.Metrics, log: cfg.Logger, wg: wg}
+	if !cfg.NoSeed {
+		in.seedT = cfg.Transport // the seed's nodes talk to the node's own port only
+	}
 	if _, ok := cfg.Transport.(BatchReader); ok {
 		in.newHandoff(cfg.QueueLen)
 	}
@@ -265,7 +268,7 @@ func (in *inbound) parse(p *packet, n int, from netip.AddrPort, t Transport, lim
 		return DropTooLarge, false
 	}
 	b := p.buf[:n]
-	if in.seedOn && seed.IsSeed(b) && t != in.alt {
+	if t == in.seedT && t != nil && seed.IsSeed(b) {
 		return in.parseSeed(p, b, from, t, lim)
 	}
 	if proto.IsSealed(b) {

@@ -65,6 +65,11 @@ type seedPeer struct {
 	in, out  int // bytes from it and to it while unverified: out <= in, bar introductions
 	asked    time.Time
 	answered time.Time // our last answer to its request
+	// expected: we contacted it on a verified introducer's word, which
+	// also asked it to puncture toward us. The first datagram it sends us
+	// then says its hole is open (our first request may have met its NAT's
+	// filter): it is asked once more, on the same word, whatever its credit.
+	expected time.Time
 	heard    time.Time
 	seen     atomic.Int64 // heard, in Unix nanoseconds, for the published view
 }
@@ -212,6 +217,11 @@ func (o *Overlay) onSeed(p *packet, now time.Time) {
 	e.heard = now
 	if e.verified {
 		e.seen.Store(now.UnixNano())
+	}
+	if !e.verified && !e.expected.IsZero() && now.Sub(e.expected) < seedUnverifiedTTL && !e.tainted {
+		e.expected, e.asked = time.Time{}, time.Time{}
+		o.out.sendSeed(e.addr, o.seedRequest(e.addr), 0)
+		e.asked = now
 	}
 	switch m := p.seed.(type) {
 	case *seed.IntroRequest:

@@ -81,8 +81,10 @@ func TestSeedMixedNetwork(t *testing.T) {
 			_, ok := seedPeer(w2, s1.id)
 			return ok && knows(w2, b) && knows(w2, w1)
 		})
-		for _, o := range []*core.Overlay{b, w1, w2} {
+		for name, o := range map[string]*core.Overlay{"B": b, "W1": w1, "W2": w2} {
 			checkApart(t, o, s1, s2)
+			st := o.Status()
+			t.Logf("%s %s: %d walkie peers, seed_peers %+v", name, seed.PeerIDOf(o.ID()), len(st.Peers), st.SeedPeers)
 		}
 		if d := stats(b).Dropped(core.DropSeedMalformed); d != 0 {
 			t.Errorf("B dropped %d seed datagrams as malformed", d)
@@ -252,6 +254,7 @@ func TestSeedInviteeOnlyForSeedSpeakers(t *testing.T) {
 		waitUntil(t, 30*time.Second, "B verified the seed node", func() bool { _, ok := seedPeer(b, s.id); return ok })
 		r := newRaw(t, n.Host(ip("192.0.2.1")))
 		in := r.inbox()
+		var token []byte
 		ask := func(seedFlag bool) int {
 			got := 0
 			for i := range 20 {
@@ -266,6 +269,7 @@ func TestSeedInviteeOnlyForSeedSpeakers(t *testing.T) {
 						t.Fatal(err)
 					}
 					if len(resp.Token) > 0 && resp.Invitee == nil && resp.SeedInvitee == nil && len(resp.Peers) == 0 && i%2 == 0 {
+						token = resp.Token
 						r.send(b.LAN(), &proto.IntroRequest{Nonce: uint64(100 + i), Token: resp.Token, Seed: seedFlag}, 0)
 						for _, d := range drainSome(in, 200*time.Millisecond) {
 							if h, body, err := proto.ParseHeader(d); err == nil && h.Type == proto.TypeIntroResponse {
@@ -296,7 +300,13 @@ func TestSeedInviteeOnlyForSeedSpeakers(t *testing.T) {
 		// Seed to walkie: the seed node's walk to B makes B ask the walkie
 		// peer (which speaks the seed protocol) to puncture toward it (key 19).
 		targets := 0
-		for _, d := range drainSome(in, 15*time.Second) {
+		var got [][]byte
+		for i := range 15 {
+			// Keep-alives keep r in B's table meanwhile.
+			r.send(b.LAN(), &proto.IntroRequest{Nonce: uint64(1000 + i), Token: token, Seed: true, KeepAlive: true}, 0)
+			got = append(got, drainSome(in, time.Second)...)
+		}
+		for _, d := range got {
 			if h, body, err := proto.ParseHeader(d); err == nil && h.Type == proto.TypePunctureRequest {
 				if req, err := proto.DecodePunctureRequest(body); err == nil && req.SeedTarget != nil {
 					if req.SeedTarget.WAN != s.conn.LocalAddr() || req.SeedTarget.ID != (proto.SeedID{0x5e, 0xed, 0x00, 0x04}) {

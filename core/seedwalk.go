@@ -58,9 +58,10 @@ func (o *Overlay) seedContact(addr netip.AddrPort, id seed.PeerID, budget int, n
 	if e.id.IsZero() {
 		e.id = id
 	}
+	// Not charged to e's credit: the introducer's message pays.
 	n := o.out.sendSeed(addr, o.seedRequest(addr), budget)
 	if n > 0 {
-		e.asked, e.out = now, e.out+n
+		e.asked, e.expected = now, now
 	}
 	return n
 }
