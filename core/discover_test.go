@@ -46,34 +46,66 @@ func oneBootstrap(t *testing.T, n *memnet.Network, alt bool) (cones []*core.Over
 
 // One public bootstrap is enough: the symmetric host learns its NAT type
 // from the bootstrap's two ports, shows its IP as provisional (one observer
-// never sets wan_ip), and meets a cone host by port prediction within 20 s.
-// Without the bootstrap's second port it stays unknown and says why.
+// never sets wan_ip), and meets a cone host by port prediction within 20 s;
+// once it has, its second observer settles wan_ip. Classification must
+// work every time; meeting depends on port prediction between random ports
+// (each attempt a birthday draw: 561 of 600 starts met within 20 s in
+// memnet), so 20 starts run and at least 14 must meet (at 93% a start,
+// fewer happens in well under 1% of runs).
 func TestOneBootstrapIsEnough(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		n := memnet.New(memnet.Config{Latency: 20 * time.Millisecond, Seed: 11})
-		defer n.Close()
-		cones, sym := oneBootstrap(t, n, true)
-		waitUntil(t, 5*time.Second, "the symmetric host classified", func() bool { return sym.Status().NAT == "symmetric" })
-		s := sym.Status()
-		if s.WAN != "" || (s.WANIP != "" && s.WANIP != "203.0.113.9") || s.WANIPProvisional != "203.0.113.9" || s.NATReason != "" {
-			t.Errorf("symmetric host: wan %q wan_ip %q wan_ip_provisional %q nat_reason %q; want no wan, the router's IP provisional",
-				s.WAN, s.WANIP, s.WANIPProvisional, s.NATReason)
-		}
-		waitUntil(t, 20*time.Second, "the symmetric host a verified peer of a cone host", func() bool {
-			for _, c := range cones {
-				if knows(c, sym) && knows(sym, c) {
-					return true
-				}
+		const starts = 20
+		met := 0
+		for i := range starts {
+			if oneBootstrapRun(t, uint64(11+i)) {
+				met++
 			}
-			return false
-		})
-		// Its second observer (the cone host it met) confirms it: the
-		// votes decide now, two observers on one IP, two ports.
-		waitUntil(t, 30*time.Second, "two observers agree on the symmetric host's IP", func() bool {
-			s := sym.Status()
-			return s.NAT == "symmetric" && s.WANIP == "203.0.113.9" && s.WANIPProvisional == ""
-		})
+		}
+		t.Logf("%d of %d starts met a cone host within 20 s", met, starts)
+		if met < 14 {
+			t.Errorf("%d of %d starts met a cone host within 20 s, want at least 14", met, starts)
+		}
 	})
+}
+
+// oneBootstrapRun is one start of TestOneBootstrapIsEnough, on a network of
+// its own that it closes; it reports whether the symmetric host met a cone
+// host within 20 s.
+func oneBootstrapRun(t *testing.T, seed uint64) bool {
+	n := memnet.New(memnet.Config{Latency: 20 * time.Millisecond, Seed: seed})
+	defer n.Close()
+	cones, sym := oneBootstrap(t, n, true)
+	defer func() {
+		for _, o := range append(cones, sym) {
+			o.Close()
+		}
+	}()
+	waitUntil(t, 5*time.Second, "the symmetric host classified", func() bool { return sym.Status().NAT == "symmetric" })
+	s := sym.Status()
+	if s.WAN != "" || (s.WANIP != "" && s.WANIP != "203.0.113.9") || s.WANIPProvisional != "203.0.113.9" || s.NATReason != "" {
+		t.Errorf("symmetric host: wan %q wan_ip %q wan_ip_provisional %q nat_reason %q; want no wan, the router's IP provisional",
+			s.WAN, s.WANIP, s.WANIPProvisional, s.NATReason)
+	}
+	meets := func() bool {
+		for _, c := range cones {
+			if knows(c, sym) && knows(sym, c) {
+				return true
+			}
+		}
+		return false
+	}
+	for start := time.Now(); !meets(); time.Sleep(10 * time.Millisecond) {
+		if time.Since(start) > 20*time.Second {
+			return false
+		}
+	}
+	// Its second observer (the cone host it met) confirms it: the votes
+	// decide now, two observers on one IP, two ports.
+	waitUntil(t, 30*time.Second, "two observers agree on the symmetric host's IP", func() bool {
+		s := sym.Status()
+		return s.NAT == "symmetric" && s.WANIP == "203.0.113.9" && s.WANIPProvisional == ""
+	})
+	return true
 }
 
 // Without a second port the symmetric host cannot tell, and says why: one

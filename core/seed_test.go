@@ -298,10 +298,12 @@ func TestSeedInviteeOnlyForSeedSpeakers(t *testing.T) {
 			t.Error("the seed node was never asked to puncture toward the walkie requester")
 		}
 		// Seed to walkie: the seed node's walk to B makes B ask the walkie
-		// peer (which speaks the seed protocol) to puncture toward it (key 19).
+		// peer (which speaks the seed protocol) to puncture toward it (key
+		// 19). The seed walks to a random peer, and B's pex made r one:
+		// 45 s is 9 walks.
 		targets := 0
 		var got [][]byte
-		for i := range 15 {
+		for i := range 45 {
 			// Keep-alives keep r in B's table meanwhile.
 			r.send(b.LAN(), &proto.IntroRequest{Nonce: uint64(1000 + i), Token: token, Seed: true, KeepAlive: true}, 0)
 			got = append(got, drainSome(in, time.Second)...)
