@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/walkie-p2p/walkie/community"
 	"github.com/walkie-p2p/walkie/core"
@@ -55,6 +56,12 @@ type options struct {
 	dns            netip.AddrPort   // -dns; invalid means the system's resolver
 	profile        string           // -profile: default or mobile
 	chat           chat.Config      // -chat-max-messages, -chat-max-bytes, -chat-max-age; the rest is chat's default
+	collector      bool             // -collector
+	acceptFile     string           // -collector-accept; "" takes any reporter
+	accept         []proto.ID       // the IDs in acceptFile; nil without one
+	rawReportTo    string           // -report-to as given
+	reportTo       *reportTarget    // -report-to; nil: no reports
+	fleetInterval  time.Duration    // fleetIntervalEnv, tests only; 0: the default
 	version        bool             // -version
 	help           bool             // -h, -help
 }
@@ -108,6 +115,9 @@ func newFlagSet(o *options, raw *rawFlags) *flag.FlagSet {
 	fs.IntVar(&o.chat.MaxMessages, "chat-max-messages", chat.DefaultMaxMessages, "the chat keeps at most `n` messages, deleting the oldest")
 	fs.Int64Var(&o.chat.MaxBytes, "chat-max-bytes", chat.DefaultMaxBytes, "the chat keeps at most `n` bytes of messages, deleting the oldest")
 	fs.DurationVar(&o.chat.MaxAge, "chat-max-age", chat.DefaultMaxAge, "the chat deletes messages stored longer than `duration` ago")
+	fs.BoolVar(&o.collector, "collector", false, "collect the walkie_ series of the nodes that report here (-report-to) and serve them at /metrics/fleet; run it where they reach it (a public or full-cone address)")
+	fs.StringVar(&o.acceptFile, "collector-accept", "", "`file` of the peer IDs a -collector takes reports from, one per line, # comments (default: any authenticated reporter, up to 1000)")
+	fs.StringVar(&o.rawReportTo, "report-to", "", "send this node's walkie_ series every minute (5 in the mobile profile), sealed, to the collector `ID@host:port`: its peer ID, and an address that reaches it (added to -bootstrap)")
 	return fs
 }
 
@@ -146,6 +156,9 @@ func parseFlags(args []string) (*options, error) {
 	if o.bootstrap, err = parseBootstrap(raw.bootstrap); err != nil {
 		return nil, err
 	}
+	if err := checkFleet(o, os.Getenv); err != nil {
+		return nil, err
+	}
 	if err := checkFamilies(o.listen, o.bootstrap); err != nil {
 		return nil, err
 	}
@@ -162,6 +175,9 @@ func parseFlags(args []string) (*options, error) {
 		return nil, err
 	}
 	if o.communities, o.announce, err = parseCommunities(o.rawCommunities, o.rawAnnounce, len(o.plugins) > 0); err != nil {
+		return nil, err
+	}
+	if err := checkFleetNames(o); err != nil {
 		return nil, err
 	}
 	if o.logLevel, err = parseLogLevel(raw.logLevel); err != nil {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/walkie-p2p/walkie/community"
 	"github.com/walkie-p2p/walkie/core"
+	"github.com/walkie-p2p/walkie/plugins/fleet"
 	"github.com/walkie-p2p/walkie/plugins/httpjson"
 )
 
@@ -29,6 +30,7 @@ const (
 //	GET  /          the status page (page.go), which polls the three below
 //	GET  /status    status() as JSON (core.Status: its field names are a contract)
 //	GET  /metrics   mon's registry in the Prometheus text format
+//	GET  /metrics/fleet  a collector's fleet (plugins/fleet), the same format
 //	GET  /history   the peer counts of the last minutes, for the page's chart
 //	POST /login     {"token": "..."}: sets the login cookie (only when acc has a token)
 //	/api/NAME       the API of each community that serves one
@@ -48,6 +50,9 @@ func newHandler(status func() core.Status, mon *monitor, comms []community.Commu
 	}
 	mux := http.NewServeMux()
 	for _, c := range comms {
+		if f, ok := c.(*fleet.Fleet); ok && f.Handler() != nil {
+			mux.Handle("GET /metrics/fleet", f.Handler()) // a collector's reporters, each series with its peer label
+		}
 		if a, ok := c.(community.APIServer); ok {
 			// Names are distinct and valid, so no two communities share
 			// a path and none reaches the node's own routes.
