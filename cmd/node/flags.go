@@ -53,6 +53,7 @@ type options struct {
 	lanDiscovery   bool             // -lan-discovery
 	prediction     bool             // -port-prediction
 	perNetwork     int              // -peers-per-network: 0 means the core's default
+	perNetworkSet  bool             // -peers-per-network was given (a collector lifts the default cap)
 	dns            netip.AddrPort   // -dns; invalid means the system's resolver
 	profile        string           // -profile: default or mobile
 	chat           chat.Config      // -chat-max-messages, -chat-max-bytes, -chat-max-age; the rest is chat's default
@@ -143,6 +144,7 @@ func parseFlags(args []string) (*options, error) {
 	if fs.NArg() > 0 {
 		return nil, &usageError{err: fmt.Errorf("unexpected argument %q (flags only)", fs.Arg(0)), hint: true}
 	}
+	fs.Visit(func(f *flag.Flag) { o.perNetworkSet = o.perNetworkSet || f.Name == "peers-per-network" })
 	if o.version {
 		return o, nil
 	}

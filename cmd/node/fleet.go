@@ -146,7 +146,8 @@ func readAccept(path string) ([]proto.ID, error) {
 
 // addFleet appends the fleet community to list when the node collects or
 // reports. A collector gets room in its peer table for every reporter
-// (each must be a peer to be heard) and lets its reporters ping it
+// (each must be a peer to be heard), no cap per network unless
+// -peers-per-network says otherwise, and lets its reporters ping it
 // (fleet.CollectorKeepAlive). The reporter reads gather at every report.
 // On error it closes list.
 func addFleet(list []community.Community, opts *options, cfg *core.Config, gather prometheus.Gatherer) ([]community.Community, *fleet.Fleet, error) {
@@ -171,6 +172,11 @@ func addFleet(list []community.Community, opts *options, cfg *core.Config, gathe
 	if opts.collector {
 		cfg.MaxPeers += fleet.DefaultMaxReporters
 		cfg.KeepAlive = fleet.CollectorKeepAlive
+		if !opts.perNetworkSet {
+			// The phones of one carrier share a few public /24s: the cap
+			// that keeps an eclipse out would keep all but 16 of them out.
+			cfg.PrefixPeers = -1
+		}
 	}
 	return append(list, f), f, nil
 }

@@ -193,3 +193,35 @@ func TestRunFleet(t *testing.T) {
 		t.Errorf("the reporter's /metrics lacks its own fleet series, or has a collector's")
 	}
 }
+
+// A collector's node has room for every reporter, lets them ping it and,
+// unless -peers-per-network says otherwise, takes any number of them from
+// one network (a carrier's NAT); a node that only reports is unchanged.
+func TestAddFleetConfig(t *testing.T) {
+	t.Setenv("HOME", t.TempDir())
+	for _, c := range []struct {
+		args             []string
+		peers, perPrefix int
+		keepAlive        time.Duration
+	}{
+		{[]string{"-collector"}, 256 + fleet.DefaultMaxReporters, -1, fleet.CollectorKeepAlive},
+		{[]string{"-collector", "-peers-per-network", "64"}, 256 + fleet.DefaultMaxReporters, 64, fleet.CollectorKeepAlive},
+		{[]string{"-report-to", idA + "@127.0.0.1:1873"}, 256, 16, 20 * time.Second},
+		{nil, 256, 16, 20 * time.Second},
+	} {
+		o, err := parseFlags(c.args)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg := core.DefaultConfig()
+		cfg.PrefixPeers = o.perNetwork
+		list, f, err := addFleet(nil, o, &cfg, &lateGatherer{})
+		if err != nil || (f != nil) != (len(c.args) > 0) || len(list) != len(c.args[:min(len(c.args), 1)]) {
+			t.Fatalf("%v: %v, %v, %v", c.args, list, f, err)
+		}
+		if cfg.MaxPeers != c.peers || cfg.PrefixPeers != c.perPrefix || cfg.KeepAlive != c.keepAlive {
+			t.Errorf("%v: MaxPeers %d, PrefixPeers %d, KeepAlive %v; want %d, %d, %v", c.args,
+				cfg.MaxPeers, cfg.PrefixPeers, cfg.KeepAlive, c.peers, c.perPrefix, c.keepAlive)
+		}
+	}
+}
