@@ -5,7 +5,9 @@
 // Chromium (Debian package chromium) loading the status page at /. Chromium,
 // driven by chromedp, also plays a web page that attacks a node through DNS
 // rebinding (rebind_test.go), and logs in to a node whose HTTP server
-// listens beyond loopback.
+// listens beyond loopback. A collector and three nodes that report to it
+// (fleet_test.go) are scraped as one fleet, by a Prometheus that scrapes
+// the collector only.
 //
 // The tests are built only with -tags e2e (make e2e-metrics, and make e2e,
 // which CI runs), so that `go test ./...` works on a machine without those
