@@ -236,10 +236,12 @@ func (o *Overlay) onIntroResponse(p *packet, resp *proto.IntroResponse, now time
 		b.confirm(now)   // it answered us: no doubt (awake) remains
 		b.roamed = false // and it is where we asked
 		// resp is scratch: copy what the table keeps. A token-only answer
-		// (to a request without a token) lists no communities: it must not
-		// wipe what B announced before.
+		// (B did not know us, or our token for it was too old) says
+		// nothing of B's communities: it must not wipe what B announced.
+		// A full one counts even if we sent no token: B answered in full
+		// because our request came sealed from where we proved our key.
 		o.table.setLAN(b, resp.LAN)
-		if req.hadToken {
+		if !tokenOnly(resp) {
 			o.table.setCommunities(b, resp.Communities)
 		}
 		b.token = append(b.token[:0], resp.Token...)
@@ -247,7 +249,7 @@ func (o *Overlay) onIntroResponse(p *packet, resp *proto.IntroResponse, now time
 			o.peerAdded(b, now)
 		}
 	}
-	if !req.hadToken && len(resp.Token) > 0 && resp.Invitee == nil && len(resp.Peers) == 0 {
+	if !req.hadToken && len(resp.Token) > 0 && tokenOnly(resp) {
 		// B did not know us yet and sent only a token: ask again at once,
 		// now verified, rather than waiting for the next walk.
 		o.sendIntroRequest(p.from, resp.Token, req.keepAlive, now)
@@ -272,6 +274,14 @@ func (o *Overlay) onIntroResponse(p *packet, resp *proto.IntroResponse, now time
 	if resp.SeedInvitee != nil {
 		o.onSeedInvitee(resp.SeedInvitee, p.n, now)
 	}
+}
+
+// tokenOnly reports whether resp is the answer to a request whose sender
+// was not verified: a token and nothing else (a full answer lists the
+// responder's communities, or peers, or an invitee; one from a node that
+// has none of them says nothing either).
+func tokenOnly(resp *proto.IntroResponse) bool {
+	return len(resp.Communities) == 0 && len(resp.Peers) == 0 && resp.Invitee == nil
 }
 
 // meet prepares for an invitee C that an introducer asked to puncture
@@ -360,21 +370,6 @@ func (o *Overlay) onPuncture(p *packet, pun *proto.Puncture, now time.Time) {
 		return
 	}
 	o.sendIntroRequest(p.from, pun.Token, true, now)
-}
-
-// onBeacon answers a LAN discovery beacon with an introduction request, if we
-// could use another peer. Beacons count only from our own LAN: a
-// local-scope address, or one in our own subnet (some LANs use public
-// addresses). The answer is no larger than the padded beacon.
-func (o *Overlay) onBeacon(p *packet, now time.Time) {
-	if !isLocalScope(p.from.Addr()) && !sameSubnet(p.from.Addr(), o.lan.Addr()) {
-		o.m.Drop(DropUnverified)
-		return
-	}
-	if o.table.at(p.from) != nil || o.table.len() >= o.cfg.TargetPeers {
-		return
-	}
-	o.sendIntroRequest(p.from, nil, false, now)
 }
 
 // peerAdded records a new verified peer (and the first one's time). A peer

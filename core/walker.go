@@ -175,3 +175,18 @@ func (o *Overlay) ask(to netip.AddrPort, tok []byte, keepAlive bool, limit int, 
 	}
 	return o.out.lastLen
 }
+
+// onBeacon answers a LAN discovery beacon with an introduction request, if we
+// could use another peer. Beacons count only from our own LAN: a
+// local-scope address, or one in our own subnet (some LANs use public
+// addresses). The answer is no larger than the padded beacon.
+func (o *Overlay) onBeacon(p *packet, now time.Time) {
+	if !isLocalScope(p.from.Addr()) && !sameSubnet(p.from.Addr(), o.lan.Addr()) {
+		o.m.Drop(DropUnverified)
+		return
+	}
+	if o.table.at(p.from) != nil || o.table.len() >= o.cfg.TargetPeers {
+		return
+	}
+	o.sendIntroRequest(p.from, nil, false, now)
+}

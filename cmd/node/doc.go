@@ -27,8 +27,9 @@
 //	                    writable; if neither, walkie asks for -data.
 //	-http ADDR          HTTP server: / (the page: chat, game and status),
 //	                    /status (JSON), /metrics (Prometheus,
-//	                    docs/metrics.md), /history (the page's chart) and
-//	                    /api/NAME (the communities); "" disables it. Default 127.0.0.1:1874. It answers
+//	                    docs/metrics.md; and on a -collector /metrics/fleet),
+//	                    /history (the page's chart) and /api/NAME (the
+//	                    communities); "" disables it. Default 127.0.0.1:1874. It answers
 //	                    only a Host that names the node (loopback, the
 //	                    address a request arrived at, the -http host,
 //	                    -http-host; else 421) and takes a POST only from its
@@ -112,6 +113,28 @@
 //	                    defaults chat.db stays at or under 16 MiB.
 //	-chat-max-age D     the chat deletes messages stored longer than D ago,
 //	                    a Go duration. Default 720h (30 days).
+//	-collector          collect the walkie_ series of the nodes that report
+//	                    here (-report-to) and serve them at /metrics/fleet
+//	                    under the -http rules, each series labelled with
+//	                    its reporter's peer ID (plugins/fleet). Its peer
+//	                    table holds 1,000 more peers, it keeps peers alive
+//	                    at 40 s so that reporters ping it, and it takes any
+//	                    number of peers from one network unless
+//	                    -peers-per-network is given. Default off.
+//	-collector-accept FILE
+//	                    a collector takes reports only from the peer IDs in
+//	                    FILE: one per line, blank lines and # comments
+//	                    ignored, at most 100,000 IDs and 4 MiB. Default:
+//	                    any authenticated reporter, up to 1,000.
+//	-report-to ID@HOST:PORT
+//	                    report this node's walkie_ series to the collector
+//	                    whose peer ID is ID, reached at HOST:PORT (added to
+//	                    the -bootstrap list; a name is resolved like one of
+//	                    them): sealed, to that peer only, while it is an
+//	                    authenticated member of "fleet"; every minute,
+//	                    every 5 minutes with -profile mobile. The
+//	                    environment variable WALKIE_FLEET_TEST_INTERVAL (a
+//	                    duration, for tests only) shortens it. Default off.
 //	-version            print the version and exit.
 //
 // The chat's API (plugins/chat, chat.Chat.API), under -http:

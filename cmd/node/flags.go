@@ -54,10 +54,17 @@ type options struct {
 	prediction     bool             // -port-prediction
 	seed           bool             // -seed
 	perNetwork     int              // -peers-per-network: 0 means the core's default
+	perNetworkSet  bool             // -peers-per-network was given (a collector lifts the default cap)
 	dns            netip.AddrPort   // -dns; invalid means the system's resolver
 	profile        string           // -profile: default or mobile
 	nat64          nat64Flag        // -nat64
 	chat           chat.Config      // -chat-max-messages, -chat-max-bytes, -chat-max-age; the rest is chat's default
+	collector      bool             // -collector
+	acceptFile     string           // -collector-accept; "" takes any reporter
+	accept         []proto.ID       // the IDs in acceptFile; nil without one
+	rawReportTo    string           // -report-to as given
+	reportTo       *reportTarget    // -report-to; nil: no reports
+	fleetInterval  time.Duration    // fleetIntervalEnv, tests only; 0: the default
 	version        bool             // -version
 	help           bool             // -h, -help
 }
@@ -113,6 +120,9 @@ func newFlagSet(o *options, raw *rawFlags) *flag.FlagSet {
 	fs.IntVar(&o.chat.MaxMessages, "chat-max-messages", chat.DefaultMaxMessages, "the chat keeps at most `n` messages, deleting the oldest")
 	fs.Int64Var(&o.chat.MaxBytes, "chat-max-bytes", chat.DefaultMaxBytes, "the chat keeps at most `n` bytes of messages, deleting the oldest")
 	fs.DurationVar(&o.chat.MaxAge, "chat-max-age", chat.DefaultMaxAge, "the chat deletes messages stored longer than `duration` ago")
+	fs.BoolVar(&o.collector, "collector", false, "collect the walkie_ series of the nodes that report here (-report-to) and serve them at /metrics/fleet; run it where they reach it (a public or full-cone address)")
+	fs.StringVar(&o.acceptFile, "collector-accept", "", "`file` of the peer IDs a -collector takes reports from, one per line, # comments (default: any authenticated reporter, up to 1000)")
+	fs.StringVar(&o.rawReportTo, "report-to", "", "send this node's walkie_ series every minute (5 in the mobile profile), sealed, to the collector `ID@host:port`: its peer ID, and an address that reaches it (added to -bootstrap)")
 	return fs
 }
 
@@ -138,6 +148,7 @@ func parseFlags(args []string) (*options, error) {
 	if fs.NArg() > 0 {
 		return nil, &usageError{err: fmt.Errorf("unexpected argument %q (flags only)", fs.Arg(0)), hint: true}
 	}
+	fs.Visit(func(f *flag.Flag) { o.perNetworkSet = o.perNetworkSet || f.Name == "peers-per-network" })
 	if o.version {
 		return o, nil
 	}
@@ -149,6 +160,9 @@ func parseFlags(args []string) (*options, error) {
 		return nil, err
 	}
 	if o.bootstrap, err = parseBootstrap(raw.bootstrap); err != nil {
+		return nil, err
+	}
+	if err := checkFleet(o, os.Getenv); err != nil {
 		return nil, err
 	}
 	if err := checkFamilies(o.listen, o.bootstrap); err != nil {
@@ -167,6 +181,9 @@ func parseFlags(args []string) (*options, error) {
 		return nil, err
 	}
 	if o.communities, o.announce, err = parseCommunities(o.rawCommunities, o.rawAnnounce, len(o.plugins) > 0); err != nil {
+		return nil, err
+	}
+	if err := checkFleetNames(o); err != nil {
 		return nil, err
 	}
 	if o.logLevel, err = parseLogLevel(raw.logLevel); err != nil {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/walkie-p2p/walkie/community"
 	"github.com/walkie-p2p/walkie/core"
+	"github.com/walkie-p2p/walkie/plugins/fleet"
 	"github.com/walkie-p2p/walkie/plugins/httpjson"
 )
 
@@ -30,6 +31,7 @@ const (
 //	                three below and uses the communities' APIs
 //	GET  /status    status() as JSON (core.Status: its field names are a contract)
 //	GET  /metrics   mon's registry in the Prometheus text format
+//	GET  /metrics/fleet  a collector's fleet (plugins/fleet), the same format
 //	GET  /history   the peer counts of the last minutes, for the page's chart
 //	POST /login     {"token": "..."}: sets the login cookie (only when acc has a token)
 //	/api/NAME       the API of each community that serves one
@@ -61,7 +63,12 @@ func newHandler(status func() core.Status, mon *monitor, comms []community.Commu
 			mux.Handle(root+"/", h)
 		}
 	}
-	var metrics, history, login http.Handler
+	var metrics, fleetMetrics, history, login http.Handler
+	for _, c := range comms {
+		if f, ok := c.(*fleet.Fleet); ok && f.Handler() != nil {
+			fleetMetrics = f.Handler() // a collector's reporters, each series with its peer label
+		}
+	}
 	if mon != nil {
 		// promhttp answers in the format the scraper asks for and gzips
 		// when allowed; one failing collector must not hide the others.
@@ -74,7 +81,7 @@ func newHandler(status func() core.Status, mon *monitor, comms []community.Commu
 	statusJSON := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		httpjson.Write(w, http.StatusOK, status())
 	})
-	for _, o := range ownRoutes(statusJSON, metrics, history, login) {
+	for _, o := range ownRoutes(statusJSON, metrics, fleetMetrics, history, login) {
 		if o.h != nil {
 			mux.Handle(o.method+" "+o.path, o.h)
 		}

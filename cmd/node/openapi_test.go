@@ -17,6 +17,7 @@ import (
 	"github.com/walkie-p2p/walkie/community"
 	"github.com/walkie-p2p/walkie/core"
 	"github.com/walkie-p2p/walkie/plugins/chat"
+	"github.com/walkie-p2p/walkie/plugins/fleet"
 	"github.com/walkie-p2p/walkie/plugins/game"
 )
 
@@ -73,7 +74,7 @@ func TestOpenAPI(t *testing.T) {
 	diff(t, "docs/openapi.json", routeSet(described), "apiRoutes", table)
 
 	var own, tableOwn []route
-	for _, s := range ownRoutes(nil, nil, nil, nil) {
+	for _, s := range ownRoutes(nil, nil, nil, nil, nil) {
 		own = append(own, s.route)
 	}
 	for _, r := range apiRoutes() {
@@ -108,7 +109,11 @@ func TestOpenAPI(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	comms := []community.Community{c, game.New(game.Config{})}
+	coll, err := fleet.New(fleet.Config{Collect: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	comms := []community.Community{c, game.New(game.Config{}), coll}
 	acc := &access{token: "secret", cookie: "walkie_token_1874"}
 	srv := httptest.NewServer(newHandler(func() core.Status { return core.Status{} }, newMonitor(comms), comms, acc, nil))
 	defer srv.Close()

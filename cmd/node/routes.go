@@ -22,6 +22,7 @@ func apiRoutes() []route {
 	return []route{
 		{"GET", "/status"},
 		{"GET", "/metrics"},
+		{"GET", "/metrics/fleet"},
 		{"GET", "/history"},
 		{"POST", "/login"},
 		{"GET", "/api/chat"},
@@ -36,7 +37,8 @@ func apiRoutes() []route {
 }
 
 // served is a route of the node's own with its handler; nil when the
-// node does not serve it (no monitor in tests, no token on loopback).
+// node does not serve it (no monitor in tests, no token on loopback, no
+// collector).
 type served struct {
 	route
 	h http.Handler
@@ -44,10 +46,11 @@ type served struct {
 
 // ownRoutes returns the node's own routes and their handlers, each of
 // apiRoutes that is not under /api/.
-func ownRoutes(status, metrics, history, login http.Handler) []served {
+func ownRoutes(status, metrics, fleetMetrics, history, login http.Handler) []served {
 	return []served{
 		{route{"GET", "/status"}, status},
 		{route{"GET", "/metrics"}, metrics},
+		{route{"GET", "/metrics/fleet"}, fleetMetrics},
 		{route{"GET", "/history"}, history},
 		{route{"POST", "/login"}, login},
 	}

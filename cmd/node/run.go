@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/walkie-p2p/walkie/core"
+	"github.com/walkie-p2p/walkie/plugins/fleet"
 )
 
 // Exit codes of run.
@@ -125,7 +126,12 @@ func serve(ctx context.Context, opts *options, log *slog.Logger) error {
 		default:
 		}
 	}
-	if cfg.Communities, err = openCommunities(opts, log); err != nil {
+	gather := &lateGatherer{} // the fleet's reporter reads the registry that the monitor makes below
+	var fl *fleet.Fleet
+	if cfg.Communities, err = openCommunities(opts, log); err == nil {
+		cfg.Communities, fl, err = addFleet(cfg.Communities, opts, &cfg, gather)
+	}
+	if err != nil {
 		transport.Close()
 		if cfg.Alt != nil {
 			cfg.Alt.Close()
@@ -138,6 +144,10 @@ func serve(ctx context.Context, opts *options, log *slog.Logger) error {
 	cfg.Logger = log
 	mon := newMonitor(cfg.Communities) // one registry per node: /metrics
 	cfg.Metrics = mon.metrics
+	gather.set(mon.reg)
+	if fl != nil {
+		mon.reg.MustRegister(fl) // its walkie_fleet_* series
+	}
 	if opts.lanDiscovery {
 		beacon, err := joinLAN(conn, cfg.BeaconAddr)
 		switch {

@@ -9,6 +9,8 @@
 // pages (play_test.go: a message shows in the other page within 2 s, a
 // game is challenged, played and scored, the layout holds at 360x740 and
 // 1280x800).
+// A collector and three nodes that report to it (fleet_test.go) are
+// scraped as one fleet, by a Prometheus that scrapes the collector only.
 //
 // The tests are built only with -tags e2e (make e2e-metrics, and make e2e,
 // which CI runs), so that `go test ./...` works on a machine without those
