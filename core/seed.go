@@ -206,7 +206,9 @@ func (o *Overlay) onSeed(p *packet, now time.Time) {
 	if !e.verified {
 		e.in += p.n
 	}
-	if !id.IsZero() && e.id != id {
+	if !id.IsZero() && e.id != id && !e.verified {
+		// A seed keeps its ID for good: once verified, a datagram from its
+		// address (maybe forged) does not rename it.
 		e.id = id
 		o.seeds.ver++
 	}
@@ -218,7 +220,8 @@ func (o *Overlay) onSeed(p *packet, now time.Time) {
 	if e.verified {
 		e.seen.Store(now.UnixNano())
 	}
-	if !e.verified && !e.expected.IsZero() && now.Sub(e.expected) < seedUnverifiedTTL && !e.tainted {
+	_, answer := p.seed.(*seed.IntroResponse)
+	if !e.verified && !answer && !e.walkie && !e.expected.IsZero() && now.Sub(e.expected) < seedUnverifiedTTL && !e.tainted {
 		e.expected, e.asked = time.Time{}, time.Time{}
 		o.out.sendSeed(e.addr, o.seedRequest(e.addr), 0)
 		e.asked = now
