@@ -15,7 +15,7 @@ import (
 // sender.go writes what the handlers answer.
 func (o *Overlay) handle(p *packet, now time.Time) {
 	if p.seed != nil {
-		o.onSeed(p, now) // the 2016 app's protocol (seed.go)
+		o.seeds.handle(p, now) // the 2016 app's protocol (seed.go)
 		return
 	}
 	if p.via == o.cfg.Alt && p.via != nil {
@@ -186,7 +186,7 @@ func (o *Overlay) onIntroRequest(p *packet, req *proto.IntroRequest, now time.Ti
 	if resp.InviteeTicket.IsZero() {
 		// A seed node too (key 18), asked to puncture toward A; never with
 		// a ticket, with which it would not fit a sealed datagram.
-		resp.SeedInvitee = o.seedInvitee(a, p.from)
+		resp.SeedInvitee = o.seeds.invitee(a, p.from)
 	}
 	if o.out.send(p.from, resp, 0, 0, IntroResponsesSent) && a != nil {
 		a.lastSent = now
@@ -272,7 +272,7 @@ func (o *Overlay) onIntroResponse(p *packet, resp *proto.IntroResponse, now time
 		o.meet(&resp.MoreInvitees[i], proto.NATHint{}, nil, now)
 	}
 	if resp.SeedInvitee != nil {
-		o.onSeedInvitee(resp.SeedInvitee, p.n, now)
+		o.seeds.onInvitee(resp.SeedInvitee, p.n, now)
 	}
 }
 
@@ -332,8 +332,8 @@ func (o *Overlay) onPunctureRequest(p *packet, req *proto.PunctureRequest, now t
 		// A seed node (key 19): an intro request in its protocol. The
 		// introducer is a verified peer whose puncture requests are rate
 		// limited (b.punctures), as for walkie targets.
-		if o.seedOn() {
-			o.seedPuncture(req.SeedTarget.WAN, peerIDOfSeed(req.SeedTarget.ID), proto.MaxDatagram, now)
+		if o.seeds.on() {
+			o.seeds.puncture(req.SeedTarget.WAN, peerIDOfSeed(req.SeedTarget.ID), proto.MaxDatagram, now)
 		}
 		return
 	}

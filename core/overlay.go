@@ -60,10 +60,10 @@ type Overlay struct {
 	prefix64   netip.Prefix   // our network's NAT64 prefix: Config.NAT64, until SetNAT64
 	reach      proto.Reach    // the IP families we can send to (family.go)
 	table      *peerTable
-	votes      *voter     // the WAN vote of our first family, lan's
-	votes6     *voter     // a dual-stack node's IPv6 vote; nil otherwise
-	disc       discovery  // the second port test, for a NAT the votes cannot classify
-	seeds      *seedTable // the seed protocol's nodes (seed.go); nil when Config.NoSeed
+	votes      *voter       // the WAN vote of our first family, lan's
+	votes6     *voter       // a dual-stack node's IPv6 vote; nil otherwise
+	disc       discovery    // the second port test, for a NAT the votes cannot classify
+	seeds      *seedService // the seed protocol's world (seed.go); off when Config.NoSeed
 	tok        *tokens
 	out        *sender
 	punch      *prober
@@ -123,8 +123,11 @@ func New(cfg Config) (*Overlay, error) {
 	if familyOf(cfg.LAN.Addr()) == IPv4 && familyOf(cfg.LAN6.Addr()) == IPv6 {
 		o.lan6, o.votes6 = cfg.LAN6, newVoter(cfg.VoteWindow, cfg.LAN6, cfg.VoteHold)
 	}
+	o.seeds = &seedService{lan: &o.lan, table: o.table, out: o.out, m: o.m, log: o.log,
+		wan:    func() netip.AddrPort { return o.votes.wan },
+		walkie: func(to netip.AddrPort, limit int, now time.Time) int { return o.ask(to, nil, false, limit, now) }}
 	if !cfg.NoSeed {
-		o.seeds = newSeedTable(cfg.PeerID)
+		o.seeds.t = newSeedTable(cfg.PeerID)
 	}
 	o.out.onError = cfg.OnSendError
 	if o.comms, err = newCommunities(&o.cfg, ctx, &o.pool, &o.view, o.signal); err != nil {

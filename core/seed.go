@@ -2,6 +2,7 @@ package core
 
 import (
 	"encoding/hex"
+	"log/slog"
 	"net/netip"
 	"slices"
 	"strings"
@@ -148,6 +149,32 @@ func (t *seedTable) verified(not *seedPeer, buf []*seedPeer) []*seedPeer {
 	return buf
 }
 
+// seedService is the seed world, apart from walkie's: its table and
+// scratch are its own, and it reaches the rest of the node only through
+// what it is handed, so that the rules above are checkable here alone. It
+// reads the walkie peer table (to introduce walkie peers and to leave alone
+// an address that is one already), writes through the sender (every byte to
+// an unverified address within a budget), and asks a walkie node that
+// reached it in the seed protocol through walkie, the worker's request
+// (walkie). The worker calls it, with the time; it never keeps a packet.
+type seedService struct {
+	t      *seedTable // nil when Config.NoSeed: the service is off
+	lan    *netip.AddrPort
+	wan    func() netip.AddrPort // our voted WAN address: never a target of ours
+	walkie func(to netip.AddrPort, limit int, now time.Time) int
+	table  *peerTable
+	out    *sender
+	m      Metrics
+	log    *slog.Logger
+	// Scratch: what we send is built here (nothing is kept past a call).
+	req     seed.IntroRequest
+	resp    seed.IntroResponse
+	preq    seed.PunctureRequest
+	info    proto.SeedInfo
+	peers   []*seedPeer
+	walkies []*peer
+}
+
 // seedIDOf is a seed peer ID as walkie's wire carries it (proto.SeedID:
 // the 4 bytes its hex digits spell).
 func seedIDOf(id seed.PeerID) proto.SeedID {
@@ -163,10 +190,10 @@ func peerIDOfSeed(s proto.SeedID) seed.PeerID {
 	return id
 }
 
-// seedOn reports whether we speak the seed protocol now: it is on and our
+// on reports whether we speak the seed protocol now: it is on and our
 // address is IPv4, the only family the seed knows.
-func (o *Overlay) seedOn() bool {
-	return o.seeds != nil && o.lan.Addr().Unmap().Is4()
+func (s *seedService) on() bool {
+	return s.t != nil && s.lan.Addr().Unmap().Is4()
 }
 
 // senderOf is a seed message's peer_id and network_operator ("" for types
@@ -185,22 +212,22 @@ func senderOf(m seed.Message) (seed.PeerID, string) {
 	return seed.PeerID{}, ""
 }
 
-// onSeed handles one seed datagram, decoded by the reader (p.seed).
-func (o *Overlay) onSeed(p *packet, now time.Time) {
-	o.m.Add(SeedMessagesReceived, 1)
+// handle handles one seed datagram, decoded by the reader (p.seed).
+func (s *seedService) handle(p *packet, now time.Time) {
+	s.m.Add(SeedMessagesReceived, 1)
 	from := unmapped(p.from)
-	if !o.seedOn() || !from.Addr().Is4() {
-		o.m.Drop(DropSeedMalformed) // a seed node we cannot talk to
+	if !s.on() || !from.Addr().Is4() {
+		s.m.Drop(DropSeedMalformed) // a seed node we cannot talk to
 		return
 	}
 	id, op := senderOf(p.seed)
-	if id == o.seeds.self {
-		o.m.Drop(DropSelf)
+	if id == s.t.self {
+		s.m.Drop(DropSelf)
 		return
 	}
-	e := o.seeds.entry(from, now)
+	e := s.t.entry(from, now)
 	if e == nil {
-		o.m.Drop(DropLimit)
+		s.m.Drop(DropLimit)
 		return
 	}
 	if !e.verified {
@@ -210,11 +237,11 @@ func (o *Overlay) onSeed(p *packet, now time.Time) {
 		// A seed keeps its ID for good: once verified, a datagram from its
 		// address (maybe forged) does not rename it.
 		e.id = id
-		o.seeds.ver++
+		s.t.ver++
 	}
 	if op == walkieOperator && !e.walkie {
 		e.walkie = true // a walkie node: never listed, never passed on as a seed node
-		o.seeds.ver++
+		s.t.ver++
 	}
 	e.heard = now
 	if e.verified {
@@ -223,62 +250,62 @@ func (o *Overlay) onSeed(p *packet, now time.Time) {
 	_, answer := p.seed.(*seed.IntroResponse)
 	if !e.verified && !answer && !e.walkie && !e.expected.IsZero() && now.Sub(e.expected) < seedUnverifiedTTL && !e.tainted {
 		e.expected, e.asked = time.Time{}, time.Time{}
-		o.out.sendSeed(e.addr, o.seedRequest(e.addr), 0)
+		s.out.sendSeed(e.addr, s.request(e.addr), 0)
 		e.asked = now
 	}
 	switch m := p.seed.(type) {
 	case *seed.IntroRequest:
-		o.onSeedIntroRequest(e, now)
+		s.onIntroRequest(e, now)
 	case *seed.IntroResponse:
-		o.onSeedIntroResponse(e, m, p.n, now)
+		s.onIntroResponse(e, m, p.n, now)
 	case *seed.PunctureRequest:
 		if !e.verified {
-			o.m.Drop(DropUnverified)
+			s.m.Drop(DropUnverified)
 			return
 		}
 		e.lan = m.Source
-		if m.PuncturePeer.ID != o.seeds.self {
-			o.seedPuncture(m.PuncturePeer.Addr, m.PuncturePeer.ID, p.n, now)
+		if m.PuncturePeer.ID != s.t.self {
+			s.puncture(m.PuncturePeer.Addr, m.PuncturePeer.ID, p.n, now)
 		}
 	case *seed.Puncture:
 		if !e.verified {
-			o.seedAsk(e, now) // a hole toward us: ask back, within what it sent
+			s.ask(e, now) // a hole toward us: ask back, within what it sent
 		}
 	}
 }
 
-// onSeedIntroRequest answers a seed node's walk: a verified one gets our
+// onIntroRequest answers a seed node's walk: a verified one gets our
 // pex and an invitee, unverified ones are asked back (their first request
 // is smaller than our answer, and may be forged).
-func (o *Overlay) onSeedIntroRequest(e *seedPeer, now time.Time) {
+func (s *seedService) onIntroRequest(e *seedPeer, now time.Time) {
 	if e.walkie {
-		o.seedToWalkie(e, now)
+		s.toWalkie(e, now)
 		return
 	}
 	if !e.verified {
-		o.m.Drop(DropUnverified)
-		o.seedAsk(e, now)
+		s.m.Drop(DropUnverified)
+		s.ask(e, now)
 		return
 	}
 	if now.Sub(e.answered) < seedAnswerEvery {
-		o.m.Drop(DropRateLimited)
+		s.m.Drop(DropRateLimited)
 		return
 	}
 	e.answered = now
-	o.seedIntroduce(e, now)
+	s.introduce(e, now)
 }
 
-// onSeedIntroResponse takes a seed node's answer to a request of ours: it
+// onIntroResponse takes a seed node's answer to a request of ours: it
 // verifies the address, and its pex and invitee are addresses to contact,
 // within what the answer itself weighs.
-func (o *Overlay) onSeedIntroResponse(e *seedPeer, m *seed.IntroResponse, n int, now time.Time) {
+func (s *seedService) onIntroResponse(e *seedPeer, m *seed.IntroResponse, n int, now time.Time) {
 	if e.asked.IsZero() || now.Sub(e.asked) > seedAnswerWindow || e.tainted {
-		o.m.Drop(DropUnsolicited)
+		s.m.Drop(DropUnsolicited)
 		if !e.tainted {
 			e.tainted = true
 			if e.verified {
 				e.verified, e.in, e.out = false, 0, 0
-				o.seeds.ver++
+				s.t.ver++
 			}
 		}
 		return
@@ -287,23 +314,23 @@ func (o *Overlay) onSeedIntroResponse(e *seedPeer, m *seed.IntroResponse, n int,
 	if !e.verified {
 		e.verified, e.in, e.out, e.heard = true, 0, 0, now
 		e.seen.Store(now.UnixNano())
-		o.seeds.ver++
+		s.t.ver++
 		if !e.walkie {
-			o.log.Info("seed node verified", "seed_id", e.id, "addr", e.addr)
+			s.log.Info("seed node verified", "seed_id", e.id, "addr", e.addr)
 		}
 	}
 	if m.InternalSource.Addr().IsValid() && !m.InternalSource.Addr().IsUnspecified() {
 		e.lan = m.InternalSource
 	}
 	if e.walkie {
-		o.seedToWalkie(e, now)
+		s.toWalkie(e, now)
 	}
 	budget := n
 	try := func(q seed.Peer) {
-		if q.ID == o.seeds.self || q.ID.IsZero() {
+		if q.ID == s.t.self || q.ID.IsZero() {
 			return
 		}
-		if sent := o.seedContact(q.Addr, q.ID, budget, now); sent > 0 {
+		if sent := s.contact(q.Addr, q.ID, budget, now); sent > 0 {
 			budget -= sent
 		}
 	}
@@ -315,11 +342,11 @@ func (o *Overlay) onSeedIntroResponse(e *seedPeer, m *seed.IntroResponse, n int,
 	}
 }
 
-// seedToWalkie talks walkie to a walkie node that reached us in the seed
+// toWalkie talks walkie to a walkie node that reached us in the seed
 // protocol (its operator says so), unless it is a peer already: a tokenless
 // request, within what it sent us while it is unverified.
-func (o *Overlay) seedToWalkie(e *seedPeer, now time.Time) {
-	if o.table.at(e.addr) != nil || e.tainted || (!e.asked.IsZero() && now.Sub(e.asked) < seedAskEvery) {
+func (s *seedService) toWalkie(e *seedPeer, now time.Time) {
+	if s.table.at(e.addr) != nil || e.tainted || (!e.asked.IsZero() && now.Sub(e.asked) < seedAskEvery) {
 		return
 	}
 	limit := 0
@@ -328,7 +355,7 @@ func (o *Overlay) seedToWalkie(e *seedPeer, now time.Time) {
 			return
 		}
 	}
-	if n := o.askLimited(e.addr, limit, now); n > 0 {
+	if n := s.walkie(e.addr, limit, now); n > 0 {
 		e.asked = now
 		if !e.verified {
 			e.out += n
@@ -343,21 +370,21 @@ type seedView struct {
 	seen *atomic.Int64 // the entry's, kept current by the worker
 }
 
-// seedVer is the seed table's version, for the view's stamp.
-func (o *Overlay) seedVer() uint64 {
-	if o.seeds == nil {
+// ver is the seed table's version, for the view's stamp.
+func (s *seedService) ver() uint64 {
+	if s.t == nil {
 		return 0
 	}
-	return o.seeds.ver
+	return s.t.ver
 }
 
-// seedViews lists the verified seed nodes, sorted by ID, for the view.
-func (o *Overlay) seedViews() []seedView {
-	if o.seeds == nil {
+// views lists the verified seed nodes, sorted by ID, for the view.
+func (s *seedService) views() []seedView {
+	if s.t == nil {
 		return nil
 	}
 	var vs []seedView
-	for _, e := range o.seeds.byAddr {
+	for _, e := range s.t.byAddr {
 		if e.verified && !e.walkie {
 			vs = append(vs, seedView{id: e.id.String(), addr: e.addr, seen: &e.seen})
 		}

@@ -86,7 +86,7 @@ type stamp struct {
 func (o *Overlay) publish() {
 	st := stamp{
 		lan: o.lan, v6: o.fam6(), nat64: o.out.nat64, table: o.table.ver, wan: o.votes.wan, ip: o.votes.ip, nat: o.natType(), hint: o.votedHint(),
-		prov: o.provisionalIP(), reason: o.natReason(), seedVer: o.seedVer(),
+		prov: o.provisionalIP(), reason: o.natReason(), seedVer: o.seeds.ver(),
 		started: o.started, firstPeer: o.firstPeer, perMin: o.sentPerMin, pp: o.punch.stats(),
 	}
 	if o.published != nil && st == *o.published {
@@ -113,7 +113,7 @@ func (o *Overlay) publish() {
 		}
 	}
 	v.cands = o.table.candidateViews()
-	v.seeds = o.seedViews()
+	v.seeds = o.seeds.views()
 	o.view.Store(v)
 }
 

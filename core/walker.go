@@ -40,7 +40,7 @@ func (o *Overlay) tick(now time.Time) time.Duration {
 		o.keepAlive(now)
 	}
 	o.beacon(now)
-	o.seedTick(now)
+	o.seeds.tick(now)
 	o.repair(now, false)
 	probeNext := o.punch.tick(now)
 	if o.shakes != nil {
@@ -89,7 +89,7 @@ func (o *Overlay) contactBootstrap(now time.Time) {
 		o.sendIntroRequest(a, nil, false, now)
 	}
 	if !o.nextBoot.IsZero() {
-		o.seedBootstrap(now) // unanswered in walkie: it may be a seed node
+		o.seeds.bootstrap(o.bootstrap, now) // unanswered in walkie: it may be a seed node
 	}
 	o.nextBoot = now.Add(o.backoff)
 	o.backoff = min(2*o.backoff, o.cfg.BootstrapBackoffMax)
@@ -139,16 +139,9 @@ func (o *Overlay) sendIntroRequest(to netip.AddrPort, tok []byte, keepAlive bool
 	o.ask(to, tok, keepAlive, 0, now)
 }
 
-// askLimited sends a tokenless introduction request to an address that
-// has not proved it receives there, only if it is at most limit bytes (>
-// 0: the credit of a seed-protocol address, seed.go), and returns its
-// size, 0 if it did not go.
-func (o *Overlay) askLimited(to netip.AddrPort, limit int, now time.Time) int {
-	return o.ask(to, nil, false, limit, now)
-}
-
-// ask is sendIntroRequest with a limit (> 0: not sent if longer; 0: none);
-// it returns the bytes sent, 0 if none.
+// ask is sendIntroRequest with a limit (> 0: not sent if longer; 0: none;
+// the credit of a seed-protocol address that has not proved it receives
+// there, seed.go); it returns the bytes sent, 0 if none.
 func (o *Overlay) ask(to netip.AddrPort, tok []byte, keepAlive bool, limit int, now time.Time) int {
 	if !to.IsValid() || len(o.asked) >= maxOutstanding {
 		return 0
@@ -160,7 +153,7 @@ func (o *Overlay) ask(to netip.AddrPort, tok []byte, keepAlive bool, limit int, 
 	}
 	o.s.ask = proto.IntroRequest{Nonce: nonce, LAN: o.lan, Token: tok, Communities: o.comms.ids,
 		KeepAlive: keepAlive, Symmetric: o.natType() == NATSymmetric, NAT: o.natHint(now), Quiet: o.cfg.Quiet, Reach: o.reach,
-		WantMore: !keepAlive && (o.table.len() < o.cfg.TargetPeers || o.repairing(now)), Seed: o.seedOn()}
+		WantMore: !keepAlive && (o.table.len() < o.cfg.TargetPeers || o.repairing(now)), Seed: o.seeds.on()}
 	o.s.ask.Meet, o.meetAgain = o.meetAgain, nil
 	if o.s.ask.NAT.Wants {
 		o.s.ask.Ticket = o.punch.ticket(o.votedHint().Kind, o.ticketIP(), o.votes.wan, now)
