@@ -1,6 +1,7 @@
 package core
 
 import (
+	"log/slog"
 	"net/netip"
 	"time"
 
@@ -11,10 +12,32 @@ import (
 // as peers move and rekey. handshake.go keeps the handshakes' own state,
 // session.go the keys.
 
+// auth is that side's component: it owns the handshakes and the record of
+// stale sessions answered, and decides who is a peer; the worker calls it
+// with each packet and the time. What a new peer sets off beyond identity
+// (metrics of the walk, the first peer) and the introduction requests it
+// sends are the worker's, reached through added and ask; rearm is the
+// worker's flag that its timer must be recomputed (handshake resends are
+// due within a second).
+type auth struct {
+	shakes       *handshakes                  // nil without Config.Key: a node of the previous release
+	stale        map[netip.AddrPort]time.Time // onStale: when the next introduction to an address may go
+	table        *peerTable
+	out          *sender
+	tok          *tokens
+	m            Metrics
+	log          *slog.Logger
+	quiet        bool    // Config.Quiet: rekeyAt
+	punctureRate float64 // Config.PunctureRate, for the peers it admits
+	rearm        *bool
+	added        func(q *peer, now time.Time)
+	ask          func(to netip.AddrPort, tok []byte, keepAlive bool, now time.Time)
+}
+
 // mustProve reports whether a peer claiming id must prove its key before
 // it is a peer: a key-derived ID is only ever held by the key's owner. A
 // node without a key (the previous release) takes every claim, as it did.
-func (o *Overlay) mustProve(id proto.ID) bool { return o.shakes != nil && id.KeyDerived() }
+func (a *auth) mustProve(id proto.ID) bool { return a.shakes != nil && id.KeyDerived() }
 
 // admit records that the sender of p, whose address is verified (a token,
 // or an answer to our request), spoke, and returns it as a peer: a peer
@@ -24,61 +47,61 @@ func (o *Overlay) mustProve(id proto.ID) bool { return o.shakes != nil && id.Key
 // address (it may have been in flight before the handshake; or the peer
 // restarted and lost its session: then it starts a new handshake, whose
 // session replaces the old one, since we answer it in plaintext).
-func (o *Overlay) admit(p *packet, now time.Time) (*peer, bool) {
+func (a *auth) admit(p *packet, now time.Time) (*peer, bool) {
 	if p.sess != nil {
-		q := o.table.get(p.sess.peer)
+		q := a.table.get(p.sess.peer)
 		if q != nil {
 			q.heard(now)
 		}
 		return q, false
 	}
-	if q := o.table.at(p.from); q != nil && q.authenticated() {
+	if q := a.table.at(p.from); q != nil && q.authenticated() {
 		return nil, false
 	}
-	if o.mustProve(p.hdr.Sender) {
-		o.m.Drop(DropUnauthenticated)
+	if a.mustProve(p.hdr.Sender) {
+		a.m.Drop(DropUnauthenticated)
 		return nil, false
 	}
-	return o.table.upsert(p.hdr.Sender, p.from, now, o.cfg.PunctureRate)
+	return a.table.upsert(p.hdr.Sender, p.from, now, a.punctureRate)
 }
 
 // shake starts a handshake with the peer id at to, whose token for our
 // address is token, unless one is in flight or we could not keep the peer.
-func (o *Overlay) shake(to netip.AddrPort, id proto.ID, token []byte, now time.Time) {
-	if o.table.full() && o.table.get(id) == nil {
+func (a *auth) shake(to netip.AddrPort, id proto.ID, token []byte, now time.Time) {
+	if a.table.full() && a.table.get(id) == nil {
 		return
 	}
-	m, err := o.shakes.start(id, to, token, now)
+	m, err := a.shakes.start(id, to, token, now)
 	if err != nil {
-		o.log.Warn("handshake: cannot start", "peer", id, "err", err)
+		a.log.Warn("handshake: cannot start", "peer", id, "err", err)
 		return
 	}
-	if m != nil && o.out.send(to, m, 0, 0, uncounted) {
-		o.m.Add(HandshakesStarted, 1)
-		o.rearm = true // resends are due within a second
+	if m != nil && a.out.send(to, m, 0, 0, uncounted) {
+		a.m.Add(HandshakesStarted, 1)
+		*a.rearm = true // resends are due within a second
 	}
 }
 
 // onHandshake takes one step of a handshake, and when it completes on our
 // side, makes the peer an authenticated one.
-func (o *Overlay) onHandshake(p *packet, m *proto.Handshake, now time.Time) {
+func (a *auth) onHandshake(p *packet, m *proto.Handshake, now time.Time) {
 	// New keys for a session (a rekey) come sealed in it, from where the
 	// peer is: no token needed (the one it has may be too old by now).
-	tokenOK := m.Step == 1 && (o.atHome(p) || o.tok.valid(m.Token, p.from, now))
-	reply, sess, err := o.shakes.receive(p.from, p.hdr.Sender, m, tokenOK, now)
+	tokenOK := m.Step == 1 && (a.atHome(p) || a.tok.valid(m.Token, p.from, now))
+	reply, sess, err := a.shakes.receive(p.from, p.hdr.Sender, m, tokenOK, now)
 	if err != nil {
-		o.m.Drop(DropHandshake)
-		o.log.Debug("handshake refused", "from", p.from, "peer", p.hdr.Sender, "step", m.Step, "err", err)
+		a.m.Drop(DropHandshake)
+		a.log.Debug("handshake refused", "from", p.from, "peer", p.hdr.Sender, "step", m.Step, "err", err)
 		return
 	}
 	if reply != nil {
 		// Before the new session is installed: step 3 must go in the old
 		// one, or in plaintext, since the responder has only those.
-		o.out.send(p.from, reply, 0, 0, uncounted)
-		o.rearm = true
+		a.out.send(p.from, reply, 0, 0, uncounted)
+		*a.rearm = true
 	}
 	if sess != nil {
-		o.authenticated(sess, p.from, now)
+		a.authenticated(sess, p.from, now)
 	}
 }
 
@@ -86,25 +109,25 @@ func (o *Overlay) onHandshake(p *packet, m *proto.Handshake, now time.Time) {
 // at addr, and its session the one we seal in. Then it sends a sealed
 // keep-alive at once: the peer's answer confirms the session to the
 // initiator, and gets its communities and a token.
-func (o *Overlay) authenticated(sess *session, addr netip.AddrPort, now time.Time) {
-	q, isNew := o.table.authenticate(sess.peer, sess.key, sess, addr, now, o.cfg.PunctureRate)
+func (a *auth) authenticated(sess *session, addr netip.AddrPort, now time.Time) {
+	q, isNew := a.table.authenticate(sess.peer, sess.key, sess, addr, now, a.punctureRate)
 	if q == nil {
 		return // the table is full: the session is not installed, and goes
 	}
-	o.shakes.install(sess)
-	o.out.sealFor(addr, sess)
-	o.m.Add(HandshakesCompleted, 1)
-	o.log.Debug("peer authenticated", "peer", q.id, "addr", addr)
+	a.shakes.install(sess)
+	a.out.sealFor(addr, sess)
+	a.m.Add(HandshakesCompleted, 1)
+	a.log.Debug("peer authenticated", "peer", q.id, "addr", addr)
 	if isNew {
-		o.peerAdded(q, now)
+		a.added(q, now)
 	}
 	if sess.initiator && q.prev != nil {
 		return // new keys for a session: the responder's keep-alive confirms them
 	}
 	// Sealed, even inside the answer to a plaintext step: both sides have
 	// the session now.
-	o.out.plainTo = netip.AddrPort{}
-	o.sendIntroRequest(addr, q.token, true, now)
+	a.out.plainTo = netip.AddrPort{}
+	a.ask(addr, q.token, true, now)
 }
 
 // roam follows an authenticated peer whose sealed packet came from a new
@@ -112,16 +135,16 @@ func (o *Overlay) authenticated(sess *session, addr netip.AddrPort, now time.Tim
 // moved is ours again at once. Answers to the new address still need its
 // token (amplification stays at most 1x toward an address it did not
 // prove).
-func (o *Overlay) roam(p *packet) {
-	q := o.table.get(p.sess.peer)
+func (a *auth) roam(p *packet) {
+	q := a.table.get(p.sess.peer)
 	if q == nil || q.addr == p.from {
 		return
 	}
-	o.log.Debug("peer moved", "peer", q.id, "from", q.addr, "to", p.from)
-	o.out.unseal(q.addr, q.sess)
-	o.table.move(q, p.from)
+	a.log.Debug("peer moved", "peer", q.id, "from", q.addr, "to", p.from)
+	a.out.unseal(q.addr, q.sess)
+	a.table.move(q, p.from)
 	q.roamed = true
-	o.out.sealFor(p.from, q.sess)
+	a.out.sealFor(p.from, q.sess)
 }
 
 // atHome reports whether p came sealed in the session of the peer at its
@@ -129,30 +152,30 @@ func (o *Overlay) roam(p *packet) {
 // as good a proof that the requester receives there as a token, and one
 // that does not expire. A quiet peer speaks to us seldom, so the token it
 // echoes is often too old.
-func (o *Overlay) atHome(p *packet) bool {
+func (a *auth) atHome(p *packet) bool {
 	if p.sess == nil {
 		return false
 	}
-	q := o.table.at(p.from)
+	q := a.table.at(p.from)
 	return q != nil && q.id == p.sess.peer && q.sess == p.sess && !q.roamed
 }
 
 // authTick sends the handshake messages that are due again, retires
 // sessions that were replaced or are spent, and starts the next handshake
 // of sessions we began that are due for new keys.
-func (o *Overlay) authTick(now time.Time) {
-	o.shakes.tick(now, func(to netip.AddrPort, m *proto.Handshake) {
-		o.out.send(to, m, 0, 0, uncounted)
+func (a *auth) tick(now time.Time) {
+	a.shakes.tick(now, func(to netip.AddrPort, m *proto.Handshake) {
+		a.out.send(to, m, 0, 0, uncounted)
 	}, func(s *session) {
 		// Never confirmed: the peer did not get our last step.
-		if q := o.table.get(s.peer); q != nil && q.sess == s {
-			o.table.remove(q.id)
+		if q := a.table.get(s.peer); q != nil && q.sess == s {
+			a.table.remove(q.id)
 		}
 	})
 	var spent []proto.ID
-	for _, q := range o.table.peers() {
+	for _, q := range a.table.peers() {
 		if q.prev != nil && now.After(q.prevUntil) {
-			o.shakes.remove(q.prev)
+			a.shakes.remove(q.prev)
 			q.prev = nil
 		}
 		s := q.sess
@@ -160,12 +183,12 @@ func (o *Overlay) authTick(now time.Time) {
 		case s == nil:
 		case now.Sub(s.created) >= rejectAfter || s.sendCtr >= rejectAfterMessages:
 			spent = append(spent, q.id) // and no new keys came: prove them again from scratch
-		case (now.Sub(s.created) >= o.rekeyAt(s) || s.sendCtr >= rekeyAfterMessages) && len(q.token) > 0:
-			o.shake(q.addr, q.id, q.token, now)
+		case (now.Sub(s.created) >= a.rekeyAt(s) || s.sendCtr >= rekeyAfterMessages) && len(q.token) > 0:
+			a.shake(q.addr, q.id, q.token, now)
 		}
 	}
 	for _, id := range spent {
-		o.table.remove(id)
+		a.table.remove(id)
 	}
 }
 
@@ -178,11 +201,11 @@ const rekeyLate = 20 * time.Second
 // its initiator at rekeyAfter, its responder rekeyLate after that, and a
 // quiet initiator (Config.Quiet) twice as late, so that a peer that does not
 // pay for every packet does the work; all well before rejectAfter.
-func (o *Overlay) rekeyAt(s *session) time.Duration {
+func (a *auth) rekeyAt(s *session) time.Duration {
 	switch {
 	case !s.initiator:
 		return rekeyAfter + rekeyLate
-	case o.cfg.Quiet:
+	case a.quiet:
 		return rekeyAfter + 2*rekeyLate
 	}
 	return rekeyAfter
@@ -203,15 +226,15 @@ const (
 // session. At most one per address every staleEvery, padded like every
 // first contact: a spoofer who sends garbage from a victim's address gets
 // 128 bytes sent there every 5 s.
-func (o *Overlay) onStale(p *packet, now time.Time) {
-	if next, ok := o.stale[p.from]; ok && now.Before(next) {
+func (a *auth) onStale(p *packet, now time.Time) {
+	if next, ok := a.stale[p.from]; ok && now.Before(next) {
 		return
 	}
-	if len(o.stale) >= maxStale {
-		clear(o.stale)
+	if len(a.stale) >= maxStale {
+		clear(a.stale)
 	}
-	o.stale[p.from] = now.Add(staleEvery)
-	if o.table.at(p.from) == nil {
-		o.sendIntroRequest(p.from, nil, false, now)
+	a.stale[p.from] = now.Add(staleEvery)
+	if a.table.at(p.from) == nil {
+		a.ask(p.from, nil, false, now)
 	}
 }

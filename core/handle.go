@@ -23,14 +23,14 @@ func (o *Overlay) handle(p *packet, now time.Time) {
 		return
 	}
 	if p.stale {
-		o.onStale(p, now)
+		o.auth.onStale(p, now)
 		return
 	}
 	if o.punch.att != nil { // rare: checked here, where it costs no call
 		o.punch.hit(p, now)
 	}
 	if p.sess != nil {
-		o.roam(p)
+		o.auth.roam(p)
 	} else if o.out.sealed(p.from) {
 		// A plaintext packet from an authenticated peer's address: answers
 		// go in kind (see sender.plainTo).
@@ -60,12 +60,12 @@ func (o *Overlay) handle(p *packet, now time.Time) {
 			o.onBeacon(p, now)
 		}
 	case proto.TypeHandshake:
-		if o.shakes == nil {
+		if o.auth.shakes == nil {
 			o.m.Drop(DropUnknownType) // as a node of the previous release would
 			return
 		}
 		if err = proto.DecodeHandshakeInto(p.body, &o.s.shake); err == nil {
-			o.onHandshake(p, &o.s.shake, now)
+			o.auth.onHandshake(p, &o.s.shake, now)
 		}
 	default:
 		o.m.Drop(DropUnknownType)
@@ -90,7 +90,7 @@ func (o *Overlay) onIntroRequest(p *packet, req *proto.IntroRequest, now time.Ti
 	resp := &o.s.answer
 	*resp = proto.IntroResponse{Nonce: req.Nonce, LAN: o.lan, Token: o.s.tok[:], Peers: resp.Peers[:0]}
 	valid := o.tok.validAgainst(req.Token, &o.s.tok, p.from, now)
-	if !valid && !o.atHome(p) {
+	if !valid && !o.auth.atHome(p) {
 		// Unverified: maybe a spoofed source. Answer with a token only, and
 		// never with more bytes than we received (amplification <= 1x).
 		o.out.send(p.from, resp, 0, p.n, IntroResponsesSent)
@@ -98,7 +98,7 @@ func (o *Overlay) onIntroRequest(p *packet, req *proto.IntroRequest, now time.Ti
 	}
 	// No vote: a requester picks when it talks to us, so a pair of liars
 	// could send votes at will. Only answers to our own requests vote.
-	a, isNew := o.admit(p, now)
+	a, isNew := o.auth.admit(p, now)
 	if a != nil {
 		a.roamed = a.roamed && !valid
 		o.table.announce(a, req, now)
@@ -228,9 +228,9 @@ func (o *Overlay) onIntroResponse(p *packet, resp *proto.IntroResponse, now time
 	if to, ok := o.disc.offer(o.votes, p.from, p.hdr.Dest, resp.AltPort, now); ok {
 		o.askAlt(to, now) // one observer: ask its second port how our NAT maps
 	}
-	b, isNew := o.admit(p, now)
-	if b == nil && p.sess == nil && o.mustProve(p.hdr.Sender) && len(resp.Token) > 0 && !o.table.proven(p.hdr.Sender) {
-		o.shake(p.from, p.hdr.Sender, resp.Token, now) // B is a peer once it proved its key
+	b, isNew := o.auth.admit(p, now)
+	if b == nil && p.sess == nil && o.auth.mustProve(p.hdr.Sender) && len(resp.Token) > 0 && !o.table.proven(p.hdr.Sender) {
+		o.auth.shake(p.from, p.hdr.Sender, resp.Token, now) // B is a peer once it proved its key
 	}
 	if b != nil {
 		b.confirm(now)   // it answered us: no doubt (awake) remains

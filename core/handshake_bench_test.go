@@ -51,13 +51,13 @@ func BenchmarkHandleSealedIntroRequest(b *testing.B) {
 		p, _ := o.table.upsert(proto.ID{2, byte(i >> 8), byte(i)}, addr, now, o.cfg.PunctureRate)
 		p.lan = addr
 	}
-	si, sr, err := run(mustShakes(b, peer), o.shakes, peer.ID, me.ID, now)
+	si, sr, err := run(mustShakes(b, peer), o.auth.shakes, peer.ID, me.ID, now)
 	if err != nil {
 		b.Fatal(err)
 	}
 	from := netip.MustParseAddrPort("203.0.113.200:40000")
 	o.out.begin(now)
-	o.authenticated(sr, from, now)
+	o.auth.authenticated(sr, from, now)
 	o.finish()
 	tok := o.tok.issue(from, time.Now())
 	inner, err := proto.Encode(nil, proto.Header{Community: proto.CoreCommunity(), Sender: peer.ID, Dest: o.cfg.LAN},

@@ -25,7 +25,7 @@ func openWorld(t testing.TB) (o *Overlay, peerSide *session, peer Identity) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o.shakes.install(sr)
+	o.auth.shakes.install(sr)
 	return o, si, peer
 }
 

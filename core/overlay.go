@@ -67,9 +67,8 @@ type Overlay struct {
 	tok        *tokens
 	out        *sender
 	punch      *prober
-	shakes     *handshakes                  // nil without Config.Key: a node of the previous release
-	asked      map[uint64]outstanding       // our introduction requests, by nonce
-	stale      map[netip.AddrPort]time.Time // onStale: when the next introduction to an address may go
+	auth       *auth                  // identity: who may be a peer, handshakes, sessions (auth.go)
+	asked      map[uint64]outstanding // our introduction requests, by nonce
 	bootstrap  []netip.AddrPort
 	backoff    time.Duration
 	nextBoot   time.Time
@@ -115,7 +114,6 @@ func New(cfg Config) (*Overlay, error) {
 		tok:       newTokens(cfg.TokenBucket),
 		out:       newSender(cfg.Transport, cfg.PeerID, cfg.Metrics, cfg.Logger),
 		asked:     map[uint64]outstanding{},
-		stale:     map[netip.AddrPort]time.Time{},
 		bootstrap: append([]netip.AddrPort(nil), cfg.Bootstrap...),
 		backoff:   cfg.BootstrapBackoffMin,
 	}
@@ -134,16 +132,18 @@ func New(cfg Config) (*Overlay, error) {
 		cancel()
 		return nil, err
 	}
+	o.auth = &auth{stale: map[netip.AddrPort]time.Time{}, table: o.table, out: o.out, tok: o.tok, m: o.m, log: o.log,
+		quiet: cfg.Quiet, punctureRate: cfg.PunctureRate, rearm: &o.rearm, added: o.peerAdded, ask: o.sendIntroRequest}
 	if cfg.Key != nil {
-		if o.shakes, err = newHandshakes(IdentityFromKey(cfg.Key)); err != nil {
+		if o.auth.shakes, err = newHandshakes(IdentityFromKey(cfg.Key)); err != nil {
 			cancel()
 			return nil, err
 		}
 	}
 	o.in = newInbound(&o.cfg, ctx, &o.pool, o.comms, &o.wg)
 	o.families()
-	if o.shakes != nil {
-		o.in.sessions = &o.shakes.index
+	if o.auth.shakes != nil {
+		o.in.sessions = &o.auth.shakes.index
 	}
 	// A probe socket gets a reader like any socket; the prober opens them
 	// on the worker.
@@ -334,8 +334,8 @@ func (o *Overlay) handleBatch(b *pktBatch, now time.Time) {
 func (o *Overlay) finish() {
 	for _, q := range o.table.gone() {
 		o.out.unseal(q.addr, q.sess)
-		if o.shakes != nil {
-			o.shakes.remove(q.sess, q.prev)
+		if o.auth.shakes != nil {
+			o.auth.shakes.remove(q.sess, q.prev)
 		}
 	}
 	o.publish()

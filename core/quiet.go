@@ -16,7 +16,7 @@ import (
 // (60 s by default), so we answer a keep-alive only after quietAnswer of
 // silence, and speak up ourselves after quietSilence: one datagram to each
 // peer every 35 to 55 s. And it leaves the rekeying of sessions to the
-// peer where it can (Overlay.rekeyAt).
+// peer where it can (auth.rekeyAt).
 const (
 	// quietAnswer: a quiet node answers a peer's keep-alive only when it
 	// has sent that peer nothing for this long. Peers send keep-alives

@@ -43,9 +43,9 @@ func (o *Overlay) tick(now time.Time) time.Duration {
 	o.seeds.tick(now)
 	o.repair(now, false)
 	probeNext := o.punch.tick(now)
-	if o.shakes != nil {
-		o.authTick(now)
-		if due := resendEvery / 4; o.shakes.busy() && (probeNext == 0 || probeNext > due) {
+	if o.auth.shakes != nil {
+		o.auth.tick(now)
+		if due := resendEvery / 4; o.auth.shakes.busy() && (probeNext == 0 || probeNext > due) {
 			probeNext = due // resends are due within a second
 		}
 	}
