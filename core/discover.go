@@ -1,6 +1,7 @@
 package core
 
 import (
+	"log/slog"
 	"math/rand/v2"
 	"net/netip"
 	"time"
@@ -95,7 +96,7 @@ func unmapped(ap netip.AddrPort) netip.AddrPort {
 // askAlt sends the test's request to an observer's second port: a
 // keep-alive (no introduction), without a token (the observer does not
 // know us there), padded as every tokenless request is. Its answer only
-// classifies (onAltAnswer).
+// classifies (discovery.onAnswer).
 func (o *Overlay) askAlt(to netip.AddrPort, now time.Time) {
 	if len(o.asked) >= maxOutstanding {
 		return
@@ -107,89 +108,100 @@ func (o *Overlay) askAlt(to netip.AddrPort, now time.Time) {
 	}
 }
 
-// onAltAnswer takes the answer of an observer's second port: it classifies
-// our NAT, and does nothing else (no vote, no peer: that address is not
-// one).
-func (o *Overlay) onAltAnswer(p *packet, now time.Time) {
-	if o.disc.answer(p.from, p.hdr.Dest, o.lan) {
-		o.log.Info("NAT type from one observer's two ports", "nat", o.disc.nat, "ip", o.disc.ip, "hint", o.disc.hint)
-		o.m.WAN(familyOf(o.lan.Addr()), o.votes.wan, o.natType())
-		// Walk at once: our requests now carry the NAT hint that
-		// introducers pair us by (port prediction, for a symmetric NAT).
-		o.dry, o.nextWalk, o.rearm = 0, now, true
+// onAnswer takes the answer p of an observer's second port, on a node at
+// lan whose first family's votes are v: it classifies our NAT, and does
+// nothing else (no vote, no peer: that address is not one). It reports
+// whether the verdict changed (then the caller walks at once: our requests
+// now carry the NAT hint that introducers pair us by).
+func (d *discovery) onAnswer(p *packet, lan netip.AddrPort, v *voter, m Metrics, log *slog.Logger) bool {
+	if !d.answer(p.from, p.hdr.Dest, lan) {
+		return false
 	}
+	log.Info("NAT type from one observer's two ports", "nat", d.nat, "ip", d.ip, "hint", d.hint)
+	m.WAN(familyOf(lan.Addr()), v.wan, d.natType(v))
+	return true
 }
 
-// onAlt answers a packet that came to our second port (Config.Alt): an
-// intro request gets the address we see it at (the header's destination)
-// and its nonce, nothing more, from the second port, never larger than the
-// request. Everything else is dropped: the second port is for the test.
-func (o *Overlay) onAlt(p *packet) {
+// secondPort is the answering side of the test, on a node that has a
+// second socket (Config.Alt): it owns that socket's answers and the
+// scratch they are decoded into and built in.
+type secondPort struct {
+	t      Transport // nil: no second port
+	out    *sender
+	m      Metrics
+	req    proto.IntroRequest
+	answer proto.IntroResponse
+}
+
+// handle answers a packet that came to our second port: an intro request
+// gets the address we see it at (the header's destination) and its nonce,
+// nothing more, from the second port, never larger than the request.
+// Everything else is dropped: the second port is for the test.
+func (s *secondPort) handle(p *packet) {
 	if p.hdr.Type != proto.TypeIntroRequest {
-		o.m.Drop(DropUnknownType)
+		s.m.Drop(DropUnknownType)
 		return
 	}
-	if err := proto.DecodeIntroRequestInto(p.body, &o.s.req); err != nil {
-		o.m.Drop(dropReasonOf(err))
+	if err := proto.DecodeIntroRequestInto(p.body, &s.req); err != nil {
+		s.m.Drop(dropReasonOf(err))
 		return
 	}
-	o.m.Add(IntroRequestsReceived, 1)
-	o.s.answer = proto.IntroResponse{Nonce: o.s.req.Nonce}
-	o.out.answerVia(o.cfg.Alt, p.from, &o.s.answer, p.n, IntroResponsesSent)
+	s.m.Add(IntroRequestsReceived, 1)
+	s.answer = proto.IntroResponse{Nonce: s.req.Nonce}
+	s.out.answerVia(s.t, p.from, &s.answer, p.n, IntroResponsesSent)
 }
 
-// altPort is the second port our answers name: only while we look public
-// (the votes say so, or say nothing yet and our own address is a public
-// one), since a NAT in front of us would not let a request to it in.
-func (o *Overlay) altPort() uint16 {
-	if o.cfg.Alt == nil {
+// port is the second port our answers name, on a node at lan whose first
+// family's votes are v: only while we look public (the votes say so, or
+// say nothing yet and our own address is a public one), since a NAT in
+// front of us would not let a request to it in.
+func (s *secondPort) port(v *voter, lan netip.AddrPort) uint16 {
+	if s.t == nil {
 		return 0
 	}
-	v := o.votes
-	if v.nat == NATPublic || (v.nat == NATUnknown && !isLocalScope(o.lan.Addr()) && o.lan.Addr().IsGlobalUnicast()) {
-		return o.cfg.Alt.LocalAddr().Port()
+	if v.nat == NATPublic || (v.nat == NATUnknown && !isLocalScope(lan.Addr()) && lan.Addr().IsGlobalUnicast()) {
+		return s.t.LocalAddr().Port()
 	}
 	return 0
 }
 
-// natType is our NAT type: the votes', or while they cannot tell, the
-// second port test's.
-func (o *Overlay) natType() NATType {
-	if o.votes.nat != NATUnknown {
-		return o.votes.nat
+// natType is our NAT type: the votes' (v, the first family's), or while
+// they cannot tell, the second port test's.
+func (d *discovery) natType(v *voter) NATType {
+	if v.nat != NATUnknown {
+		return v.nat
 	}
-	return o.disc.nat
+	return d.nat
 }
 
 // votedHint is our NAT hint without Wants, from natType's source.
-func (o *Overlay) votedHint() proto.NATHint {
-	if o.votes.nat != NATUnknown {
-		return o.votes.hint()
+func (d *discovery) votedHint(v *voter) proto.NATHint {
+	if v.nat != NATUnknown {
+		return v.hint()
 	}
-	return o.disc.hint
+	return d.hint
 }
 
 // ticketIP is the public IP our port prediction ticket names: the votes',
 // else the one the second port test saw. A symmetric node with one
 // observer has no other, and the attempt's partner aims only where the
 // introducer says and the ticket agrees (ticket.go).
-func (o *Overlay) ticketIP() netip.Addr {
-	if o.votes.ip.IsValid() {
-		return o.votes.ip
+func (d *discovery) ticketIP(v *voter) netip.Addr {
+	if v.ip.IsValid() {
+		return v.ip
 	}
-	return o.disc.ip
+	return d.ip
 }
 
 // provisionalIP is the public IP one observer reports while the votes
 // have not decided it (wan_ip_provisional in /status): the second port
 // test's, or the IP every vote so far names.
-func (o *Overlay) provisionalIP() netip.Addr {
-	v := o.votes
+func (d *discovery) provisionalIP(v *voter) netip.Addr {
 	if v.ip.IsValid() {
 		return netip.Addr{}
 	}
-	if o.disc.ip.IsValid() {
-		return o.disc.ip
+	if d.ip.IsValid() {
+		return d.ip
 	}
 	var ip netip.Addr
 	for _, a := range v.votes {
@@ -204,11 +216,10 @@ func (o *Overlay) provisionalIP() netip.Addr {
 // natReason says why our NAT type is unknown ("" once it is known), for
 // /status: one of no_observers, same_lan, one_observer,
 // observers_disagree.
-func (o *Overlay) natReason() string {
-	if o.natType() != NATUnknown {
+func (d *discovery) natReason(v *voter) string {
+	if d.natType(v) != NATUnknown {
 		return ""
 	}
-	v := o.votes
 	switch {
 	case len(v.votes) == 0 && v.local:
 		return "same_lan" // only observers on our own LAN answered: they see our LAN address

@@ -95,13 +95,13 @@ func TestAltPortOnlyWhenPublic(t *testing.T) {
 		{"10.0.0.2:1873", NATCone, 0},
 		{"198.51.100.1:1873", NATCone, 0}, // a public address behind a NAT all the same
 	} {
-		o := &Overlay{cfg: Config{Alt: alt}, lan: ap(tc.lan), votes: newVoter(3, ap(tc.lan), time.Second)}
-		o.votes.nat = tc.nat
-		if got := o.altPort(); got != tc.want {
+		s, v := &secondPort{t: alt}, newVoter(3, ap(tc.lan), time.Second)
+		v.nat = tc.nat
+		if got := s.port(v, ap(tc.lan)); got != tc.want {
 			t.Errorf("lan %s, votes %v: alt port %d, want %d", tc.lan, tc.nat, got, tc.want)
 		}
 	}
-	if got := (&Overlay{lan: ap("198.51.100.1:1873"), votes: newVoter(3, ap("198.51.100.1:1873"), time.Second)}).altPort(); got != 0 {
+	if got := (&secondPort{}).port(newVoter(3, ap("198.51.100.1:1873"), time.Second), ap("198.51.100.1:1873")); got != 0 {
 		t.Errorf("no second socket: alt port %d", got)
 	}
 }

@@ -19,7 +19,7 @@ func (o *Overlay) handle(p *packet, now time.Time) {
 		return
 	}
 	if p.via == o.cfg.Alt && p.via != nil {
-		o.onAlt(p) // the second port only answers the NAT test
+		o.alt.handle(p) // the second port only answers the NAT test
 		return
 	}
 	if p.stale {
@@ -107,7 +107,7 @@ func (o *Overlay) onIntroRequest(p *packet, req *proto.IntroRequest, now time.Ti
 			o.peerAdded(a, now)
 		}
 	}
-	resp.Communities, resp.AltPort = o.comms.ids, o.altPort()
+	resp.Communities, resp.AltPort = o.comms.ids, o.alt.port(o.votes, o.lan)
 	if req.KeepAlive && a == nil {
 		// Our table is full and A is not in it: staying silent lets A time
 		// us out, so a full node stops paying for peers it does not keep.
@@ -221,7 +221,12 @@ func (o *Overlay) onIntroResponse(p *packet, resp *proto.IntroResponse, now time
 	o.m.Add(IntroResponsesReceived, 1)
 	o.m.IntroRTT(now.Sub(req.sent))
 	if req.alt {
-		o.onAltAnswer(p, now) // an observer's second port: no vote, no peer
+		// An observer's second port: no vote, no peer.
+		if o.disc.onAnswer(p, o.lan, o.votes, o.m, o.log) {
+			// Walk at once: our requests now carry the NAT hint that
+			// introducers pair us by (port prediction, for a symmetric NAT).
+			o.dry, o.nextWalk, o.rearm = 0, now, true
+		}
 		return
 	}
 	o.vote(p.from, p.hdr.Dest, now)

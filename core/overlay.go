@@ -63,6 +63,7 @@ type Overlay struct {
 	votes      *voter       // the WAN vote of our first family, lan's
 	votes6     *voter       // a dual-stack node's IPv6 vote; nil otherwise
 	disc       discovery    // the second port test, for a NAT the votes cannot classify
+	alt        secondPort   // our own second port\'s answers to that test (Config.Alt)
 	seeds      *seedService // the seed protocol's world (seed.go); off when Config.NoSeed
 	tok        *tokens
 	out        *sender
@@ -118,6 +119,7 @@ func New(cfg Config) (*Overlay, error) {
 		backoff:   cfg.BootstrapBackoffMin,
 	}
 	o.table.live = cfg.KeepAlive
+	o.alt = secondPort{t: cfg.Alt, out: o.out, m: o.m}
 	if familyOf(cfg.LAN.Addr()) == IPv4 && familyOf(cfg.LAN6.Addr()) == IPv6 {
 		o.lan6, o.votes6 = cfg.LAN6, newVoter(cfg.VoteWindow, cfg.LAN6, cfg.VoteHold)
 	}
@@ -382,5 +384,5 @@ func (o *Overlay) walked() {
 
 // natHint is the NAT hint we announce now.
 func (o *Overlay) natHint(now time.Time) proto.NATHint {
-	return o.punch.hint(o.votedHint(), o.natType(), o.table.len(), now)
+	return o.punch.hint(o.disc.votedHint(o.votes), o.disc.natType(o.votes), o.table.len(), now)
 }

@@ -85,8 +85,8 @@ type stamp struct {
 // the last one. Worker only (and New, before any goroutine runs).
 func (o *Overlay) publish() {
 	st := stamp{
-		lan: o.lan, v6: o.fam6(), nat64: o.out.nat64, table: o.table.ver, wan: o.votes.wan, ip: o.votes.ip, nat: o.natType(), hint: o.votedHint(),
-		prov: o.provisionalIP(), reason: o.natReason(), seedVer: o.seeds.ver(),
+		lan: o.lan, v6: o.fam6(), nat64: o.out.nat64, table: o.table.ver, wan: o.votes.wan, ip: o.votes.ip, nat: o.disc.natType(o.votes), hint: o.disc.votedHint(o.votes),
+		prov: o.disc.provisionalIP(o.votes), reason: o.disc.natReason(o.votes), seedVer: o.seeds.ver(),
 		started: o.started, firstPeer: o.firstPeer, perMin: o.sentPerMin, pp: o.punch.stats(),
 	}
 	if o.published != nil && st == *o.published {

@@ -325,7 +325,7 @@ func (o *Overlay) vote(from, dest netip.AddrPort, now time.Time) {
 		}
 		nat := v.nat
 		if v == o.votes {
-			nat = o.natType() // unknown to the votes: the second port test's
+			nat = o.disc.natType(v) // unknown to the votes: the second port test's
 		}
 		o.m.WAN(f, v.wan, nat)
 		o.log.Info("WAN address", "family", f, "wan", v.wan, "nat", v.nat)

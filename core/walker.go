@@ -152,11 +152,11 @@ func (o *Overlay) ask(to netip.AddrPort, tok []byte, keepAlive bool, limit int, 
 		pad = o.cfg.MinRequestSize
 	}
 	o.s.ask = proto.IntroRequest{Nonce: nonce, LAN: o.lan, Token: tok, Communities: o.comms.ids,
-		KeepAlive: keepAlive, Symmetric: o.natType() == NATSymmetric, NAT: o.natHint(now), Quiet: o.cfg.Quiet, Reach: o.reach,
+		KeepAlive: keepAlive, Symmetric: o.disc.natType(o.votes) == NATSymmetric, NAT: o.natHint(now), Quiet: o.cfg.Quiet, Reach: o.reach,
 		WantMore: !keepAlive && (o.table.len() < o.cfg.TargetPeers || o.repairing(now)), Seed: o.seeds.on()}
 	o.s.ask.Meet, o.meetAgain = o.meetAgain, nil
 	if o.s.ask.NAT.Wants {
-		o.s.ask.Ticket = o.punch.ticket(o.votedHint().Kind, o.ticketIP(), o.votes.wan, now)
+		o.s.ask.Ticket = o.punch.ticket(o.disc.votedHint(o.votes).Kind, o.disc.ticketIP(o.votes), o.votes.wan, now)
 		o.s.ask.NAT.Wants = !o.s.ask.Ticket.IsZero() // no key, no ticket: no attempt
 	}
 	if !o.out.send(to, &o.s.ask, pad, limit, IntroRequestsSent) {
