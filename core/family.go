@@ -162,9 +162,10 @@ func fromNAT64(p netip.Prefix, from netip.AddrPort) netip.AddrPort {
 	return from
 }
 
-// canReach reports whether we have a route to a's family.
-func (o *Overlay) canReach(a netip.AddrPort) bool {
-	_, ok := wireTo(o.reach, o.out.nat64, a)
+// canReach reports whether we have a route to a's family: the sender
+// knows which families we reach, and how (families).
+func (s *sender) canReach(a netip.AddrPort) bool {
+	_, ok := wireTo(s.reach, s.nat64, a)
 	return ok
 }
 

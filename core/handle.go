@@ -83,7 +83,7 @@ func (o *Overlay) handle(p *packet, now time.Time) {
 // puncture request naming A.
 func (o *Overlay) onIntroRequest(p *packet, req *proto.IntroRequest, now time.Time) {
 	o.m.Add(IntroRequestsReceived, 1)
-	if o.quietSkip(p, req, now) {
+	if o.live.skip(o.table, p, req, now) {
 		return
 	}
 	o.s.tok = o.tok.issue(p.from, now)
@@ -225,7 +225,8 @@ func (o *Overlay) onIntroResponse(p *packet, resp *proto.IntroResponse, now time
 		if o.disc.onAnswer(p, o.lan, o.votes, o.m, o.log) {
 			// Walk at once: our requests now carry the NAT hint that
 			// introducers pair us by (port prediction, for a symmetric NAT).
-			o.dry, o.nextWalk, o.rearm = 0, now, true
+			o.walks.now(now)
+			o.rearm = true
 		}
 		return
 	}
@@ -266,7 +267,7 @@ func (o *Overlay) onIntroResponse(p *packet, resp *proto.IntroResponse, now time
 		// sees it), or it sits behind our own public IP. Walks to the
 		// others only hit their NAT's filter.
 		direct := q.LAN.IsValid() && (q.LAN == q.WAN || o.voterFor(q.WAN.Addr()).behindUs(q.WAN))
-		if q.ID != o.cfg.PeerID && direct && o.canReach(q.WAN) {
+		if q.ID != o.cfg.PeerID && direct && o.out.canReach(q.WAN) {
 			o.table.addCandidate(q.ID, q.LAN, q.WAN, now)
 		}
 	}
@@ -294,7 +295,7 @@ func tokenOnly(resp *proto.IntroResponse) bool {
 // When one of us is behind a symmetric NAT (nat is C's, tk its ticket), we
 // also start port prediction.
 func (o *Overlay) meet(c *proto.PeerInfo, nat proto.NATHint, tk *proto.Ticket, now time.Time) {
-	if q := o.table.get(c.ID); c.ID == o.cfg.PeerID || (q == nil && o.table.full()) || (q != nil && o.heardSinceRepair(q)) {
+	if q := o.table.get(c.ID); c.ID == o.cfg.PeerID || (q == nil && o.table.full()) || (q != nil && o.repairs.heard(q)) {
 		return // ourselves, no room, or a peer we hear (one we lost touch with after a move, we meet again)
 	}
 	o.table.expectInvitee(c.ID, c.LAN, c.WAN, now.Add(o.cfg.InviteeTTL))

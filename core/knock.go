@@ -26,29 +26,33 @@ type knock struct {
 	since, until, next time.Time
 }
 
+// knocks are the addresses we knock at, oldest loss first.
+type knocks []knock
+
 // lost starts knocking at the address of a peer that timed out.
-func (o *Overlay) lost(addr netip.AddrPort, now time.Time) {
-	for _, k := range o.knocks {
+func (ks *knocks) lost(addr netip.AddrPort, now time.Time) {
+	for _, k := range *ks {
 		if k.addr == addr {
 			return
 		}
 	}
-	if len(o.knocks) >= maxKnocks {
-		o.knocks = o.knocks[1:] // the oldest loss gives way
+	if len(*ks) >= maxKnocks {
+		*ks = (*ks)[1:] // the oldest loss gives way
 	}
-	o.knocks = append(o.knocks, knock{addr: addr, since: now, until: now.Add(knockFor), next: now.Add(knockFast)})
+	*ks = append(*ks, knock{addr: addr, since: now, until: now.Add(knockFor), next: now.Add(knockFast)})
 }
 
-// knockTick knocks where it is due, and stops where the peer answered (it
-// is a peer again) or the time is up.
-func (o *Overlay) knockTick(now time.Time) {
-	kept := o.knocks[:0]
-	for _, k := range o.knocks {
-		if now.After(k.until) || o.table.at(k.addr) != nil {
+// tick knocks where it is due (ask sends the introduction request), and
+// stops where the peer answered (it is in t, a peer again) or the time is
+// up.
+func (ks *knocks) tick(t *peerTable, ask func(to netip.AddrPort), now time.Time) {
+	kept := (*ks)[:0]
+	for _, k := range *ks {
+		if now.After(k.until) || t.at(k.addr) != nil {
 			continue
 		}
 		if !now.Before(k.next) {
-			o.sendIntroRequest(k.addr, nil, false, now)
+			ask(k.addr)
 			if now.Sub(k.since) < knockSoon {
 				k.next = now.Add(knockFast)
 			} else {
@@ -57,5 +61,5 @@ func (o *Overlay) knockTick(now time.Time) {
 		}
 		kept = append(kept, k)
 	}
-	o.knocks = kept
+	*ks = kept
 }

@@ -91,8 +91,8 @@ func (o *Overlay) moved(lan, lan6 netip.AddrPort, now time.Time) {
 	clear(o.asked) // answers to the old address will not come
 	o.punch.end(false, now)
 	o.backoff, o.nextBoot = o.cfg.BootstrapBackoffMin, time.Time{}
-	o.dry, o.nextWalk = 0, now // walk fast again: the network around us changed
-	o.contactBootstrap(now)    // and the cached peers, which are bootstrap addresses too
+	o.walks.now(now)        // walk fast again: the network around us changed
+	o.contactBootstrap(now) // and the cached peers, which are bootstrap addresses too
 	o.repair(now, true)
 }
 
@@ -101,17 +101,16 @@ func (o *Overlay) moved(lan, lan6 netip.AddrPort, now time.Time) {
 // for repairTime.
 func (o *Overlay) repair(now time.Time, first bool) {
 	if first {
-		o.repairFrom, o.repairUntil = now, now.Add(repairTime)
-		o.nextRepair = now
+		o.repairs.start(now)
 		o.rearm = true // the next round is due in repairEvery: the timer must know
 	}
-	if now.After(o.repairUntil) || now.Before(o.nextRepair) {
+	if now.After(o.repairs.until) || now.Before(o.repairs.next) {
 		return
 	}
-	o.nextRepair = now.Add(repairEvery)
+	o.repairs.next = now.Add(repairEvery)
 	var lost []proto.ID
 	for _, p := range o.table.peers() {
-		if !o.heardSinceRepair(p) && len(lost) < proto.MaxMeet {
+		if !o.repairs.heard(p) && len(lost) < proto.MaxMeet {
 			lost = append(lost, p.id)
 		}
 	}
@@ -125,7 +124,7 @@ func (o *Overlay) repair(now time.Time, first bool) {
 	asked := 0
 	for _, public := range []bool{true, false} {
 		for _, p := range o.table.peers() {
-			if first || asked >= 2 || !o.heardSinceRepair(p) || (p.lan == p.addr) != public || !p.lastSent.Before(now.Add(-repairEvery)) {
+			if first || asked >= 2 || !o.repairs.heard(p) || (p.lan == p.addr) != public || !p.lastSent.Before(now.Add(-repairEvery)) {
 				continue
 			}
 			o.meetAgain = lost
@@ -134,7 +133,7 @@ func (o *Overlay) repair(now time.Time, first bool) {
 		}
 	}
 	for _, p := range o.table.peers() {
-		if !o.heardSinceRepair(p) {
+		if !o.repairs.heard(p) {
 			if first {
 				o.meetAgain = lost
 			}
@@ -143,9 +142,22 @@ func (o *Overlay) repair(now time.Time, first bool) {
 	}
 }
 
-// repairing reports whether a repair is under way.
-func (o *Overlay) repairing(now time.Time) bool { return !now.After(o.repairUntil) }
+// repairs is the timing of the recovery from a move: the latest repair's
+// start, end and next round, and the latest one disagreeing observers
+// started (vote).
+type repairs struct {
+	from, until, next time.Time
+	byVotes           time.Time
+}
 
-// heardSinceRepair reports whether p spoke since the latest repair began:
-// a peer that did not is to be met again.
-func (o *Overlay) heardSinceRepair(p *peer) bool { return !p.lastHeard.Before(o.repairFrom) }
+// start begins a repair at now.
+func (r *repairs) start(now time.Time) {
+	r.from, r.until, r.next = now, now.Add(repairTime), now
+}
+
+// on reports whether a repair is under way.
+func (r *repairs) on(now time.Time) bool { return !now.After(r.until) }
+
+// heard reports whether p spoke since the latest repair began: a peer that
+// did not is to be met again.
+func (r *repairs) heard(p *peer) bool { return !p.lastHeard.Before(r.from) }

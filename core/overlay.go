@@ -3,7 +3,6 @@ package core
 import (
 	"context"
 	"log/slog"
-	"math/rand/v2"
 	"net/netip"
 	"sync"
 	"sync/atomic"
@@ -63,7 +62,7 @@ type Overlay struct {
 	votes      *voter       // the WAN vote of our first family, lan's
 	votes6     *voter       // a dual-stack node's IPv6 vote; nil otherwise
 	disc       discovery    // the second port test, for a NAT the votes cannot classify
-	alt        secondPort   // our own second port\'s answers to that test (Config.Alt)
+	alt        secondPort   // our own second port's answers to that test (Config.Alt)
 	seeds      *seedService // the seed protocol's world (seed.go); off when Config.NoSeed
 	tok        *tokens
 	out        *sender
@@ -74,23 +73,20 @@ type Overlay struct {
 	backoff    time.Duration
 	nextBoot   time.Time
 	nextBeacon time.Time
-	nextWalk   time.Time
+	live       keepAlives // the keep-alive policy (quiet.go)
+	walks      pace       // when the next walk is due, and how fast they go (walker.go)
 	started    time.Time
 	firstPeer  time.Duration // 0 until the first verified peer
 	rearm      bool          // the worker must recompute its timer: an attempt was planned
 	s          scratch
-	rateMark   time.Time // start of the current minute of the sent-rate window
-	rateSent   uint64    // sent at rateMark
-	sentPerMin uint64    // datagrams sent in the last full minute
-	published  *stamp    // what the current view was built from
-	// The recovery from a move (move.go).
-	repairFrom, repairUntil, nextRepair time.Time
-	lastRun                             time.Time // when the worker last ran; a long gap since: we slept
-	lastVoteRepair                      time.Time
-	meetAgain                           []proto.ID // whom the next introduction request asks to meet again
-	knocks                              []knock    // the last addresses of lost peers (knock.go)
-	dry                                 int        // fast walks in a row that found nobody new
-	addedAtWalk                         uint64     // table.added at the last walk
+	rateMark   time.Time  // start of the current minute of the sent-rate window
+	rateSent   uint64     // sent at rateMark
+	sentPerMin uint64     // datagrams sent in the last full minute
+	published  *stamp     // what the current view was built from
+	repairs    repairs    // the recovery from a move (move.go)
+	lastRun    time.Time  // when the worker last ran; a long gap since: we slept
+	meetAgain  []proto.ID // whom the next introduction request asks to meet again
+	knocks     knocks     // the last addresses of lost peers (knock.go)
 }
 
 // New checks cfg, fills its defaults and returns an Overlay that is not yet
@@ -119,6 +115,8 @@ func New(cfg Config) (*Overlay, error) {
 		backoff:   cfg.BootstrapBackoffMin,
 	}
 	o.table.live = cfg.KeepAlive
+	o.live = keepAlives{quiet: cfg.Quiet, every: cfg.KeepAlive}
+	o.walks = pace{fast: cfg.WalkFast, slow: cfg.WalkInterval, target: cfg.TargetPeers}
 	o.alt = secondPort{t: cfg.Alt, out: o.out, m: o.m}
 	if familyOf(cfg.LAN.Addr()) == IPv4 && familyOf(cfg.LAN6.Addr()) == IPv6 {
 		o.lan6, o.votes6 = cfg.LAN6, newVoter(cfg.VoteWindow, cfg.LAN6, cfg.VoteHold)
@@ -356,30 +354,6 @@ func (o *Overlay) takeBootstrap(now time.Time) {
 		o.nextBoot = time.Time{}
 		o.contactBootstrap(now)
 	}
-}
-
-// walkInterval is the time to the next walk: fast while the table is small,
-// with ±10% jitter so that nodes started together do not walk in lockstep.
-// A fast walk that found nobody new doubles the next one's wait, up to
-// WalkInterval: a network of fewer than TargetPeers nodes has nobody new to
-// find, and walking it every 500 ms cost a phone 500 packets a minute.
-func (o *Overlay) walkInterval() time.Duration {
-	d := o.cfg.WalkInterval
-	if o.table.len() < o.cfg.TargetPeers {
-		d = min(o.cfg.WalkFast<<min(o.dry, 16), o.cfg.WalkInterval)
-	}
-	return d - d/10 + rand.N(d/5+1)
-}
-
-// walked records, at a walk, whether anybody new turned up since the last
-// one: a verified peer or a candidate.
-func (o *Overlay) walked() {
-	if o.table.added == o.addedAtWalk {
-		o.dry++
-	} else {
-		o.dry = 0
-	}
-	o.addedAtWalk = o.table.added
 }
 
 // natHint is the NAT hint we announce now.

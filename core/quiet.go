@@ -30,14 +30,21 @@ const (
 	quietSilence = 48 * time.Second
 )
 
-// quietSkip handles, on a quiet node, a keep-alive from a peer that heard
+// keepAlives is the node's keep-alive policy, quiet or not: pure rules
+// over a peer's times, which the peer table keeps.
+type keepAlives struct {
+	quiet bool          // Config.Quiet
+	every time.Duration // Config.KeepAlive
+}
+
+// skip handles, on a quiet node, a keep-alive from a peer in t that heard
 // from us less than quietAnswer ago: it counts as hearing the peer, and
 // goes unanswered. It reports whether it did.
-func (o *Overlay) quietSkip(p *packet, req *proto.IntroRequest, now time.Time) bool {
-	if !o.cfg.Quiet || !req.KeepAlive {
+func (k *keepAlives) skip(t *peerTable, p *packet, req *proto.IntroRequest, now time.Time) bool {
+	if !k.quiet || !req.KeepAlive {
 		return false
 	}
-	q := o.table.at(p.from)
+	q := t.at(p.from)
 	if q == nil || q.id != p.hdr.Sender || now.Sub(q.lastSent) >= quietAnswer {
 		return false
 	}
@@ -48,17 +55,17 @@ func (o *Overlay) quietSkip(p *packet, req *proto.IntroRequest, now time.Time) b
 	return true
 }
 
-// keepAliveDue reports whether peer p needs a keep-alive now (slack: the
-// time to the next tick). A node sends one when p has not heard from it
-// for KeepAlive; a quiet node only when nothing went either way for
+// due reports whether peer p needs a keep-alive now (slack: the time to
+// the next tick). A node sends one when p has not heard from it for
+// KeepAlive; a quiet node only when nothing went either way for
 // KeepAlive, or p has not heard from it for quietSilence.
-func (o *Overlay) keepAliveDue(p *peer, slack time.Duration, now time.Time) bool {
-	if !o.cfg.Quiet {
-		return now.Sub(p.lastSent)+slack >= o.cfg.KeepAlive
+func (k *keepAlives) due(p *peer, slack time.Duration, now time.Time) bool {
+	if !k.quiet {
+		return now.Sub(p.lastSent)+slack >= k.every
 	}
 	last := p.lastSent
 	if p.lastHeard.After(last) {
 		last = p.lastHeard
 	}
-	return now.Sub(last)+slack/2 >= o.cfg.KeepAlive || now.Sub(p.lastSent) >= quietSilence
+	return now.Sub(last)+slack/2 >= k.every || now.Sub(p.lastSent) >= quietSilence
 }

@@ -314,8 +314,8 @@ func (o *Overlay) vote(from, dest netip.AddrPort, now time.Time) {
 	}
 	old := v.wan
 	changed := v.add(from.Addr(), dest, now)
-	if v.challenged() && !o.repairing(now) && now.Sub(o.lastVoteRepair) >= voteRepairEvery {
-		o.lastVoteRepair = now
+	if v.challenged() && !o.repairs.on(now) && now.Sub(o.repairs.byVotes) >= voteRepairEvery {
+		o.repairs.byVotes = now
 		o.log.Info("observers see us at another address; contacting every peer again")
 		o.repair(now, true)
 	}

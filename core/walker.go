@@ -8,6 +8,45 @@ import (
 	"github.com/walkie-p2p/walkie/proto"
 )
 
+// pace is the walk's timing: when the next walk is due, and how many fast
+// walks in a row found nobody new. The intervals are Config's.
+type pace struct {
+	fast, slow time.Duration // Config.WalkFast, Config.WalkInterval
+	target     int           // Config.TargetPeers
+	next       time.Time
+	dry        int    // fast walks in a row that found nobody new
+	addedAt    uint64 // table.added at the last walk
+}
+
+// interval is the time to the next walk, with peers verified peers: fast
+// while the table is small, with ±10% jitter so that nodes started together
+// do not walk in lockstep. A fast walk that found nobody new doubles the
+// next one's wait, up to WalkInterval: a network of fewer than TargetPeers
+// nodes has nobody new to find, and walking it every 500 ms cost a phone
+// 500 packets a minute.
+func (w *pace) interval(peers int) time.Duration {
+	d := w.slow
+	if peers < w.target {
+		d = min(w.fast<<min(w.dry, 16), w.slow)
+	}
+	return d - d/10 + rand.N(d/5+1)
+}
+
+// walked records, at a walk, whether anybody new turned up since the last
+// one (added: the table's count of verified peers and candidates added).
+func (w *pace) walked(added uint64) {
+	if added == w.addedAt {
+		w.dry++
+	} else {
+		w.dry = 0
+	}
+	w.addedAt = added
+}
+
+// now makes the next walk due at once, at the fast pace: the network
+// around us changed, or what we tell it did.
+func (w *pace) now(now time.Time) { w.dry, w.next = 0, now }
+
 // tick is one step of the walk: expire what timed out, keep NAT mappings
 // open, walk when it is time, and fall back to bootstrap when alone. It
 // returns the time to the next tick: the next walk, but at most a quarter of
@@ -21,9 +60,9 @@ func (o *Overlay) tick(now time.Time) time.Duration {
 	gone, failed := o.table.expire(now, o.cfg.PeerTimeout)
 	for _, q := range gone {
 		o.log.Debug("peer timed out", "peer", q.id)
-		o.lost(q.addr, now)
+		o.knocks.lost(q.addr, now)
 	}
-	o.knockTick(now)
+	o.knocks.tick(o.table, func(to netip.AddrPort) { o.sendIntroRequest(to, nil, false, now) }, now)
 	for range failed {
 		o.m.Puncture(false)
 	}
@@ -32,10 +71,10 @@ func (o *Overlay) tick(now time.Time) time.Duration {
 	} else {
 		o.backoff = o.cfg.BootstrapBackoffMin
 		o.nextBoot = time.Time{}
-		if !now.Before(o.nextWalk) {
+		if !now.Before(o.walks.next) {
 			o.walk(now)
-			o.walked()
-			o.nextWalk = now.Add(o.walkInterval())
+			o.walks.walked(o.table.added)
+			o.walks.next = now.Add(o.walks.interval(o.table.len()))
 		}
 		o.keepAlive(now)
 	}
@@ -63,14 +102,14 @@ func (o *Overlay) tick(now time.Time) time.Duration {
 	}
 	next := min(o.cfg.KeepAlive/4, wakeGap/2) // a longer gap means we slept (awake)
 	if o.table.len() == 0 {
-		next = o.walkInterval()
-	} else if d := o.nextWalk.Sub(now); d < next {
+		next = o.walks.interval(o.table.len())
+	} else if d := o.walks.next.Sub(now); d < next {
 		next = d
 	}
 	if probeNext > 0 && probeNext < next {
 		next = probeNext
 	}
-	if o.repairing(now) {
+	if o.repairs.on(now) {
 		next = min(next, repairEvery)
 	}
 	return max(next, time.Millisecond)
@@ -114,7 +153,7 @@ func (o *Overlay) walk(now time.Time) {
 func (o *Overlay) keepAlive(now time.Time) {
 	slack := o.cfg.KeepAlive / 4
 	for _, p := range o.table.peers() {
-		if o.keepAliveDue(p, slack, now) {
+		if o.live.due(p, slack, now) {
 			o.sendIntroRequest(p.addr, p.token, true, now)
 		}
 	}
@@ -153,7 +192,7 @@ func (o *Overlay) ask(to netip.AddrPort, tok []byte, keepAlive bool, limit int, 
 	}
 	o.s.ask = proto.IntroRequest{Nonce: nonce, LAN: o.lan, Token: tok, Communities: o.comms.ids,
 		KeepAlive: keepAlive, Symmetric: o.disc.natType(o.votes) == NATSymmetric, NAT: o.natHint(now), Quiet: o.cfg.Quiet, Reach: o.reach,
-		WantMore: !keepAlive && (o.table.len() < o.cfg.TargetPeers || o.repairing(now)), Seed: o.seeds.on()}
+		WantMore: !keepAlive && (o.table.len() < o.cfg.TargetPeers || o.repairs.on(now)), Seed: o.seeds.on()}
 	o.s.ask.Meet, o.meetAgain = o.meetAgain, nil
 	if o.s.ask.NAT.Wants {
 		o.s.ask.Ticket = o.punch.ticket(o.disc.votedHint(o.votes).Kind, o.disc.ticketIP(o.votes), o.votes.wan, now)
