@@ -90,9 +90,9 @@ func (o *Overlay) moved(lan, lan6 netip.AddrPort, now time.Time) {
 	}
 	clear(o.asked) // answers to the old address will not come
 	o.punch.end(false, now)
-	o.backoff, o.nextBoot = o.cfg.BootstrapBackoffMin, time.Time{}
-	o.walks.now(now)        // walk fast again: the network around us changed
-	o.contactBootstrap(now) // and the cached peers, which are bootstrap addresses too
+	o.boots.reset()
+	o.walks.now(now)     // walk fast again: the network around us changed
+	o.boots.contact(now) // and the cached peers, which are bootstrap addresses too
 	o.repair(now, true)
 }
 

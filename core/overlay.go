@@ -43,7 +43,6 @@ type Overlay struct {
 	comms *communities // the communities and their queues
 	view  atomic.Pointer[view]
 	wake  chan struct{}                     // a send queue or SetBootstrap has something for the worker
-	boot  atomic.Pointer[[]netip.AddrPort]  // the latest SetBootstrap, until the worker takes it
 	move  atomic.Pointer[[2]netip.AddrPort] // the latest Moved (lan, lan6), until the worker takes it
 	nat64 atomic.Pointer[netip.Prefix]      // the latest SetNAT64, until the worker takes it
 
@@ -69,9 +68,7 @@ type Overlay struct {
 	punch      *prober
 	auth       *auth                  // identity: who may be a peer, handshakes, sessions (auth.go)
 	asked      map[uint64]outstanding // our introduction requests, by nonce
-	bootstrap  []netip.AddrPort
-	backoff    time.Duration
-	nextBoot   time.Time
+	boots      bootstraps             // the fallback of a node alone (bootstrap.go)
 	nextBeacon time.Time
 	live       keepAlives // the keep-alive policy (quiet.go)
 	walks      pace       // when the next walk is due, and how fast they go (walker.go)
@@ -98,23 +95,23 @@ func New(cfg Config) (*Overlay, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	o := &Overlay{
-		cfg:       cfg,
-		log:       cfg.Logger,
-		m:         cfg.Metrics,
-		wake:      make(chan struct{}, 1),
-		ctx:       ctx,
-		cancel:    cancel,
-		table:     newPeerTable(cfg.MaxPeers, cfg.MaxCandidates, max(cfg.PrefixPeers, 0)),
-		lan:       cfg.LAN,
-		prefix64:  cfg.NAT64,
-		votes:     newVoter(cfg.VoteWindow, cfg.LAN, cfg.VoteHold),
-		tok:       newTokens(cfg.TokenBucket),
-		out:       newSender(cfg.Transport, cfg.PeerID, cfg.Metrics, cfg.Logger),
-		asked:     map[uint64]outstanding{},
-		bootstrap: append([]netip.AddrPort(nil), cfg.Bootstrap...),
-		backoff:   cfg.BootstrapBackoffMin,
+		cfg:      cfg,
+		log:      cfg.Logger,
+		m:        cfg.Metrics,
+		wake:     make(chan struct{}, 1),
+		ctx:      ctx,
+		cancel:   cancel,
+		table:    newPeerTable(cfg.MaxPeers, cfg.MaxCandidates, max(cfg.PrefixPeers, 0)),
+		lan:      cfg.LAN,
+		prefix64: cfg.NAT64,
+		votes:    newVoter(cfg.VoteWindow, cfg.LAN, cfg.VoteHold),
+		tok:      newTokens(cfg.TokenBucket),
+		out:      newSender(cfg.Transport, cfg.PeerID, cfg.Metrics, cfg.Logger),
+		asked:    map[uint64]outstanding{},
 	}
 	o.table.live = cfg.KeepAlive
+	o.boots = bootstraps{addrs: append([]netip.AddrPort(nil), cfg.Bootstrap...), min: cfg.BootstrapBackoffMin, max: cfg.BootstrapBackoffMax,
+		backoff: cfg.BootstrapBackoffMin, log: o.log, ask: func(to netip.AddrPort, now time.Time) { o.sendIntroRequest(to, nil, false, now) }}
 	o.live = keepAlives{quiet: cfg.Quiet, every: cfg.KeepAlive}
 	o.walks = pace{fast: cfg.WalkFast, slow: cfg.WalkInterval, target: cfg.TargetPeers}
 	o.alt = secondPort{t: cfg.Alt, out: o.out, m: o.m}
@@ -127,6 +124,7 @@ func New(cfg Config) (*Overlay, error) {
 	if !cfg.NoSeed {
 		o.seeds.t = newSeedTable(cfg.PeerID)
 	}
+	o.boots.seeds = o.seeds
 	o.out.onError = cfg.OnSendError
 	if o.comms, err = newCommunities(&o.cfg, ctx, &o.pool, &o.view, o.signal); err != nil {
 		cancel()
@@ -225,7 +223,7 @@ func (o *Overlay) Metrics() Metrics { return o.m }
 // hands the list to the worker and returns without waiting for it.
 func (o *Overlay) SetBootstrap(addrs []netip.AddrPort) {
 	list := append([]netip.AddrPort(nil), addrs...)
-	o.boot.Store(&list)
+	o.boots.pending.Store(&list)
 	o.signal()
 }
 
@@ -283,7 +281,10 @@ func (o *Overlay) work(p *packet, b *pktBatch) {
 	now := time.Now() // one clock per batch: what is queued arrived together
 	o.awake(now)
 	o.out.begin(now)
-	o.takeBootstrap(now)
+	if o.boots.take() && o.table.len() == 0 {
+		o.boots.reset() // a SetBootstrap for a node alone: contact it at once
+		o.boots.contact(now)
+	}
 	o.takeMove(now)
 	o.takeNAT64()
 	if p != nil {
@@ -340,20 +341,6 @@ func (o *Overlay) finish() {
 	}
 	o.publish()
 	o.out.end()
-}
-
-// takeBootstrap applies a SetBootstrap that is waiting.
-func (o *Overlay) takeBootstrap(now time.Time) {
-	list := o.boot.Swap(nil)
-	if list == nil {
-		return
-	}
-	o.bootstrap = *list
-	if o.table.len() == 0 {
-		o.backoff = o.cfg.BootstrapBackoffMin
-		o.nextBoot = time.Time{}
-		o.contactBootstrap(now)
-	}
 }
 
 // natHint is the NAT hint we announce now.

@@ -67,10 +67,9 @@ func (o *Overlay) tick(now time.Time) time.Duration {
 		o.m.Puncture(false)
 	}
 	if o.table.len() == 0 {
-		o.contactBootstrap(now)
+		o.boots.contact(now)
 	} else {
-		o.backoff = o.cfg.BootstrapBackoffMin
-		o.nextBoot = time.Time{}
+		o.boots.reset()
 		if !now.Before(o.walks.next) {
 			o.walk(now)
 			o.walks.walked(o.table.added)
@@ -113,25 +112,6 @@ func (o *Overlay) tick(now time.Time) time.Duration {
 		next = min(next, repairEvery)
 	}
 	return max(next, time.Millisecond)
-}
-
-// contactBootstrap sends an introduction request to every bootstrap address
-// when the backoff allows, and doubles the backoff (up to its maximum).
-func (o *Overlay) contactBootstrap(now time.Time) {
-	if len(o.bootstrap) == 0 || now.Before(o.nextBoot) {
-		return
-	}
-	if !o.nextBoot.IsZero() {
-		o.log.Info("no peers yet; retrying bootstrap", "addrs", o.bootstrap, "next_retry", o.backoff)
-	}
-	for _, a := range o.bootstrap {
-		o.sendIntroRequest(a, nil, false, now)
-	}
-	if !o.nextBoot.IsZero() {
-		o.seeds.bootstrap(o.bootstrap, now) // unanswered in walkie: it may be a seed node
-	}
-	o.nextBoot = now.Add(o.backoff)
-	o.backoff = min(2*o.backoff, o.cfg.BootstrapBackoffMax)
 }
 
 // walk sends one introduction request: to an introduced candidate (half the
