@@ -57,7 +57,9 @@ func (o *Overlay) handle(p *packet, now time.Time) {
 		}
 	case proto.TypeBeacon:
 		if o.s.beacon, err = proto.DecodeBeacon(p.body); err == nil {
-			o.onBeacon(p, now)
+			if o.beacons.heard(p) {
+				o.sendIntroRequest(p.from, nil, false, now)
+			}
 		}
 	case proto.TypeHandshake:
 		if o.auth.shakes == nil {

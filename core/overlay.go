@@ -69,9 +69,9 @@ type Overlay struct {
 	auth       *auth                  // identity: who may be a peer, handshakes, sessions (auth.go)
 	asked      map[uint64]outstanding // our introduction requests, by nonce
 	boots      bootstraps             // the fallback of a node alone (bootstrap.go)
-	nextBeacon time.Time
-	live       keepAlives // the keep-alive policy (quiet.go)
-	walks      pace       // when the next walk is due, and how fast they go (walker.go)
+	beacons    beacons                // LAN discovery (beacon.go)
+	live       keepAlives             // the keep-alive policy (quiet.go)
+	walks      pace                   // when the next walk is due, and how fast they go (walker.go)
 	started    time.Time
 	firstPeer  time.Duration // 0 until the first verified peer
 	rearm      bool          // the worker must recompute its timer: an attempt was planned
@@ -125,11 +125,14 @@ func New(cfg Config) (*Overlay, error) {
 		o.seeds.t = newSeedTable(cfg.PeerID)
 	}
 	o.boots.seeds = o.seeds
+	o.beacons = beacons{to: cfg.BeaconAddr, every: cfg.BeaconInterval, pad: cfg.MinRequestSize, target: cfg.TargetPeers,
+		lan: &o.lan, table: o.table, out: o.out, m: o.m}
 	o.out.onError = cfg.OnSendError
 	if o.comms, err = newCommunities(&o.cfg, ctx, &o.pool, &o.view, o.signal); err != nil {
 		cancel()
 		return nil, err
 	}
+	o.beacons.ids = o.comms.ids
 	o.auth = &auth{stale: map[netip.AddrPort]time.Time{}, table: o.table, out: o.out, tok: o.tok, m: o.m, log: o.log,
 		quiet: cfg.Quiet, punctureRate: cfg.PunctureRate, rearm: &o.rearm, added: o.peerAdded, ask: o.sendIntroRequest}
 	if cfg.Key != nil {

@@ -77,7 +77,7 @@ func (o *Overlay) tick(now time.Time) time.Duration {
 		}
 		o.keepAlive(now)
 	}
-	o.beacon(now)
+	o.beacons.tick(now)
 	o.seeds.tick(now)
 	o.repair(now, false)
 	probeNext := o.punch.tick(now)
@@ -139,17 +139,6 @@ func (o *Overlay) keepAlive(now time.Time) {
 	}
 }
 
-// beacon announces us on the LAN while we know fewer than TargetPeers peers.
-// It is padded like a tokenless request, so that the request it provokes is
-// never larger than the beacon: spoofed beacons cannot amplify.
-func (o *Overlay) beacon(now time.Time) {
-	if !o.cfg.BeaconAddr.IsValid() || o.table.len() >= o.cfg.TargetPeers || now.Before(o.nextBeacon) {
-		return
-	}
-	o.nextBeacon = now.Add(o.cfg.BeaconInterval)
-	o.out.send(o.cfg.BeaconAddr, &proto.Beacon{LAN: o.lan, Communities: o.comms.ids}, o.cfg.MinRequestSize, 0, uncounted)
-}
-
 // sendIntroRequest sends an introduction request echoing tok (the token the
 // receiver gave us, if any) and remembers it as outstanding. A request
 // without a token is padded to MinRequestSize. A keep-alive asks for no
@@ -186,19 +175,4 @@ func (o *Overlay) ask(to netip.AddrPort, tok []byte, keepAlive bool, limit int, 
 		p.lastSent = now
 	}
 	return o.out.lastLen
-}
-
-// onBeacon answers a LAN discovery beacon with an introduction request, if we
-// could use another peer. Beacons count only from our own LAN: a
-// local-scope address, or one in our own subnet (some LANs use public
-// addresses). The answer is no larger than the padded beacon.
-func (o *Overlay) onBeacon(p *packet, now time.Time) {
-	if !isLocalScope(p.from.Addr()) && !sameSubnet(p.from.Addr(), o.lan.Addr()) {
-		o.m.Drop(DropUnverified)
-		return
-	}
-	if o.table.at(p.from) != nil || o.table.len() >= o.cfg.TargetPeers {
-		return
-	}
-	o.sendIntroRequest(p.from, nil, false, now)
 }
