@@ -109,7 +109,7 @@ func (o *Overlay) onIntroRequest(p *packet, req *proto.IntroRequest, now time.Ti
 			o.peerAdded(a, now)
 		}
 	}
-	resp.Communities, resp.AltPort = o.comms.ids, o.alt.port(o.votes, o.lan)
+	resp.Communities, resp.AltPort = o.comms.ids, o.alt.port(o.votes.first, o.lan)
 	if req.KeepAlive && a == nil {
 		// Our table is full and A is not in it: staying silent lets A time
 		// us out, so a full node stops paying for peers it does not keep.
@@ -224,7 +224,7 @@ func (o *Overlay) onIntroResponse(p *packet, resp *proto.IntroResponse, now time
 	o.m.IntroRTT(now.Sub(req.sent))
 	if req.alt {
 		// An observer's second port: no vote, no peer.
-		if o.disc.onAnswer(p, o.lan, o.votes, o.m, o.log) {
+		if o.disc.onAnswer(p, o.lan, o.votes.first, o.m, o.log) {
 			// Walk at once: our requests now carry the NAT hint that
 			// introducers pair us by (port prediction, for a symmetric NAT).
 			o.walks.now(now)
@@ -233,7 +233,7 @@ func (o *Overlay) onIntroResponse(p *packet, resp *proto.IntroResponse, now time
 		return
 	}
 	o.vote(p.from, p.hdr.Dest, now)
-	if to, ok := o.disc.offer(o.votes, p.from, p.hdr.Dest, resp.AltPort, now); ok {
+	if to, ok := o.disc.offer(o.votes.first, p.from, p.hdr.Dest, resp.AltPort, now); ok {
 		o.askAlt(to, now) // one observer: ask its second port how our NAT maps
 	}
 	b, isNew := o.auth.admit(p, now)
@@ -268,7 +268,7 @@ func (o *Overlay) onIntroResponse(p *packet, resp *proto.IntroResponse, now time
 		// without a puncture: it is public (its own LAN address is where B
 		// sees it), or it sits behind our own public IP. Walks to the
 		// others only hit their NAT's filter.
-		direct := q.LAN.IsValid() && (q.LAN == q.WAN || o.voterFor(q.WAN.Addr()).behindUs(q.WAN))
+		direct := q.LAN.IsValid() && (q.LAN == q.WAN || o.votes.of(q.WAN.Addr()).behindUs(q.WAN))
 		if q.ID != o.cfg.PeerID && direct && o.out.canReach(q.WAN) {
 			o.table.addCandidate(q.ID, q.LAN, q.WAN, now)
 		}
@@ -305,7 +305,7 @@ func (o *Overlay) meet(c *proto.PeerInfo, nat proto.NATHint, tk *proto.Ticket, n
 	// if C's puncture already opened C's NAT for us. It asks for no
 	// introduction: one introduction per walk, or every introduction would
 	// set off another.
-	to := o.voterFor(c.WAN.Addr()).pick(c.LAN, c.WAN)
+	to := o.votes.of(c.WAN.Addr()).pick(c.LAN, c.WAN)
 	o.sendIntroRequest(to, nil, true, now)
 	if tk != nil {
 		o.plan(c.ID, to, c.WAN, nat, *tk, now)
@@ -349,7 +349,7 @@ func (o *Overlay) onPunctureRequest(p *packet, req *proto.PunctureRequest, now t
 	if t.ID == o.cfg.PeerID {
 		return
 	}
-	to := o.voterFor(t.WAN.Addr()).pick(t.LAN, t.WAN)
+	to := o.votes.of(t.WAN.Addr()).pick(t.LAN, t.WAN)
 	if !routable(to) {
 		o.m.Drop(DropBadAddress)
 		return

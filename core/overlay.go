@@ -58,8 +58,7 @@ type Overlay struct {
 	prefix64   netip.Prefix   // our network's NAT64 prefix: Config.NAT64, until SetNAT64
 	reach      proto.Reach    // the IP families we can send to (family.go)
 	table      *peerTable
-	votes      *voter       // the WAN vote of our first family, lan's
-	votes6     *voter       // a dual-stack node's IPv6 vote; nil otherwise
+	votes      familyVotes  // our WAN votes, per family (vote.go)
 	disc       discovery    // the second port test, for a NAT the votes cannot classify
 	alt        secondPort   // our own second port's answers to that test (Config.Alt)
 	seeds      *seedService // the seed protocol's world (seed.go); off when Config.NoSeed
@@ -104,7 +103,7 @@ func New(cfg Config) (*Overlay, error) {
 		table:    newPeerTable(cfg.MaxPeers, cfg.MaxCandidates, max(cfg.PrefixPeers, 0)),
 		lan:      cfg.LAN,
 		prefix64: cfg.NAT64,
-		votes:    newVoter(cfg.VoteWindow, cfg.LAN, cfg.VoteHold),
+		votes:    familyVotes{first: newVoter(cfg.VoteWindow, cfg.LAN, cfg.VoteHold)},
 		tok:      newTokens(cfg.TokenBucket),
 		out:      newSender(cfg.Transport, cfg.PeerID, cfg.Metrics, cfg.Logger),
 		asked:    map[uint64]outstanding{},
@@ -116,10 +115,10 @@ func New(cfg Config) (*Overlay, error) {
 	o.walks = pace{fast: cfg.WalkFast, slow: cfg.WalkInterval, target: cfg.TargetPeers}
 	o.alt = secondPort{t: cfg.Alt, out: o.out, m: o.m}
 	if familyOf(cfg.LAN.Addr()) == IPv4 && familyOf(cfg.LAN6.Addr()) == IPv6 {
-		o.lan6, o.votes6 = cfg.LAN6, newVoter(cfg.VoteWindow, cfg.LAN6, cfg.VoteHold)
+		o.lan6, o.votes.v6 = cfg.LAN6, newVoter(cfg.VoteWindow, cfg.LAN6, cfg.VoteHold)
 	}
 	o.seeds = &seedService{lan: &o.lan, table: o.table, out: o.out, m: o.m, log: o.log,
-		wan:    func() netip.AddrPort { return o.votes.wan },
+		wan:    func() netip.AddrPort { return o.votes.first.wan },
 		walkie: func(to netip.AddrPort, limit int, now time.Time) int { return o.ask(to, nil, false, limit, now) }}
 	if !cfg.NoSeed {
 		o.seeds.t = newSeedTable(cfg.PeerID)
@@ -348,5 +347,5 @@ func (o *Overlay) finish() {
 
 // natHint is the NAT hint we announce now.
 func (o *Overlay) natHint(now time.Time) proto.NATHint {
-	return o.punch.hint(o.disc.votedHint(o.votes), o.disc.natType(o.votes), o.table.len(), now)
+	return o.punch.hint(o.disc.votedHint(o.votes.first), o.disc.natType(o.votes.first), o.table.len(), now)
 }

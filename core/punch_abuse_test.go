@@ -17,10 +17,10 @@ func coneVictimOverlay(t *testing.T, stats *Stats) (*Overlay, *sinkTransport, *p
 	o, sink := benchOverlay(t, stats, 1)
 	now := time.Now()
 	wan := netip.MustParseAddrPort("203.0.113.7:1873")
-	o.votes.add(netip.MustParseAddr("198.51.100.1"), wan, now)
-	o.votes.add(netip.MustParseAddr("198.51.100.2"), wan, now)
-	if o.votes.nat != NATCone {
-		t.Fatalf("setup: nat %v, want cone", o.votes.nat)
+	o.votes.first.add(netip.MustParseAddr("198.51.100.1"), wan, now)
+	o.votes.first.add(netip.MustParseAddr("198.51.100.2"), wan, now)
+	if o.votes.first.nat != NATCone {
+		t.Fatalf("setup: nat %v, want cone", o.votes.first.nat)
 	}
 	return o, sink, o.table.order[0], now
 }
@@ -148,8 +148,8 @@ func TestProbeAttemptGivesUp(t *testing.T) {
 		stats := o.m.(*Stats)
 		// Two observers saw two far-apart ports: a random symmetric NAT.
 		now := time.Now()
-		o.votes.add(netip.MustParseAddr("198.51.100.1"), netip.MustParseAddrPort("203.0.113.9:40001"), now)
-		o.votes.add(netip.MustParseAddr("198.51.100.2"), netip.MustParseAddrPort("203.0.113.9:2222"), now)
+		o.votes.first.add(netip.MustParseAddr("198.51.100.1"), netip.MustParseAddrPort("203.0.113.9:40001"), now)
+		o.votes.first.add(netip.MustParseAddr("198.51.100.2"), netip.MustParseAddrPort("203.0.113.9:2222"), now)
 		if h := o.natHint(now); h.Kind != proto.NATRandom || !h.Wants {
 			t.Fatalf("setup: hint %+v, want random and wanting", h)
 		}

@@ -85,8 +85,8 @@ type stamp struct {
 // the last one. Worker only (and New, before any goroutine runs).
 func (o *Overlay) publish() {
 	st := stamp{
-		lan: o.lan, v6: o.fam6(), nat64: o.out.nat64, table: o.table.ver, wan: o.votes.wan, ip: o.votes.ip, nat: o.disc.natType(o.votes), hint: o.disc.votedHint(o.votes),
-		prov: o.disc.provisionalIP(o.votes), reason: o.disc.natReason(o.votes), seedVer: o.seeds.ver(),
+		lan: o.lan, v6: o.votes.fam6(o.lan, o.lan6), nat64: o.out.nat64, table: o.table.ver, wan: o.votes.first.wan, ip: o.votes.first.ip, nat: o.disc.natType(o.votes.first), hint: o.disc.votedHint(o.votes.first),
+		prov: o.disc.provisionalIP(o.votes.first), reason: o.disc.natReason(o.votes.first), seedVer: o.seeds.ver(),
 		started: o.started, firstPeer: o.firstPeer, perMin: o.sentPerMin, pp: o.punch.stats(),
 	}
 	if o.published != nil && st == *o.published {
@@ -125,14 +125,15 @@ type fam6 struct {
 	nat      NATType
 }
 
-// fam6 returns the IPv6 family's state: a dual-stack node's own vote, or an
-// IPv6-only node's first one; nothing on an IPv4-only node.
-func (o *Overlay) fam6() fam6 {
+// fam6 returns the IPv6 family's state, on a node at lan (and lan6, when
+// dual-stack): a dual-stack node's own vote, or an IPv6-only node's first
+// one; nothing on an IPv4-only node.
+func (fv *familyVotes) fam6(lan, lan6 netip.AddrPort) fam6 {
 	switch {
-	case o.votes6 != nil:
-		return fam6{lan: o.lan6, wan: o.votes6.wan, ip: o.votes6.ip, nat: o.votes6.nat}
-	case familyOf(o.lan.Addr()) == IPv6:
-		return fam6{lan: o.lan, wan: o.votes.wan, ip: o.votes.ip, nat: o.votes.nat}
+	case fv.v6 != nil:
+		return fam6{lan: lan6, wan: fv.v6.wan, ip: fv.v6.ip, nat: fv.v6.nat}
+	case familyOf(lan.Addr()) == IPv6:
+		return fam6{lan: lan, wan: fv.first.wan, ip: fv.first.ip, nat: fv.first.nat}
 	}
 	return fam6{}
 }

@@ -94,13 +94,19 @@ func pick(ip netip.Addr, lan, wan netip.AddrPort) netip.AddrPort {
 	return wan
 }
 
-// voterFor returns the vote of a's family: a dual-stack node's IPv6 one for
-// an IPv6 address, else the first family's.
-func (o *Overlay) voterFor(a netip.Addr) *voter {
-	if o.votes6 != nil && familyOf(a) == IPv6 {
-		return o.votes6
+// familyVotes are our WAN votes, one per IP family we have an address in.
+type familyVotes struct {
+	first *voter // our first family's, lan's
+	v6    *voter // a dual-stack node's IPv6 one; nil otherwise
+}
+
+// of returns the vote of a's family: a dual-stack node's IPv6 one for an
+// IPv6 address, else the first family's.
+func (fv *familyVotes) of(a netip.Addr) *voter {
+	if fv.v6 != nil && familyOf(a) == IPv6 {
+		return fv.v6
 	}
-	return o.votes
+	return fv.first
 }
 
 // challenged reports whether a majority of observers sees us at another
@@ -304,11 +310,11 @@ func (v *voter) hint() proto.NATHint {
 // another address than the one we hold say we moved, or our NAT rebound:
 // then we contact our peers again, at most once a minute for that reason.
 func (o *Overlay) vote(from, dest netip.AddrPort, now time.Time) {
-	v, f := o.votes, familyOf(o.lan.Addr())
+	v, f := o.votes.first, familyOf(o.lan.Addr())
 	if rf := familyOf(dest.Addr()); rf != f {
 		// The other family's observer: its own vote, or none on a node
 		// that has no address in that family.
-		if v, f = o.votes6, IPv6; v == nil {
+		if v, f = o.votes.v6, IPv6; v == nil {
 			return
 		}
 	}
@@ -324,7 +330,7 @@ func (o *Overlay) vote(from, dest netip.AddrPort, now time.Time) {
 			o.m.Add(WANAddressChanges, 1)
 		}
 		nat := v.nat
-		if v == o.votes {
+		if v == o.votes.first {
 			nat = o.disc.natType(v) // unknown to the votes: the second port test's
 		}
 		o.m.WAN(f, v.wan, nat)

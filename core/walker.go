@@ -119,7 +119,7 @@ func (o *Overlay) tick(now time.Time) time.Duration {
 func (o *Overlay) walk(now time.Time) {
 	if o.table.len() < o.cfg.TargetPeers && o.table.candidates() > 0 && rand.IntN(2) == 0 {
 		if c, ok := o.table.takeCandidate(); ok {
-			o.sendIntroRequest(o.voterFor(c.wan.Addr()).pick(c.lan, c.wan), nil, false, now)
+			o.sendIntroRequest(o.votes.of(c.wan.Addr()).pick(c.lan, c.wan), nil, false, now)
 			return
 		}
 	}
@@ -160,11 +160,11 @@ func (o *Overlay) ask(to netip.AddrPort, tok []byte, keepAlive bool, limit int, 
 		pad = o.cfg.MinRequestSize
 	}
 	o.s.ask = proto.IntroRequest{Nonce: nonce, LAN: o.lan, Token: tok, Communities: o.comms.ids,
-		KeepAlive: keepAlive, Symmetric: o.disc.natType(o.votes) == NATSymmetric, NAT: o.natHint(now), Quiet: o.cfg.Quiet, Reach: o.reach,
+		KeepAlive: keepAlive, Symmetric: o.disc.natType(o.votes.first) == NATSymmetric, NAT: o.natHint(now), Quiet: o.cfg.Quiet, Reach: o.reach,
 		WantMore: !keepAlive && (o.table.len() < o.cfg.TargetPeers || o.repairs.on(now)), Seed: o.seeds.on()}
 	o.s.ask.Meet, o.meetAgain = o.meetAgain, nil
 	if o.s.ask.NAT.Wants {
-		o.s.ask.Ticket = o.punch.ticket(o.disc.votedHint(o.votes).Kind, o.disc.ticketIP(o.votes), o.votes.wan, now)
+		o.s.ask.Ticket = o.punch.ticket(o.disc.votedHint(o.votes.first).Kind, o.disc.ticketIP(o.votes.first), o.votes.first.wan, now)
 		o.s.ask.NAT.Wants = !o.s.ask.Ticket.IsZero() // no key, no ticket: no attempt
 	}
 	if !o.out.send(to, &o.s.ask, pad, limit, IntroRequestsSent) {
