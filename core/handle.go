@@ -11,8 +11,8 @@ import (
 // handle dispatches one queued core packet, on the worker. The way of a
 // packet reads in one direction: reader.go parses and queues it, the worker
 // (overlay.go) takes it, the handlers here decide, the components below
-// (peers.go, vote.go, token.go, punch.go) keep their own state, and
-// sender.go writes what the handlers answer.
+// (peers.go, vote.go, token.go, punch.go, auth.go, seed.go, discover.go)
+// keep their own state, and sender.go writes what the handlers answer.
 func (o *Overlay) handle(p *packet, now time.Time) {
 	if p.seed != nil {
 		o.seeds.handle(p, now) // the 2016 app's protocol (seed.go)

@@ -34,6 +34,12 @@ type outstanding struct {
 // VerifiedPeers, a community's members, the WAN address) is an immutable
 // view the worker publishes after every change (view.go), so none of them
 // ever waits for the worker.
+//
+// Shape: Overlay is composition, the worker loop and the dispatch. Each
+// component below owns its state and gets, in New, only what it needs of
+// the others (docs/architecture.md, "Who owns what"); what needs several
+// of them at once stays here, so that a packet's way reads in one
+// direction (handle.go).
 type Overlay struct {
 	cfg   Config
 	log   *slog.Logger
