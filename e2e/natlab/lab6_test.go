@@ -42,6 +42,18 @@ func gateway6(addr netip.Addr) netip.Addr {
 	return netip.PrefixFrom(addr, 64).Masked().Addr().Next()
 }
 
+// nat64Prefix is the carrier's network-specific NAT64 prefix (RFC 6052):
+// IPv4 address a is reached at 2001:db8:64::a.
+var nat64Prefix = netip.MustParsePrefix("2001:db8:64::/96")
+
+// synth64 returns the NAT64 address of IPv4 address a.
+func synth64(a netip.Addr) netip.Addr {
+	b := nat64Prefix.Addr().As16()
+	v4 := a.As4()
+	copy(b[12:], v4[:])
+	return netip.AddrFrom16(b)
+}
+
 // listenFlag is the node's -listen. An IPv4-only host binds its own
 // address, as the lab always did; a dual-stack host binds 0.0.0.0 (the
 // node's default, which Go makes a dual-stack socket), an IPv6-only one
@@ -57,22 +69,29 @@ func (s *site) listenFlag() string {
 	return s.listen().String()
 }
 
-// has4 reports whether the site's node talks to IPv4 peers.
-func (s *site) has4() bool { return s.fam != v6only }
+// has4 reports whether the site's node talks to IPv4 peers: it has IPv4,
+// or a NAT64 in front.
+func (s *site) has4() bool { return s.fam != v6only || s.kind == NAT64 }
 
 // wantAddrs lists the addresses at which a should reach b: b's LAN
 // address when both sit behind one router (most NATs do not hairpin);
 // else b's public IPv4 address if both talk IPv4, and its IPv6 address if
-// both have IPv6. Port 0: any port.
+// both have IPv6. An IPv6-only host behind a NAT64 reaches an IPv4 peer at
+// its IPv4 address or its NAT64 address, whichever the node shows. Port 0:
+// any port.
 func wantAddrs(a, b *node) []netip.AddrPort {
 	if a.site.router != "" && a.site.router == b.site.router {
 		return []netip.AddrPort{b.site.listen()}
 	}
 	var out []netip.AddrPort
 	if a.site.has4() && b.site.has4() {
-		out = append(out, b.site.wantWAN())
+		w := b.site.wantWAN()
+		out = append(out, w)
+		if a.site.kind == NAT64 && w.Addr().Is4() {
+			out = append(out, netip.AddrPortFrom(synth64(w.Addr()), w.Port()))
+		}
 	}
-	if a.site.fam != v4only && b.site.fam != v4only {
+	if a.site.fam != v4only && b.site.fam != v4only && b.site.kind != NAT64 {
 		out = append(out, netip.AddrPortFrom(b.site.lan6, nodePort))
 	}
 	return out

@@ -25,6 +25,9 @@ const (
 	// NaiveCone is cone without the input chain: the trap of
 	// notes/natlab.md, kept to show what it does to hole punching.
 	NaiveCone Kind = "naivecone"
+	// NAT64 is an IPv6-only host behind a carrier's NAT64 (tayga, its pool
+	// masqueraded to the router's IPv4 address) with DNS64 (unbound).
+	NAT64 Kind = "nat64"
 )
 
 // nodePort is the UDP port every node listens on. One port for all keeps
@@ -141,6 +144,8 @@ func (l *lab) addSite(i int, sp siteSpec, opt options) error {
 		s.lan, s.lan6 = s.public, s.wan6
 		return errors.Join(ip("netns", "add", s.host), ip("-n", s.host, "link", "set", "lo", "up"),
 			l.wire(s.host, "eth0", port, s.public, s.wan6))
+	case NAT64:
+		return l.addNAT64(i, s, port, opt)
 	}
 	s.router = s.host + "-r"
 	s.lan = netip.AddrFrom4([4]byte{10, byte(i + 1), 0, 2})
