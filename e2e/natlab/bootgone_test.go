@@ -47,6 +47,9 @@ const bootGoneLimit = 5 * time.Second
 func memberReturns(t *testing.T) {
 	members := names("c", 4)
 	l := newLab(t, topology(Cone, members...), options{carrier: true})
+	if err := countUDP(l.byName[members[0]].host); err != nil { // what coming back costs
+		t.Fatal(err)
+	}
 	boot := l.start("boot", "")
 	nodes, t0 := l.startGroup(members, l.bootAddr("boot"))
 	w := newWatch(t0, append([]*node{boot}, nodes...)...)
@@ -84,6 +87,10 @@ func memberReturns(t *testing.T) {
 		}
 	}
 
+	before, err := readCount(m.site.host)
+	if err != nil {
+		t.Fatal(err)
+	}
 	again := l.launch(m.site.name, m.dataDir, l.bootAddr("boot"))
 	again.waitReady(t)
 	if again.peerID != m.peerID {
@@ -109,8 +116,13 @@ func memberReturns(t *testing.T) {
 		t.Fatalf("%s not back with the members %v after its restart, bootstrap dead %v:\n%s", m.site.name, bootGoneLimit,
 			time.Since(gone).Round(time.Second), strings.Join(append(w.missing(back), heard(w)...), "\n"))
 	}
-	t.Logf("%s back with the members %.2fs after its restart, %v after the bootstrap died", m.site.name, at.Seconds(),
-		again.started.Sub(gone).Round(time.Second))
+	after, err := readCount(m.site.host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := after.minus(before)
+	t.Logf("%s back with the members %.2fs after its restart, %v after the bootstrap died; it sent %d datagrams and received %d meanwhile",
+		m.site.name, at.Seconds(), again.started.Sub(gone).Round(time.Second), c.sent, c.recv)
 }
 
 // newcomer is TestBootstrapGone's second case.

@@ -170,11 +170,13 @@ func (c *capture) close() {
 // wake-ups among them: datagrams (either way) after at least quiet without
 // any. A phone's radio drops to idle some seconds after the last packet
 // (LTE's inactivity timer is typically 5 to 10 s); each wake-up costs the
-// ramp up and that tail again.
-func (c *capture) window(from, to time.Time, quiet time.Duration) (sent, recv, wakeups int) {
+// ramp up and that tail again. longest is the longest time without a
+// datagram in the window: below the radio's timer, it never sleeps.
+func (c *capture) window(from, to time.Time, quiet time.Duration) (sent, recv, wakeups int, longest time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var prev time.Time
+	last := from
 	for _, p := range c.seen {
 		if !p.at.Before(from) && p.at.Before(to) {
 			if p.out {
@@ -185,8 +187,10 @@ func (c *capture) window(from, to time.Time, quiet time.Duration) (sent, recv, w
 			if prev.IsZero() || p.at.Sub(prev) >= quiet {
 				wakeups++
 			}
+			longest = max(longest, p.at.Sub(last))
+			last = p.at
 		}
 		prev = p.at
 	}
-	return sent, recv, wakeups
+	return sent, recv, wakeups, max(longest, to.Sub(last))
 }

@@ -43,6 +43,7 @@ type traffic struct {
 	statusSent             uint64   // the node's own packets_sent over the same time
 	kinds                  []uint64 // what it sent, by sendKinds, from its /metrics
 	wake5, wake10          int      // wake-ups after 5 s and 10 s of quiet
+	longest                time.Duration
 }
 
 // sendKinds are the node's /metrics counters of what it sends
@@ -145,12 +146,12 @@ func measureTraffic(t *testing.T, network, profile string, d time.Duration, node
 		for k := range sendKinds {
 			r.kinds[k] = end.kinds[k] - start[i].kinds[k]
 		}
-		_, _, r.wake5 = caps[i].window(from, to, quietShort)
-		sent, recv, wake10 := caps[i].window(from, to, quietLong)
-		r.wake10 = wake10
-		t.Logf("%s, %s (%s profile), %v: sent %d (%.1f/min; /status packets_sent %d, capture %d), received %d (capture %d), %d+%d bytes, wake-ups %d (5 s quiet) %d (10 s quiet)",
+		_, _, r.wake5, _ = caps[i].window(from, to, quietShort)
+		sent, recv, wake10, longest := caps[i].window(from, to, quietLong)
+		r.wake10, r.longest = wake10, longest
+		t.Logf("%s, %s (%s profile), %v: sent %d (%.1f/min; /status packets_sent %d, capture %d), received %d (capture %d), %d+%d bytes, wake-ups %d (5 s quiet) %d (10 s quiet), longest quiet %v",
 			network, n.site.name, profile, r.measured.Round(time.Second), r.count.sent, r.perMin(r.count.sent), r.statusSent, sent,
-			r.count.recv, recv, r.count.sentBytes, r.count.recvBytes, r.wake5, r.wake10)
+			r.count.recv, recv, r.count.sentBytes, r.count.recvBytes, r.wake5, r.wake10, longest.Round(10*time.Millisecond))
 		t.Logf("%s sent per minute: %s", n.site.name, r.breakdown())
 		out[i] = r
 	}
@@ -283,12 +284,12 @@ func threeNodes(t *testing.T) []traffic {
 // minute as measured, per hour as it would add up.
 func trafficTable(rows []traffic) string {
 	var b strings.Builder
-	b.WriteString("| network | node | profile | sent / min | received / min | sent / hour | KB / hour (both ways) | wake-ups / hour (5 s quiet) | wake-ups / hour (10 s quiet) | sent / min by kind |\n")
-	b.WriteString("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
+	b.WriteString("| network | node | profile | sent / min | received / min | sent / hour | KB / hour (both ways) | longest quiet | wake-ups / hour (5 s quiet) | wake-ups / hour (10 s quiet) | sent / min by kind |\n")
+	b.WriteString("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
 	for _, r := range rows {
-		fmt.Fprintf(&b, "| %s | %s | %s | %.1f | %.1f | %.0f | %.0f | %.0f | %.0f | %s |\n", r.network, r.node, r.profile,
+		fmt.Fprintf(&b, "| %s | %s | %s | %.1f | %.1f | %.0f | %.0f | %.1f s | %.0f | %.0f | %s |\n", r.network, r.node, r.profile,
 			r.perMin(r.count.sent), r.perMin(r.count.recv), r.perHour(r.count.sent), r.perHour(r.count.sentBytes+r.count.recvBytes)/1000,
-			r.perHour(uint64(r.wake5)), r.perHour(uint64(r.wake10)), r.breakdown())
+			r.longest.Seconds(), r.perHour(uint64(r.wake5)), r.perHour(uint64(r.wake10)), r.breakdown())
 	}
 	return b.String()
 }

@@ -91,6 +91,9 @@ const handoverLimit = 5 * time.Second
 // handover runs TestHandover with the phone on profile.
 func handover(t *testing.T, profile string) {
 	l := newLab(t, topology(Cone, phonePeers...)+" ph:cone rb:cone", options{carrier: true})
+	if err := countUDP(l.byName["ph"].host); err != nil { // what the move costs the phone
+		t.Fatal(err)
+	}
 	ph, all := startPhone(t, l, "-profile", profile)
 	peers := all[:len(all)-1]
 
@@ -109,6 +112,10 @@ func handover(t *testing.T, profile string) {
 		t.Fatal(err)
 	}
 	moved := time.Now()
+	before, err := readCount(ph.site.host)
+	if err != nil {
+		t.Fatal(err)
+	}
 	newLAN, newWAN := ph.site.listen(), ph.site.wantWAN()
 	t.Logf("moved the phone from %s (WAN %s) to %s (WAN %s); re-plugging took %v", oldLAN, oldWAN, newLAN, newWAN, moved.Sub(unplugged).Round(time.Millisecond))
 
@@ -183,7 +190,13 @@ func handover(t *testing.T, profile string) {
 		t.Fatalf("%s profile: the phone is not back %v after its move:\n%s", profile, handoverLimit, strings.Join(problems, "\n"))
 	}
 	done := slices.Max(okAt)
-	t.Logf("%s profile: handover complete %.2fs after the move (%.2fs after the unplug)", profile, done.Seconds(), (done + moved.Sub(unplugged)).Seconds())
+	after, err := readCount(ph.site.host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := after.minus(before)
+	t.Logf("%s profile: handover complete %.2fs after the move (%.2fs after the unplug); the phone sent %d datagrams (%d bytes) and received %d meanwhile",
+		profile, done.Seconds(), (done + moved.Sub(unplugged)).Seconds(), c.sent, c.sentBytes, c.recv)
 }
 
 // waitAlive waits d, and fails if any of nodes exits meanwhile.
