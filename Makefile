@@ -10,11 +10,15 @@ STATICCHECK_VERSION := v0.8.2
 PROTOC_GEN_GO_VERSION      := v1.36.12
 PROTOC_GEN_GO_GRPC_VERSION := v1.6.2
 GOBIN     := $(shell $(GO) env GOPATH)/bin
+PINGPY    := plugins/examples/pingpy
+GRPC_PYTHON_PLUGIN ?= /usr/bin/grpc_python_plugin
 
 .PHONY: proto help build test fuzz bench ratio demo lint e2e e2e-metrics natlab natlab-report natlab-phones measure sim android clean
 
 help: ## list the targets
-	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' \
+	  '{ name[NR] = $$1; text[NR] = $$2; if (length($$1) > w) w = length($$1) } \
+	   END { for (i = 1; i <= NR; i++) printf "  make %-" w "s  %s\n", name[i], text[i] }'
 
 build: ## build bin/walkie (the node), bin/walkie-demo and bin/gameplugin (walkie -plugin bin/gameplugin)
 	$(GO) build -o $(BIN)/walkie ./cmd/node
@@ -49,7 +53,7 @@ measure: build ## time to first peer over 20 starts; RSS with 256 peers; a 30 s 
 
 e2e: natlab e2e-metrics ## end-to-end tests through real kernel NATs, a real Prometheus and Chromium (root; the loopback ones run in make test)
 
-e2e-metrics: ## a real Prometheus scrapes three nodes, Chromium loads the status page (apt-get install prometheus chromium)
+e2e-metrics: build ## a real Prometheus scrapes three nodes; Chromium loads the page, chats and plays on it (apt-get install prometheus chromium)
 	$(GO) test -tags e2e -count=1 -timeout 5m -v ./e2e/metrics
 
 natlab: ## the NAT lab: namespaces, nftables NATs, NAT64, the real binary, arm64 under qemu (root; apt-get install nftables iproute2 iptables conntrack qemu-user-static tayga unbound)
@@ -81,11 +85,15 @@ lint: ## gofmt, go vet and staticcheck
 	$(GO) vet -tags measure ./e2e/loopback
 	$(GOBIN)/staticcheck -tags measure ./e2e/loopback
 
-proto: ## regenerate proto/pluginv1 from plugin.proto (needs protoc: apt-get install protobuf-compiler)
+proto: ## regenerate proto/pluginv1 and the Python plugin's stubs (apt-get install protobuf-compiler protobuf-compiler-grpc)
 	$(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOC_GEN_GO_VERSION)
 	$(GO) install google.golang.org/grpc/cmd/protoc-gen-go-grpc@$(PROTOC_GEN_GO_GRPC_VERSION)
 	PATH="$(GOBIN):$$PATH" protoc --go_out=. --go_opt=paths=source_relative \
 	  --go-grpc_out=. --go-grpc_opt=paths=source_relative proto/pluginv1/plugin.proto
+	protoc -I proto/pluginv1 --python_out=$(PINGPY) --grpc_python_out=$(PINGPY) \
+	  --plugin=protoc-gen-grpc_python=$(GRPC_PYTHON_PLUGIN) proto/pluginv1/plugin.proto
+	protoc -I $(PINGPY) --python_out=$(PINGPY) --grpc_python_out=$(PINGPY) \
+	  --plugin=protoc-gen-grpc_python=$(GRPC_PYTHON_PLUGIN) $(PINGPY)/health.proto
 
 clean: ## remove build output
 	rm -rf $(BIN) testout

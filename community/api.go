@@ -24,6 +24,7 @@ import "net/http"
 // events) must watch it and return, or it holds up the node's shutdown.
 type APIServer interface {
 	// API returns the handler. The node calls it once, when it sets up its
-	// HTTP server.
+	// HTTP server. nil means no API after all: a plugin host (plugins/host)
+	// learns only at run time whether its plugin serves one.
 	API() http.Handler
 }

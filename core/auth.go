@@ -62,7 +62,9 @@ func (o *Overlay) shake(to netip.AddrPort, id proto.ID, token []byte, now time.T
 // onHandshake takes one step of a handshake, and when it completes on our
 // side, makes the peer an authenticated one.
 func (o *Overlay) onHandshake(p *packet, m *proto.Handshake, now time.Time) {
-	tokenOK := m.Step == 1 && o.tok.valid(m.Token, p.from, now)
+	// New keys for a session (a rekey) come sealed in it, from where the
+	// peer is: no token needed (the one it has may be too old by now).
+	tokenOK := m.Step == 1 && (o.atHome(p) || o.tok.valid(m.Token, p.from, now))
 	reply, sess, err := o.shakes.receive(p.from, p.hdr.Sender, m, tokenOK, now)
 	if err != nil {
 		o.m.Drop(DropHandshake)
@@ -96,6 +98,9 @@ func (o *Overlay) authenticated(sess *session, addr netip.AddrPort, now time.Tim
 	if isNew {
 		o.peerAdded(q, now)
 	}
+	if sess.initiator && q.prev != nil {
+		return // new keys for a session: the responder's keep-alive confirms them
+	}
 	// Sealed, even inside the answer to a plaintext step: both sides have
 	// the session now.
 	o.out.plainTo = netip.AddrPort{}
@@ -115,7 +120,21 @@ func (o *Overlay) roam(p *packet) {
 	o.log.Debug("peer moved", "peer", q.id, "from", q.addr, "to", p.from)
 	o.out.unseal(q.addr, q.sess)
 	o.table.move(q, p.from)
+	q.roamed = true
 	o.out.sealFor(p.from, q.sess)
+}
+
+// atHome reports whether p came sealed in the session of the peer at its
+// source address, an address the peer proved (it did not only roam there):
+// as good a proof that the requester receives there as a token, and one
+// that does not expire. A quiet peer speaks to us seldom, so the token it
+// echoes is often too old.
+func (o *Overlay) atHome(p *packet) bool {
+	if p.sess == nil {
+		return false
+	}
+	q := o.table.at(p.from)
+	return q != nil && q.id == p.sess.peer && q.sess == p.sess && !q.roamed
 }
 
 // authTick sends the handshake messages that are due again, retires
@@ -141,13 +160,32 @@ func (o *Overlay) authTick(now time.Time) {
 		case s == nil:
 		case now.Sub(s.created) >= rejectAfter || s.sendCtr >= rejectAfterMessages:
 			spent = append(spent, q.id) // and no new keys came: prove them again from scratch
-		case s.initiator && (now.Sub(s.created) >= rekeyAfter || s.sendCtr >= rekeyAfterMessages) && len(q.token) > 0:
+		case (now.Sub(s.created) >= o.rekeyAt(s) || s.sendCtr >= rekeyAfterMessages) && len(q.token) > 0:
 			o.shake(q.addr, q.id, q.token, now)
 		}
 	}
 	for _, id := range spent {
 		o.table.remove(id)
 	}
+}
+
+// rekeyLate is how much later than its initiator the responder of a
+// session starts the next handshake, if no new keys came meanwhile (the
+// initiator's attempt failed, or it is quiet).
+const rekeyLate = 20 * time.Second
+
+// rekeyAt is the age at which we start the next handshake of session s:
+// its initiator at rekeyAfter, its responder rekeyLate after that, and a
+// quiet initiator (Config.Quiet) twice as late, so that a peer that does not
+// pay for every packet does the work; all well before rejectAfter.
+func (o *Overlay) rekeyAt(s *session) time.Duration {
+	switch {
+	case !s.initiator:
+		return rekeyAfter + rekeyLate
+	case o.cfg.Quiet:
+		return rekeyAfter + 2*rekeyLate
+	}
+	return rekeyAfter
 }
 
 // staleEvery bounds the introductions onStale sends to one address, and

@@ -47,6 +47,20 @@ type Config struct {
 	// its IPv4 ones, and /status shows both. Default none (an IPv4-only
 	// node; ignored on an IPv6-only one).
 	LAN6 netip.AddrPort
+	// NAT64 is the prefix through which an IPv6-only node reaches IPv4
+	// addresses (its network's NAT64: RFC 6052's 64:ff9b::/96, or a
+	// network-specific one, as RFC 7050 discovers it); see
+	// Overlay.SetNAT64, which changes it as the node moves. Only an
+	// IPv6-only node (LAN an IPv6 address) uses it. Default none.
+	NAT64 netip.Prefix
+	// Quiet makes the node say in its requests that it pays for every
+	// packet (MobileConfig sets it): its peers walk to it only when they
+	// have nobody else to walk to; it introduces others only to a
+	// requester that asks for more peers; and it answers a peer's
+	// keep-alive only when it has not sent that peer anything for
+	// quietAnswer (40 s), which still keeps it within the peer's
+	// PeerTimeout. Default false.
+	Quiet bool
 	// Bootstrap lists the addresses to introduce ourselves to at start and
 	// whenever the peer table is empty. Default none. See Overlay.SetBootstrap.
 	Bootstrap []netip.AddrPort
@@ -286,6 +300,11 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.PunctureRate <= 0 {
 		c.PunctureRate = d.PunctureRate
+	}
+	if c.NAT64.IsValid() {
+		if err := ValidNAT64(c.NAT64); err != nil {
+			return c, fmt.Errorf("walkie: Config.NAT64 %v: %w", c.NAT64, err)
+		}
 	}
 	if len(c.Communities) > proto.MaxCommunities {
 		return c, fmt.Errorf("walkie: %d communities, at most %d", len(c.Communities), proto.MaxCommunities)

@@ -75,10 +75,14 @@ func (o *Overlay) handle(p *packet, now time.Time) {
 // puncture request naming A.
 func (o *Overlay) onIntroRequest(p *packet, req *proto.IntroRequest, now time.Time) {
 	o.m.Add(IntroRequestsReceived, 1)
+	if o.quietSkip(p, req, now) {
+		return
+	}
 	o.s.tok = o.tok.issue(p.from, now)
 	resp := &o.s.answer
 	*resp = proto.IntroResponse{Nonce: req.Nonce, LAN: o.lan, Token: o.s.tok[:], Peers: resp.Peers[:0]}
-	if !o.tok.validAgainst(req.Token, &o.s.tok, p.from, now) {
+	valid := o.tok.validAgainst(req.Token, &o.s.tok, p.from, now)
+	if !valid && !o.atHome(p) {
 		// Unverified: maybe a spoofed source. Answer with a token only, and
 		// never with more bytes than we received (amplification <= 1x).
 		o.out.send(p.from, resp, 0, p.n, IntroResponsesSent)
@@ -88,7 +92,8 @@ func (o *Overlay) onIntroRequest(p *packet, req *proto.IntroRequest, now time.Ti
 	// could send votes at will. Only answers to our own requests vote.
 	a, isNew := o.admit(p, now)
 	if a != nil {
-		o.table.announce(a, req.LAN, req.NAT, req.Symmetric || isHard(req.NAT), req.Communities, now)
+		a.roamed = a.roamed && !valid
+		o.table.announce(a, req, now)
 		a.ticket = req.Ticket
 		if isNew {
 			o.peerAdded(a, now)
@@ -119,6 +124,8 @@ func (o *Overlay) onIntroRequest(p *packet, req *proto.IntroRequest, now time.Ti
 		want := 1
 		if req.WantMore {
 			want += proto.MaxMoreInvitees
+		} else if o.cfg.Quiet {
+			want = min(1, len(req.Meet)) // a quiet node introduces only where it is needed
 		}
 		// First the peers A asks to meet again (it moved, and their NATs
 		// filter its new address until they puncture toward it).
@@ -134,7 +141,7 @@ func (o *Overlay) onIntroRequest(p *packet, req *proto.IntroRequest, now time.Ti
 			}
 			picked = append(picked, c)
 		}
-	} else if c := o.table.random(); c != nil && c.id != p.hdr.Sender {
+	} else if c := o.table.random(); c != nil && c.id != p.hdr.Sender && !o.cfg.Quiet && pairable(&peer{addr: p.from, lan: req.LAN, reach: peerReach(req.Reach, p.from)}, c) {
 		picked = append(picked, c)
 	}
 	if req.NAT.Kind == proto.NATEasy {
@@ -205,11 +212,13 @@ func (o *Overlay) onIntroResponse(p *packet, resp *proto.IntroResponse, now time
 		o.shake(p.from, p.hdr.Sender, resp.Token, now) // B is a peer once it proved its key
 	}
 	if b != nil {
+		b.confirm(now)   // it answered us: no doubt (awake) remains
+		b.roamed = false // and it is where we asked
 		// resp is scratch: copy what the table keeps. A token-only answer
-		// (to a request without a token) lists no communities: it must not
-		// wipe what B announced before.
+		// (B did not know us, or our token for it was too old) says
+		// nothing of B's communities: it must not wipe what B announced.
 		o.table.setLAN(b, resp.LAN)
-		if req.hadToken {
+		if req.hadToken && !tokenOnly(resp) {
 			o.table.setCommunities(b, resp.Communities)
 		}
 		b.token = append(b.token[:0], resp.Token...)
@@ -217,7 +226,7 @@ func (o *Overlay) onIntroResponse(p *packet, resp *proto.IntroResponse, now time
 			o.peerAdded(b, now)
 		}
 	}
-	if !req.hadToken && len(resp.Token) > 0 && resp.Invitee == nil && len(resp.Peers) == 0 {
+	if !req.hadToken && len(resp.Token) > 0 && tokenOnly(resp) {
 		// B did not know us yet and sent only a token: ask again at once,
 		// now verified, rather than waiting for the next walk.
 		o.sendIntroRequest(p.from, resp.Token, req.keepAlive, now)
@@ -229,7 +238,7 @@ func (o *Overlay) onIntroResponse(p *packet, resp *proto.IntroResponse, now time
 		// sees it), or it sits behind our own public IP. Walks to the
 		// others only hit their NAT's filter.
 		direct := q.LAN.IsValid() && (q.LAN == q.WAN || o.voterFor(q.WAN.Addr()).behindUs(q.WAN))
-		if q.ID != o.cfg.PeerID && direct {
+		if q.ID != o.cfg.PeerID && direct && o.canReach(q.WAN) {
 			o.table.addCandidate(q.ID, q.LAN, q.WAN, now)
 		}
 	}
@@ -239,6 +248,14 @@ func (o *Overlay) onIntroResponse(p *packet, resp *proto.IntroResponse, now time
 	for i := range resp.MoreInvitees {
 		o.meet(&resp.MoreInvitees[i], proto.NATHint{}, nil, now)
 	}
+}
+
+// tokenOnly reports whether resp is the answer to a request whose sender
+// was not verified: a token and nothing else (a full answer lists the
+// responder's communities, or peers, or an invitee; one from a node that
+// has none of them says nothing either).
+func tokenOnly(resp *proto.IntroResponse) bool {
+	return len(resp.Communities) == 0 && len(resp.Peers) == 0 && resp.Invitee == nil
 }
 
 // meet prepares for an invitee C that an introducer asked to puncture
@@ -318,21 +335,6 @@ func (o *Overlay) onPuncture(p *packet, pun *proto.Puncture, now time.Time) {
 		return
 	}
 	o.sendIntroRequest(p.from, pun.Token, true, now)
-}
-
-// onBeacon answers a LAN discovery beacon with an introduction request, if we
-// could use another peer. Beacons count only from our own LAN: a
-// local-scope address, or one in our own subnet (some LANs use public
-// addresses). The answer is no larger than the padded beacon.
-func (o *Overlay) onBeacon(p *packet, now time.Time) {
-	if !isLocalScope(p.from.Addr()) && !sameSubnet(p.from.Addr(), o.lan.Addr()) {
-		o.m.Drop(DropUnverified)
-		return
-	}
-	if o.table.at(p.from) != nil || o.table.len() >= o.cfg.TargetPeers {
-		return
-	}
-	o.sendIntroRequest(p.from, nil, false, now)
 }
 
 // routable reports whether a is an address worth sending to: a unicast IP

@@ -67,10 +67,18 @@ func TestTokenOnlyAnswerKeepsCommunities(t *testing.T) {
 	if len(b.communities) != 1 || b.communities[0] != x {
 		t.Fatalf("communities after a token-only answer: %v, want [%v]", b.communities, x)
 	}
-	// A full answer (to a request with a token) replaces them.
+	// Nor an answer with a token only to a request with a token (ours was
+	// too old): it looks the same.
 	o.asked[78] = outstanding{to: b.addr, sent: time.Now(), hadToken: true}
 	inject(t, o, b.addr, b.id, &proto.IntroResponse{Nonce: 78, Token: make([]byte, tokenLen)})
-	if len(b.communities) != 0 {
-		t.Fatalf("communities after a full answer without any: %v, want none", b.communities)
+	if len(b.communities) != 1 || b.communities[0] != x {
+		t.Fatalf("communities after a token-only answer to a token: %v, want [%v]", b.communities, x)
+	}
+	// A full answer replaces them.
+	y := proto.ID{0xbe, 0xef}
+	o.asked[79] = outstanding{to: b.addr, sent: time.Now(), hadToken: true}
+	inject(t, o, b.addr, b.id, &proto.IntroResponse{Nonce: 79, Token: make([]byte, tokenLen), Communities: []proto.ID{y}})
+	if len(b.communities) != 1 || b.communities[0] != y {
+		t.Fatalf("communities after a full answer: %v, want [%v]", b.communities, y)
 	}
 }

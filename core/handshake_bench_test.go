@@ -40,13 +40,14 @@ func BenchmarkHandleSealedIntroRequest(b *testing.B) {
 	cfg.Transport = sink
 	cfg.Metrics = NopMetrics{}
 	cfg.SourceRate, cfg.SourceBurst = 1e12, 1<<30
+	cfg.MaxPeers = 512 // as BenchmarkHandleIntroRequest: no eviction on every request
 	o, err := New(cfg)
 	if err != nil {
 		b.Fatal(err)
 	}
 	now := time.Now()
 	for i := range 255 {
-		addr := netip.AddrPortFrom(netip.AddrFrom4([4]byte{203, 0, byte(i >> 8), byte(i)}), 1873)
+		addr := netip.AddrPortFrom(netip.AddrFrom4([4]byte{203, byte(i >> 8), byte(i), 1}), 1873) // a /24 each: PrefixPeers
 		p, _ := o.table.upsert(proto.ID{2, byte(i >> 8), byte(i)}, addr, now, o.cfg.PunctureRate)
 		p.lan = addr
 	}

@@ -106,6 +106,7 @@ const (
 	DropReplay                               // sealed, opened, but its counter was seen before (or is too old)
 	DropHandshake                            // a handshake message that did not fit a handshake, or did not prove the claimed key
 	DropUnauthenticated                      // claims a key-derived ID without having proved the key, or needs an authenticated member
+	DropNoRoute                              // outbound: to an IP family the node has no route to (an IPv6-only node without NAT64, say)
 	numDropReasons
 )
 
@@ -158,6 +159,8 @@ func (r DropReason) String() string {
 		return "handshake"
 	case DropUnauthenticated:
 		return "unauthenticated"
+	case DropNoRoute:
+		return "no_route"
 	}
 	return "unknown"
 }

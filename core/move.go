@@ -28,38 +28,62 @@ const (
 	voteRepairEvery = time.Minute
 )
 
-// Moved tells the node that its network changed: lan is its new LAN
-// address, or the zero AddrPort if only the route or the NAT changed (a
-// failing send, a wake). It returns at once; the worker recovers. The host
-// app calls it from a cheap local check (cmd/node asks the kernel for the
-// route to an address every second, which sends no packet and needs no
-// netlink).
-func (o *Overlay) Moved(lan netip.AddrPort) {
-	o.move.Store(&lan)
+// Moved tells the node that its network changed: lan and lan6 are its LAN
+// addresses now, as Config.LAN and Config.LAN6 were at the start (the
+// first family's: IPv4, or IPv6 on an IPv6-only network; and a dual-stack
+// network's IPv6 one, or none), so that a phone going from IPv4 WiFi to an
+// IPv6-only carrier says so. A zero lan means that only the route or the
+// NAT changed: the addresses stay. It returns at once; the worker
+// recovers. The host app calls it from a cheap local check (cmd/node asks
+// the kernel for the route to an address every second, which sends no
+// packet and needs no netlink).
+func (o *Overlay) Moved(lan, lan6 netip.AddrPort) {
+	o.move.Store(&[2]netip.AddrPort{lan, lan6})
 	o.signal()
+}
+
+// awake notices, before the worker handles anything at now, that it did
+// not run for wakeGap (it ticks at least every wakeGap/2): the phone
+// dozed, or the process was stopped. Its peers may have given up on it
+// meanwhile, and what waited in the socket buffer is old news: every peer
+// is in doubt until it answers a request sent from now on (Status shows
+// when we really last heard it), and the node recovers as from a move.
+func (o *Overlay) awake(now time.Time) {
+	gap := now.Sub(o.lastRun)
+	slept := !o.lastRun.IsZero() && gap > wakeGap
+	o.lastRun = now
+	if !slept {
+		return
+	}
+	o.log.Info("woke up; asking every peer again", "slept", gap.Round(time.Second))
+	for _, p := range o.table.peers() {
+		p.doubt = true
+	}
+	o.table.grace = now.Add(repairTime)
+	o.moved(netip.AddrPort{}, netip.AddrPort{}, now)
 }
 
 // takeMove applies a Moved that is waiting.
 func (o *Overlay) takeMove(now time.Time) {
-	if lan := o.move.Swap(nil); lan != nil {
-		o.moved(*lan, now)
+	if m := o.move.Swap(nil); m != nil {
+		o.moved(m[0], m[1], now)
 	}
 }
 
-// moved starts the recovery from a move (lan invalid: the LAN address
-// stayed).
-func (o *Overlay) moved(lan netip.AddrPort, now time.Time) {
-	switch {
-	case !lan.IsValid():
-	case familyOf(lan.Addr()) == familyOf(o.lan.Addr()):
-		o.lan = lan
-	case o.votes6 != nil:
-		o.lan6 = lan
+// moved starts the recovery from a move (lan invalid: the addresses
+// stayed); each family's vote starts again.
+func (o *Overlay) moved(lan, lan6 netip.AddrPort, now time.Time) {
+	if lan.IsValid() {
+		o.lan, o.lan6 = lan, netip.AddrPort{}
+		if familyOf(lan.Addr()) == IPv4 && familyOf(lan6.Addr()) == IPv6 {
+			o.lan6 = lan6 // a dual-stack network
+		}
 	}
+	o.families()
 	o.log.Info("network changed; contacting every peer again", "lan", o.lan, "lan6", o.lan6)
-	o.votes = newVoter(o.cfg.VoteWindow, o.lan, o.cfg.VoteHold)
+	o.votes, o.votes6 = newVoter(o.cfg.VoteWindow, o.lan, o.cfg.VoteHold), nil
 	o.m.WAN(familyOf(o.lan.Addr()), netip.AddrPort{}, NATUnknown)
-	if o.votes6 != nil {
+	if o.lan6.IsValid() {
 		o.votes6 = newVoter(o.cfg.VoteWindow, o.lan6, o.cfg.VoteHold)
 		o.m.WAN(IPv6, netip.AddrPort{}, NATUnknown)
 	}

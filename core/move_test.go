@@ -118,7 +118,7 @@ func handover(t *testing.T, profile func(*core.Config)) time.Duration {
 		t.Fatal(err)
 	}
 	sock.move(cell)
-	phone.Moved(cell.LocalAddr())
+	phone.Moved(cell.LocalAddr(), netip.AddrPort{})
 	start := time.Now()
 	waitUntil(t, 2*time.Minute, "all 8 peers with the phone at its cellular address, and its new WAN known", func() bool {
 		return reachedAt("203.0.200.1:") && strings.HasPrefix(phone.Status().WAN, "203.0.200.1:")
@@ -135,11 +135,7 @@ func handover(t *testing.T, profile func(*core.Config)) time.Duration {
 func TestHandover(t *testing.T) {
 	for name, profile := range map[string]func(*core.Config){
 		"default": func(*core.Config) {},
-		"mobile": func(c *core.Config) {
-			m := core.MobileConfig()
-			c.WalkInterval, c.MaxPeers, c.KeepAlive, c.PeerTimeout, c.BeaconInterval =
-				m.WalkInterval, m.MaxPeers, m.KeepAlive, m.PeerTimeout, m.BeaconInterval
-		},
+		"mobile":  mobile,
 	} {
 		t.Run(name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {

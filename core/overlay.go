@@ -42,9 +42,10 @@ type Overlay struct {
 	in    *inbound     // the readers
 	comms *communities // the communities and their queues
 	view  atomic.Pointer[view]
-	wake  chan struct{}                    // a send queue or SetBootstrap has something for the worker
-	boot  atomic.Pointer[[]netip.AddrPort] // the latest SetBootstrap, until the worker takes it
-	move  atomic.Pointer[netip.AddrPort]   // the latest Moved, until the worker takes it
+	wake  chan struct{}                     // a send queue or SetBootstrap has something for the worker
+	boot  atomic.Pointer[[]netip.AddrPort]  // the latest SetBootstrap, until the worker takes it
+	move  atomic.Pointer[[2]netip.AddrPort] // the latest Moved (lan, lan6), until the worker takes it
+	nat64 atomic.Pointer[netip.Prefix]      // the latest SetNAT64, until the worker takes it
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -55,6 +56,8 @@ type Overlay struct {
 	// The worker's own.
 	lan        netip.AddrPort // our LAN address: Config.LAN, until a move (Moved)
 	lan6       netip.AddrPort // a dual-stack node's IPv6 one: Config.LAN6, until a move
+	prefix64   netip.Prefix   // our network's NAT64 prefix: Config.NAT64, until SetNAT64
+	reach      proto.Reach    // the IP families we can send to (family.go)
 	table      *peerTable
 	votes      *voter // the WAN vote of our first family, lan's
 	votes6     *voter // a dual-stack node's IPv6 vote; nil otherwise
@@ -79,7 +82,7 @@ type Overlay struct {
 	published  *stamp    // what the current view was built from
 	// The recovery from a move (move.go).
 	repairFrom, repairUntil, nextRepair time.Time
-	lastTick                            time.Time // a long gap since: we slept
+	lastRun                             time.Time // when the worker last ran; a long gap since: we slept
 	lastVoteRepair                      time.Time
 	meetAgain                           []proto.ID // whom the next introduction request asks to meet again
 	knocks                              []knock    // the last addresses of lost peers (knock.go)
@@ -104,7 +107,7 @@ func New(cfg Config) (*Overlay, error) {
 		cancel:    cancel,
 		table:     newPeerTable(cfg.MaxPeers, cfg.MaxCandidates, max(cfg.PrefixPeers, 0)),
 		lan:       cfg.LAN,
-		lan6:      cfg.LAN6,
+		prefix64:  cfg.NAT64,
 		votes:     newVoter(cfg.VoteWindow, cfg.LAN, cfg.VoteHold),
 		tok:       newTokens(cfg.TokenBucket),
 		out:       newSender(cfg.Transport, cfg.PeerID, cfg.Metrics, cfg.Logger),
@@ -114,8 +117,8 @@ func New(cfg Config) (*Overlay, error) {
 		backoff:   cfg.BootstrapBackoffMin,
 	}
 	o.table.live = cfg.KeepAlive
-	if familyOf(cfg.LAN.Addr()) == IPv4 && cfg.LAN6.Addr().Unmap().Is6() {
-		o.votes6 = newVoter(cfg.VoteWindow, cfg.LAN6, cfg.VoteHold)
+	if familyOf(cfg.LAN.Addr()) == IPv4 && familyOf(cfg.LAN6.Addr()) == IPv6 {
+		o.lan6, o.votes6 = cfg.LAN6, newVoter(cfg.VoteWindow, cfg.LAN6, cfg.VoteHold)
 	}
 	o.out.onError = cfg.OnSendError
 	if o.comms, err = newCommunities(&o.cfg, ctx, &o.pool, &o.view, o.signal); err != nil {
@@ -129,6 +132,7 @@ func New(cfg Config) (*Overlay, error) {
 		}
 	}
 	o.in = newInbound(&o.cfg, ctx, &o.pool, o.comms, &o.wg)
+	o.families()
 	if o.shakes != nil {
 		o.in.sessions = &o.shakes.index
 	}
@@ -242,6 +246,7 @@ func (o *Overlay) run() {
 			o.work(nil, nil)
 		case <-timer.C:
 			now := time.Now()
+			o.awake(now)
 			o.out.begin(now)
 			next = o.tick(now)
 			o.finish()
@@ -261,9 +266,11 @@ func (o *Overlay) run() {
 // batch.
 func (o *Overlay) work(p *packet, b *pktBatch) {
 	now := time.Now() // one clock per batch: what is queued arrived together
+	o.awake(now)
 	o.out.begin(now)
 	o.takeBootstrap(now)
 	o.takeMove(now)
+	o.takeNAT64()
 	if p != nil {
 		o.handle(p, now)
 		o.pool.put(p)

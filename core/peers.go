@@ -31,7 +31,15 @@ type peer struct {
 	nat         proto.NATHint // its NAT, as it announced it: passed on when we introduce it
 	natAt       time.Time     // when it announced nat
 	ticket      proto.Ticket  // its signed word for where port prediction may aim at it (punch.go)
+	quiet       bool          // it pays for every packet: walk to it only when nobody else is left
+	reach       proto.Reach   // the IP families it sends to (family.go)
+	roamed      bool          // its sealed packets came from addr, which it has not proved yet (roam)
 	punctures   *rate.Limiter // puncture requests we honour from it
+	// doubt: we slept since we last heard it (wake); until it answers a
+	// request we sent since, what arrives from it does not count as
+	// hearing it: it may have waited in our socket buffer while the peer
+	// gave up on us.
+	doubt bool
 	// key and sess: a peer that proved its key in a handshake has both;
 	// what we send it is sealed in sess. prev is the session sess replaced,
 	// which still opens what was in flight until prevUntil.
@@ -44,10 +52,21 @@ type peer struct {
 // authenticated reports whether the peer proved its key.
 func (p *peer) authenticated() bool { return p.sess != nil }
 
-// heard records that the peer spoke at now.
+// heard records that the peer spoke at now; not while we doubt it (see
+// confirm).
 func (p *peer) heard(now time.Time) {
+	if p.doubt {
+		return
+	}
 	p.lastHeard = now
 	p.seen.Store(now.UnixNano())
+}
+
+// confirm records that the peer answered a request of ours, or finished
+// a handshake with us, at now: whatever we doubted, it hears us now.
+func (p *peer) confirm(now time.Time) {
+	p.doubt = false
+	p.heard(now)
 }
 
 // candidate is a peer somebody introduced to us that has not proved anything
@@ -88,7 +107,8 @@ type peerTable struct {
 	order    []*peer // sorted by ID: stable round-robin introductions
 	cands    map[proto.ID]*candidate
 	invitees map[proto.ID]*invitee
-	removed  []*peer // since the worker last took them (gone): their sessions must go too
+	removed  []*peer   // since the worker last took them (gone): their sessions must go too
+	grace    time.Time // until then, doubted peers do not expire (doubt)
 }
 
 func newPeerTable(max, maxCand, perPrefix int) *peerTable {
@@ -170,7 +190,7 @@ func (t *peerTable) upsert(id proto.ID, addr netip.AddrPort, now time.Time, punc
 
 // add inserts a new peer.
 func (t *peerTable) add(id proto.ID, addr netip.AddrPort, now time.Time, punctureRate float64) *peer {
-	p := &peer{id: id, addr: addr, added: now,
+	p := &peer{id: id, addr: addr, added: now, reach: peerReach(0, addr),
 		cursor:    rand.IntN(len(t.order) + 1), // start the round-robin anywhere
 		punctures: rate.NewLimiter(rate.Limit(punctureRate), int(2*punctureRate)+1)}
 	p.heard(now)
@@ -186,9 +206,12 @@ func (t *peerTable) add(id proto.ID, addr netip.AddrPort, now time.Time, punctur
 }
 
 // announce records what p says of itself in a request: its LAN address, its
-// NAT and its communities (copied: cs is the decoder's scratch).
-func (t *peerTable) announce(p *peer, lan netip.AddrPort, nat proto.NATHint, symmetric bool, cs []proto.ID, now time.Time) {
-	p.nat, p.natAt, p.symmetric = nat, now, symmetric
+// NAT, its families, whether it is quiet, and its communities (copied: the
+// request is the decoder's scratch).
+func (t *peerTable) announce(p *peer, req *proto.IntroRequest, now time.Time) {
+	lan, cs := req.LAN, req.Communities
+	p.nat, p.natAt, p.symmetric = req.NAT, now, req.Symmetric || isHard(req.NAT)
+	p.quiet, p.reach = req.Quiet, peerReach(req.Reach, p.addr)
 	t.setLAN(p, lan)
 	t.setCommunities(p, cs)
 }
@@ -270,7 +293,7 @@ func (t *peerTable) authenticate(id proto.ID, key ed25519.PublicKey, sess *sessi
 		p.prev, p.prevUntil = p.sess, now.Add(keepReplaced)
 	}
 	p.key, p.sess = key, sess
-	p.heard(now)
+	p.confirm(now)
 	t.ver++
 	return p, isNew
 }
@@ -280,6 +303,9 @@ func (t *peerTable) authenticate(id proto.ID, key ed25519.PublicKey, sess *sessi
 // peers (failed punctures).
 func (t *peerTable) expire(now time.Time, peerTimeout time.Duration) (gone []*peer, failed int) {
 	for _, p := range t.order {
+		if p.doubt && now.Before(t.grace) {
+			continue // the repair after a wake is still asking it
+		}
 		if now.Sub(p.lastHeard) > peerTimeout {
 			gone = append(gone, p)
 		}
@@ -383,6 +409,31 @@ func (t *peerTable) met(id proto.ID) bool {
 	return false
 }
 
+// walkTarget returns a random verified peer to walk to, or nil: one that
+// is not quiet, unless all are (a quiet peer pays for every packet).
+func (t *peerTable) walkTarget() *peer {
+	loud := 0
+	for _, p := range t.order {
+		if !p.quiet {
+			loud++
+		}
+	}
+	if loud == 0 {
+		return t.random()
+	}
+	i := rand.IntN(loud)
+	for _, p := range t.order {
+		if p.quiet {
+			continue
+		}
+		if i == 0 {
+			return p
+		}
+		i--
+	}
+	return nil
+}
+
 // random returns a random verified peer, or nil.
 func (t *peerTable) random() *peer {
 	if len(t.order) == 0 {
@@ -394,12 +445,13 @@ func (t *peerTable) random() *peer {
 // nextInvitee picks the peer to introduce to p: round-robin over the table,
 // so that p meets every one of our peers in as many walks, where a random
 // pick would repeat itself (coupon collector). Pairs whose puncture cannot
-// work are skipped: two peers behind symmetric NATs.
+// work are skipped: two peers behind symmetric NATs, and peers of families
+// that cannot reach each other (family.go).
 func (t *peerTable) nextInvitee(p *peer) *peer {
 	n := len(t.order)
 	for range n {
 		p.cursor = (p.cursor + 1) % n
-		if q := t.order[p.cursor]; q != p && punchable(p, q) {
+		if q := t.order[p.cursor]; q != p && punchable(p, q) && pairable(p, q) {
 			return q
 		}
 	}

@@ -18,5 +18,6 @@ func MobileConfig() Config {
 	c.KeepAlive = 25 * time.Second
 	c.PeerTimeout = 75 * time.Second // three missed keep-alives
 	c.BeaconInterval = 30 * time.Second
+	c.Quiet = true
 	return c
 }

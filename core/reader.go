@@ -118,6 +118,7 @@ type inbound struct {
 	batches, free chan *pktBatch
 	comms         *communities
 	sessions      *atomic.Pointer[sessionIndex] // what sealed datagrams open with; nil without a key
+	nat64         atomic.Pointer[netip.Prefix]  // the NAT64 prefix of an IPv6-only node (family.go); nil: none
 	rate          float64                       // SourceRate
 	burst         int                           // SourceBurst
 	m             Metrics
@@ -233,6 +234,9 @@ func (in *inbound) readBatches(t Transport, br BatchReader, lim *sourceLimiter) 
 // admit parses and queues one datagram, or says why it was dropped. Core
 // packets go to the worker, community packets to that community's queue.
 func (in *inbound) admit(p *packet, n int, from netip.AddrPort, t Transport, lim *sourceLimiter) (DropReason, bool) {
+	if pre := in.nat64.Load(); pre != nil {
+		from = fromNAT64(*pre, from) // an IPv4 peer through our NAT64 is that IPv4 peer
+	}
 	r, ok := in.parse(p, n, from, t, lim)
 	switch {
 	case !ok:

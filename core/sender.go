@@ -54,6 +54,11 @@ type sender struct {
 	// on its way into the batch.
 	seal    map[netip.AddrPort]*session
 	plainTo netip.AddrPort
+	// reach and nat64: the IP families the node can send to, and the
+	// NAT64 prefix of an IPv6-only node (family.go): a datagram to another
+	// family is dropped (no_route); an IPv4 one goes through the NAT64.
+	reach   proto.Reach
+	nat64   netip.Prefix
 	sealBuf []byte
 	now     time.Time // the worker's clock for this batch: sessions expire
 	// onError is Config.OnSendError, called at most once a second.
@@ -113,7 +118,12 @@ func (s *sender) sendVia(t Transport, to netip.AddrPort, m proto.Message, c Coun
 	if !ok {
 		return false
 	}
-	if err := s.writeVia(t, pkt, to, c); err != nil {
+	wire, ok := wireTo(s.reach, s.nat64, to)
+	if !ok {
+		s.m.Drop(DropNoRoute)
+		return false
+	}
+	if err := s.writeVia(t, pkt, wire, c); err != nil {
 		s.log.Debug("probe send failed", "to", to, "err", err)
 		return false
 	}
@@ -144,6 +154,11 @@ func (s *sender) encode(to netip.AddrPort, m proto.Message) ([]byte, bool) {
 // c (uncounted: no counter), so packets_sent and the per-type counters are
 // exact either way.
 func (s *sender) write(b []byte, to netip.AddrPort, c Counter) error {
+	wire, ok := wireTo(s.reach, s.nat64, to)
+	if !ok {
+		s.m.Drop(DropNoRoute)
+		return errNoRoute
+	}
 	if sess := s.seal[to]; sess != nil && to != s.plainTo {
 		if len(b) > proto.MaxSealedInner {
 			return errTooLargeToSeal
@@ -161,10 +176,10 @@ func (s *sender) write(b []byte, to netip.AddrPort, c Counter) error {
 		// A peer reached through a probe socket hears from that socket,
 		// the one its NAT admits. It goes at once, ahead of the batch:
 		// order between destinations does not matter.
-		return s.writeVia(r.t, b, to, c)
+		return s.writeVia(r.t, b, wire, c)
 	}
 	if !s.on {
-		return s.writeVia(s.t, b, to, c)
+		return s.writeVia(s.t, b, wire, c)
 	}
 	if !to.IsValid() {
 		return errInvalidDest // what WriteTo says, while the caller can hear it
@@ -172,12 +187,12 @@ func (s *sender) write(b []byte, to netip.AddrPort, c Counter) error {
 	if len(s.ds) == cap(s.ds) || len(s.arena)+len(b) > cap(s.arena) {
 		s.flush()
 		if len(b) > cap(s.arena) { // longer than any datagram; sent after the batch, in order
-			return s.writeVia(s.t, b, to, c)
+			return s.writeVia(s.t, b, wire, c)
 		}
 	}
 	start := len(s.arena)
 	s.arena = append(s.arena, b...) // within cap: earlier entries stay put
-	s.ds = append(s.ds, Datagram{B: s.arena[start:len(s.arena):len(s.arena)], Addr: to})
+	s.ds = append(s.ds, Datagram{B: s.arena[start:len(s.arena):len(s.arena)], Addr: wire})
 	s.cs = append(s.cs, c)
 	return nil
 }

@@ -31,6 +31,9 @@ type Status struct {
 	WAN6   string `json:"wan6"`
 	WANIP6 string `json:"wan_ip6"`
 	NAT6   string `json:"nat6"`
+	// NAT64 is the prefix through which an IPv6-only node reaches IPv4
+	// peers (Overlay.SetNAT64), "" when it has none or needs none.
+	NAT64 string `json:"nat64"`
 	// NATPorts is how a symmetric NAT moves its ports, as the votes say:
 	// "sequential" or "random"; "" otherwise.
 	NATPorts string `json:"nat_ports"`
@@ -99,7 +102,7 @@ func (o *Overlay) Status() Status {
 	case proto.NATSequential:
 		s.NATPorts = "sequential"
 	}
-	s.WAN, s.WANIP = addrString(v.wan), addrString(v.ip)
+	s.WAN, s.WANIP, s.NAT64 = addrString(v.wan), addrString(v.ip), addrString(v.nat64)
 	if v.v6.lan.IsValid() {
 		s.LAN6, s.WAN6, s.WANIP6, s.NAT6 = v.v6.lan.String(), addrString(v.v6.wan), addrString(v.v6.ip), v.v6.nat.String()
 	}

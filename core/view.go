@@ -20,7 +20,8 @@ import (
 // itself in the view already.
 type view struct {
 	lan       netip.AddrPort
-	v6        fam6 // IPv6's, on a dual-stack node (on an IPv6-only one: the first family's)
+	v6        fam6         // IPv6's, on a dual-stack node (on an IPv6-only one: the first family's)
+	nat64     netip.Prefix // the NAT64 prefix an IPv6-only node reaches IPv4 through
 	wan       netip.AddrPort
 	ip        netip.Addr
 	nat       NATType
@@ -62,6 +63,7 @@ type candView struct {
 type stamp struct {
 	lan       netip.AddrPort
 	v6        fam6
+	nat64     netip.Prefix
 	table     uint64
 	wan       netip.AddrPort
 	ip        netip.Addr
@@ -77,7 +79,7 @@ type stamp struct {
 // the last one. Worker only (and New, before any goroutine runs).
 func (o *Overlay) publish() {
 	st := stamp{
-		lan: o.lan, v6: o.fam6(), table: o.table.ver, wan: o.votes.wan, ip: o.votes.ip, nat: o.votes.nat, hint: o.votes.hint(),
+		lan: o.lan, v6: o.fam6(), nat64: o.out.nat64, table: o.table.ver, wan: o.votes.wan, ip: o.votes.ip, nat: o.votes.nat, hint: o.votes.hint(),
 		started: o.started, firstPeer: o.firstPeer, perMin: o.sentPerMin, pp: o.punch.stats(),
 	}
 	if o.published != nil && st == *o.published {
@@ -85,7 +87,7 @@ func (o *Overlay) publish() {
 	}
 	o.published = &st
 	v := &view{
-		lan: st.lan, v6: st.v6, wan: st.wan, ip: st.ip, nat: st.nat, hint: st.hint, started: st.started, firstPeer: st.firstPeer, perMin: st.perMin, pp: st.pp,
+		lan: st.lan, v6: st.v6, nat64: st.nat64, wan: st.wan, ip: st.ip, nat: st.nat, hint: st.hint, started: st.started, firstPeer: st.firstPeer, perMin: st.perMin, pp: st.pp,
 		peers:   make([]*peerView, 0, o.table.len()),
 		byID:    make(map[proto.ID]*peerView, o.table.len()),
 		byAddr:  make(map[netip.AddrPort]*peerView, o.table.len()),

@@ -40,10 +40,6 @@ func (o *Overlay) tick(now time.Time) time.Duration {
 		o.keepAlive(now)
 	}
 	o.beacon(now)
-	if !o.lastTick.IsZero() && now.Sub(o.lastTick) > wakeGap {
-		o.moved(netip.AddrPort{}, now) // we slept: what we knew may be stale
-	}
-	o.lastTick = now
 	o.repair(now, false)
 	probeNext := o.punch.tick(now)
 	if o.shakes != nil {
@@ -64,7 +60,7 @@ func (o *Overlay) tick(now time.Time) time.Duration {
 		}
 		o.rateMark, o.rateSent = now, sent
 	}
-	next := o.cfg.KeepAlive / 4
+	next := min(o.cfg.KeepAlive/4, wakeGap/2) // a longer gap means we slept (awake)
 	if o.table.len() == 0 {
 		next = o.walkInterval()
 	} else if d := o.nextWalk.Sub(now); d < next {
@@ -104,7 +100,7 @@ func (o *Overlay) walk(now time.Time) {
 			return
 		}
 	}
-	if p := o.table.random(); p != nil {
+	if p := o.table.walkTarget(); p != nil {
 		o.sendIntroRequest(p.addr, p.token, false, now)
 	}
 }
@@ -114,7 +110,7 @@ func (o *Overlay) walk(now time.Time) {
 func (o *Overlay) keepAlive(now time.Time) {
 	slack := o.cfg.KeepAlive / 4
 	for _, p := range o.table.peers() {
-		if now.Sub(p.lastSent)+slack >= o.cfg.KeepAlive {
+		if o.keepAliveDue(p, slack, now) {
 			o.sendIntroRequest(p.addr, p.token, true, now)
 		}
 	}
@@ -145,7 +141,7 @@ func (o *Overlay) sendIntroRequest(to netip.AddrPort, tok []byte, keepAlive bool
 		pad = o.cfg.MinRequestSize
 	}
 	o.s.ask = proto.IntroRequest{Nonce: nonce, LAN: o.lan, Token: tok, Communities: o.comms.ids,
-		KeepAlive: keepAlive, Symmetric: o.votes.nat == NATSymmetric, NAT: o.natHint(now),
+		KeepAlive: keepAlive, Symmetric: o.votes.nat == NATSymmetric, NAT: o.natHint(now), Quiet: o.cfg.Quiet, Reach: o.reach,
 		WantMore: !keepAlive && (o.table.len() < o.cfg.TargetPeers || o.repairing(now))}
 	o.s.ask.Meet, o.meetAgain = o.meetAgain, nil
 	if o.s.ask.NAT.Wants {
@@ -159,4 +155,19 @@ func (o *Overlay) sendIntroRequest(to netip.AddrPort, tok []byte, keepAlive bool
 	if p := o.table.at(to); p != nil {
 		p.lastSent = now
 	}
+}
+
+// onBeacon answers a LAN discovery beacon with an introduction request, if we
+// could use another peer. Beacons count only from our own LAN: a
+// local-scope address, or one in our own subnet (some LANs use public
+// addresses). The answer is no larger than the padded beacon.
+func (o *Overlay) onBeacon(p *packet, now time.Time) {
+	if !isLocalScope(p.from.Addr()) && !sameSubnet(p.from.Addr(), o.lan.Addr()) {
+		o.m.Drop(DropUnverified)
+		return
+	}
+	if o.table.at(p.from) != nil || o.table.len() >= o.cfg.TargetPeers {
+		return
+	}
+	o.sendIntroRequest(p.from, nil, false, now)
 }

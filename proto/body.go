@@ -36,6 +36,14 @@ const (
 	// flagWantMore asks for more than one invitee: the sender knows few
 	// peers yet, and each invitee is a peer it can meet at once.
 	flagWantMore = 1 << 2
+	// flagQuiet says the sender pays for every packet (a phone on the
+	// mobile profile): walk to it only when no other peer is left.
+	flagQuiet = 1 << 3
+	// flagReach4 and flagReach6 say which IP families the sender can send
+	// to (IPv4 through NAT64 counts); neither set: not said (a node of an
+	// earlier release), so only the family it is seen in.
+	flagReach4 = 1 << 4
+	flagReach6 = 1 << 5
 )
 
 // body holds the fields of any message, by key.

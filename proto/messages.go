@@ -39,6 +39,15 @@ type IntroRequest struct {
 	// Ticket is the sender's signed word for where port prediction may aim
 	// at it (key 15), sent while NAT.Wants says it is ready for an attempt.
 	Ticket Ticket
+	// Quiet (flag bit 3) says the sender pays for every packet it sends or
+	// receives (a phone on the mobile profile): its peers walk to it only
+	// when they have nobody else to walk to, and it introduces others only
+	// to a requester that asks for more peers (WantMore).
+	Quiet bool
+	// Reach is which IP families the sender can send to (flag bits 4 and
+	// 5): an introducer pairs it only with peers it can reach and that
+	// can reach it. Zero: not said; then only the family it is seen in.
+	Reach Reach
 	// Meet names peers the sender wants to be introduced to again (key 16,
 	// at most MaxMeet): after a move, peers behind cone NATs filter its new
 	// address until they puncture toward it, and the receiver asks those
@@ -63,6 +72,15 @@ func (m *IntroRequest) AppendBody(b []byte) ([]byte, error) {
 	if m.WantMore {
 		flags |= flagWantMore
 	}
+	if m.Quiet {
+		flags |= flagQuiet
+	}
+	if m.Reach&ReachIPv4 != 0 {
+		flags |= flagReach4
+	}
+	if m.Reach&ReachIPv6 != 0 {
+		flags |= flagReach6
+	}
 	return appendBody(b, introRequestKeys, &body{nonce: m.Nonce, lan: m.LAN, token: m.Token, communities: m.Communities, flags: flags, nat: m.NAT.pack(), ticket: m.Ticket, meet: m.Meet})
 }
 
@@ -72,18 +90,22 @@ func (m *IntroRequest) AppendBody(b []byte) ([]byte, error) {
 func DecodeIntroRequestInto(b []byte, m *IntroRequest) error {
 	f := body{token: m.Token, communities: m.Communities, meet: m.Meet}
 	err := decodeBodyInto(b, introRequestKeys, 1<<keyNonce, &f)
-	*m = IntroRequest{Nonce: f.nonce, LAN: f.lan, Token: f.token, Communities: f.communities,
-		KeepAlive: f.flags&flagKeepAlive != 0, Symmetric: f.flags&flagSymmetric != 0, WantMore: f.flags&flagWantMore != 0,
-		NAT: unpackNAT(f.nat), Ticket: f.ticket, Meet: f.meet}
+	*m = introRequestOf(&f)
 	return err
 }
 
 // DecodeIntroRequest decodes the body of an IntroRequest.
 func DecodeIntroRequest(b []byte) (IntroRequest, error) {
 	f, err := decodeBody(b, introRequestKeys, 1<<keyNonce)
+	return introRequestOf(&f), err
+}
+
+// introRequestOf is the IntroRequest of a decoded body.
+func introRequestOf(f *body) IntroRequest {
 	return IntroRequest{Nonce: f.nonce, LAN: f.lan, Token: f.token, Communities: f.communities,
 		KeepAlive: f.flags&flagKeepAlive != 0, Symmetric: f.flags&flagSymmetric != 0, WantMore: f.flags&flagWantMore != 0,
-		NAT: unpackNAT(f.nat), Ticket: f.ticket, Meet: f.meet}, err
+		Quiet: f.flags&flagQuiet != 0, Reach: reachOf(f.flags),
+		NAT: unpackNAT(f.nat), Ticket: f.ticket, Meet: f.meet}
 }
 
 // IntroResponse (B to A) answers an IntroRequest with peers, an invitee C

@@ -19,6 +19,30 @@ const (
 	NATSequential NATKind = 3
 )
 
+// Reach is a set of IP families a node can send to (IntroRequest.Reach).
+type Reach uint8
+
+// The families of a Reach. Wire constants (flag bits 4 and 5 of key 8).
+const (
+	// ReachIPv4: the node sends to IPv4 addresses, natively or through a
+	// NAT64 (an IPv6-only phone on a carrier that translates).
+	ReachIPv4 Reach = 1 << 0
+	// ReachIPv6: the node sends to IPv6 addresses.
+	ReachIPv6 Reach = 1 << 1
+)
+
+// reachOf reads the Reach of a request's flags.
+func reachOf(flags uint64) Reach {
+	var r Reach
+	if flags&flagReach4 != 0 {
+		r |= ReachIPv4
+	}
+	if flags&flagReach6 != 0 {
+		r |= ReachIPv6
+	}
+	return r
+}
+
 // MaxNATStep is the largest port step a sequential NAT hint may carry; a
 // NAT that moves further per mapping is treated as random.
 const MaxNATStep = 16

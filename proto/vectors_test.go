@@ -78,6 +78,18 @@ func goldenVectors() []goldenVector {
 				"8401cf0123456789abcdef03c408a0a1a2a3a4a5a6a708020a02", // body,
 		},
 		{
+			name: "intro-request-quiet",
+			h:    goldenHeader(goldenDest6),
+			m: &IntroRequest{
+				Nonce: 0x0123456789abcdef,
+				Token: seq(0xa0, 8),
+				Quiet: true,
+				Reach: ReachIPv4 | ReachIPv6,
+			},
+			hex: "574b01010cf79f5a54b65aea93ce9a029e3b58720102030405060708090a0b0c0d0e0f100620010db80000000000000000000000070751" + // header
+				"8301cf0123456789abcdef03c408a0a1a2a3a4a5a6a70838", // body
+		},
+		{
 			name: "intro-response",
 			h:    goldenHeader(goldenDest6),
 			m: &IntroResponse{

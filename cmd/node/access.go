@@ -204,7 +204,7 @@ func (a *access) login(w http.ResponseWriter, r *http.Request) {
 
 // httpFlagUsage is the -h text of -http: its rules and their numbers.
 func httpFlagUsage() string {
-	return "`address` of the HTTP server (/ status page, /status, /metrics, /api/); \"\" disables it. " +
+	return "`address` of the HTTP server (/ the page: chat, game, status; /status, /metrics, /api/); \"\" disables it. " +
 		"Beyond loopback all but the page need the token in dir/" + httpTokenFile + " (made on first use). " +
 		"At most " + strconv.Itoa(httpjson.MaxStreams) + " event streams at once, each write within " + httpjson.StreamWriteTimeout.String()
 }

@@ -20,22 +20,24 @@ import (
 	"github.com/walkie-p2p/walkie/community"
 	"github.com/walkie-p2p/walkie/core"
 	"github.com/walkie-p2p/walkie/plugins/chat"
+	"github.com/walkie-p2p/walkie/plugins/game"
 	"github.com/walkie-p2p/walkie/proto"
 )
 
-// loneEnv is a node with no members: enough for a chat to post.
+// loneEnv is a node with no members: enough for a chat to post (it signs
+// with chatEnv's key).
 type loneEnv struct{}
 
 func (loneEnv) Send(proto.ID, community.Type, []byte) error { return community.ErrUnknownPeer }
 func (loneEnv) Members() []community.Peer                   { return nil }
-func (loneEnv) Self() proto.ID                              { return proto.ID{1} }
+func (loneEnv) Self() proto.ID                              { return chatEnv{}.Self() }
 func (loneEnv) WAN() netip.AddrPort                         { return netip.AddrPort{} }
 func (loneEnv) Logger() *slog.Logger                        { return slog.New(slog.DiscardHandler) }
-func (loneEnv) Key() ed25519.PublicKey                      { return nil }
-func (loneEnv) Sign([]byte) []byte                          { return nil }
+func (loneEnv) Key() ed25519.PublicKey                      { return chatEnv{}.Key() }
+func (loneEnv) Sign(msg []byte) []byte                      { return chatEnv{}.Sign(msg) }
 
-// nodeServer serves what a node serves, under acc's rules, with a monitor
-// and a running chat, on 127.0.0.1.
+// nodeServer serves what a node serves, under acc's rules, with a monitor,
+// a running chat and a running game, on 127.0.0.1.
 func nodeServer(t *testing.T, acc *access) (*httptest.Server, *chat.Chat) {
 	t.Helper()
 	c, err := chat.New(chat.Config{Dir: t.TempDir()})
@@ -46,9 +48,13 @@ func nodeServer(t *testing.T, acc *access) (*httptest.Server, *chat.Chat) {
 	if err := c.Start(ctx, loneEnv{}); err != nil {
 		t.Fatal(err)
 	}
-	comms := []community.Community{c}
+	g := game.New(game.Config{})
+	if err := g.Start(ctx, loneEnv{}); err != nil {
+		t.Fatal(err)
+	}
+	comms := []community.Community{c, g}
 	srv := httptest.NewServer(newHandler(func() core.Status { return core.Status{PeerID: "x"} }, newMonitor(comms), comms, acc, nil))
-	t.Cleanup(func() { srv.Close(); cancel(); c.Close() })
+	t.Cleanup(func() { srv.Close(); cancel(); c.Close(); g.Close() })
 	return srv, c
 }
 
@@ -108,7 +114,7 @@ func TestHTTPRebinding(t *testing.T) {
 	for _, tc := range []struct{ method, path, body string }{
 		{"GET", "/", ""}, {"GET", "/page/app.js", ""}, {"GET", "/status", ""}, {"GET", "/metrics", ""}, {"GET", "/history", ""},
 		{"GET", "/api/chat", ""}, {"GET", "/api/chat/stream", ""}, {"POST", "/api/chat", `{"text": "posted by a web page"}`},
-		{"HEAD", "/status", ""}, {"GET", "/nothing", ""},
+		{"GET", "/api/game/games", ""}, {"GET", "/api/game/stream", ""}, {"HEAD", "/status", ""}, {"GET", "/nothing", ""},
 	} {
 		code, body, _ := call(t, nil, srv, tc.method, tc.path, tc.body, evil)
 		if code != http.StatusMisdirectedRequest || (tc.method != "HEAD" && !strings.Contains(jsonError(body), "-http-host rebind.evil.example")) {
@@ -188,7 +194,7 @@ func TestHTTPToken(t *testing.T) {
 	acc := &access{token: token, cookie: "walkie_token_1874"}
 	srv, c := nodeServer(t, acc)
 	bearer := map[string]string{"Authorization": "Bearer " + token}
-	for _, path := range []string{"/status", "/metrics", "/history", "/api/chat", "/api/chat/stream", "/nothing", "/page/../status"} {
+	for _, path := range []string{"/status", "/metrics", "/history", "/api/chat", "/api/chat/stream", "/api/game/stream", "/nothing", "/page/../status"} {
 		code, body, h := call(t, nil, srv, "GET", path, "", nil)
 		if code != http.StatusUnauthorized || !strings.Contains(jsonError(body), "Authorization: Bearer") || h.Get("WWW-Authenticate") == "" {
 			t.Errorf("GET %s without the token: %d %q, want 401 with a JSON error", path, code, body)
@@ -272,7 +278,9 @@ func TestHTTPToken(t *testing.T) {
 func TestHTTPStreamCap(t *testing.T) {
 	srv, _ := nodeServer(t, nil)
 	for i := range 32 {
-		resp, err := http.Get(srv.URL + "/api/chat/stream")
+		// The chat's streams and the game's share the cap.
+		path := []string{"/api/chat/stream", "/api/game/stream"}[i%2]
+		resp, err := http.Get(srv.URL + path)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -281,8 +289,10 @@ func TestHTTPStreamCap(t *testing.T) {
 			t.Fatalf("stream %d: %d", i+1, resp.StatusCode)
 		}
 	}
-	code, body, _ := call(t, nil, srv, "GET", "/api/chat/stream", "", nil)
-	if code != http.StatusServiceUnavailable || !strings.Contains(jsonError(body), "too many event streams") {
-		t.Errorf("stream 33: %d %q, want 503 with a JSON error", code, body)
+	for _, path := range []string{"/api/chat/stream", "/api/game/stream"} {
+		code, body, _ := call(t, nil, srv, "GET", path, "", nil)
+		if code != http.StatusServiceUnavailable || !strings.Contains(jsonError(body), "too many event streams") {
+			t.Errorf("stream 33 (%s): %d %q, want 503 with a JSON error", path, code, body)
+		}
 	}
 }

@@ -43,24 +43,33 @@ func parseBootstrap(s string) ([]bootstrapEntry, error) {
 		if text == "" {
 			return nil, badFlag("bootstrap", s, "empty entry in the list")
 		}
-		host, port, err := net.SplitHostPort(text)
+		e, err := parseEntry("bootstrap", text, text)
 		if err != nil {
-			return nil, badFlag("bootstrap", text, "want host:port, for example 203.0.113.7:1873")
-		}
-		p, err := strconv.ParseUint(port, 10, 16)
-		if err != nil || p == 0 {
-			return nil, badFlag("bootstrap", text, "port %q is not a number from 1 to 65535", port)
-		}
-		if host == "" {
-			return nil, badFlag("bootstrap", text, "host is missing")
-		}
-		e := bootstrapEntry{text: text, host: host, port: uint16(p)}
-		if ip, err := netip.ParseAddr(host); err == nil {
-			e = bootstrapEntry{text: text, addr: netip.AddrPortFrom(ip.Unmap(), uint16(p))}
+			return nil, err
 		}
 		out = append(out, e)
 	}
 	return out, nil
+}
+
+// parseEntry parses one host:port of flag, whose value was raw, into an
+// entry.
+func parseEntry(flag, raw, text string) (bootstrapEntry, error) {
+	host, port, err := net.SplitHostPort(text)
+	if err != nil {
+		return bootstrapEntry{}, badFlag(flag, raw, "want host:port, for example 203.0.113.7:1873")
+	}
+	p, err := strconv.ParseUint(port, 10, 16)
+	if err != nil || p == 0 {
+		return bootstrapEntry{}, badFlag(flag, raw, "port %q is not a number from 1 to 65535", port)
+	}
+	if host == "" {
+		return bootstrapEntry{}, badFlag(flag, raw, "host is missing")
+	}
+	if ip, err := netip.ParseAddr(host); err == nil {
+		return bootstrapEntry{text: text, addr: netip.AddrPortFrom(ip.Unmap(), uint16(p))}, nil
+	}
+	return bootstrapEntry{text: text, host: host, port: uint16(p)}, nil
 }
 
 // checkFamilies rejects IP literals that a socket bound to listen cannot

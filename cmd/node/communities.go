@@ -38,8 +38,8 @@ func builtins() []builtin {
 			cfg.Dir = s.dir
 			return chat.New(cfg)
 		}},
-		{"game", func(builtinSetup) (community.Community, error) {
-			return game.New(game.Config{}), nil
+		{"game", func(s builtinSetup) (community.Community, error) {
+			return game.Load(game.Config{Dir: s.dir}) // the score table: DATA/game/scores.json
 		}},
 	}
 }

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -10,6 +12,7 @@ import (
 
 	"github.com/walkie-p2p/walkie/community"
 	"github.com/walkie-p2p/walkie/plugins/chat"
+	"github.com/walkie-p2p/walkie/plugins/game"
 	"github.com/walkie-p2p/walkie/proto"
 )
 
@@ -67,11 +70,16 @@ func TestOpenCommunities(t *testing.T) {
 }
 
 // chatEnv is a node with no members, enough for the chat to post: the
-// methods a post calls. Any other would panic on the nil Env.
+// methods a post calls (it signs with the key of the zero seed). Any other
+// would panic on the nil Env.
 type chatEnv struct{ community.Env }
 
+func chatKey() ed25519.PrivateKey { return ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize)) }
+
 func (chatEnv) Members() []community.Peer { return nil }
-func (chatEnv) Self() proto.ID            { return proto.ID{1} }
+func (e chatEnv) Self() proto.ID          { return community.IDFromKey(e.Key()) }
+func (chatEnv) Key() ed25519.PublicKey    { return chatKey().Public().(ed25519.PublicKey) }
+func (chatEnv) Sign(msg []byte) []byte    { return ed25519.Sign(chatKey(), msg) }
 
 // TestChatFlags: the retention flags reach the built-in chat.
 func TestChatFlags(t *testing.T) {
@@ -95,5 +103,42 @@ func TestChatFlags(t *testing.T) {
 	}
 	if h := c.History(); len(h) != 2 || h[1].Text != "three" {
 		t.Errorf("history %+v, want the newest 2 of 3 (-chat-max-messages 2)", h)
+	}
+}
+
+// TestGameScoresFile: the built-in game keeps its score table in
+// DATA/game/scores.json, reads it at start, and a corrupt one stops the
+// node with one line that names it, the file left as it was.
+func TestGameScoresFile(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "game", game.ScoresFile)
+	const kept = `{"version": 1, "scores": [{"peer": "00000000-0000-0000-0000-000000000002", "wins": 3, "losses": 1, "draws": 0}]}`
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(kept), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	list, err := openCommunities(&options{dataDir: dir, communities: []string{"game"}}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := list[0].(*game.Community).Scores()
+	closeAll(list)
+	if len(s) != 1 || s[0].Wins != 3 || s[0].Losses != 1 {
+		t.Errorf("scores %+v, want those of %s", s, path)
+	}
+
+	const corrupt = `{"version": 1, "scores": [{"peer": "00000000-0000-0000-0000-0000000`
+	if err := os.WriteFile(path, []byte(corrupt), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var stderr safeBuffer
+	if code := run(context.Background(), quietArgs(dir), io.Discard, &stderr); code != exitError {
+		t.Errorf("exit code %d, want %d", code, exitError)
+	}
+	checkOneLine(t, stderr.String(), path+" is corrupt")
+	if b, _ := os.ReadFile(path); string(b) != corrupt {
+		t.Errorf("the file now holds %q", b)
 	}
 }

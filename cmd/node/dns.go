@@ -21,6 +21,14 @@ const fallbackDNS = "8.8.8.8:53"
 // server if it is valid, else the system resolver if resolv.conf exists, else
 // fallbackDNS. IP literals never reach it (parseBootstrap keeps them).
 func dnsLookup(server netip.AddrPort, confPath string) (lookupFunc, string) {
+	r, via := dnsResolver(server, confPath)
+	return func(ctx context.Context, host string) ([]netip.Addr, error) {
+		return r.LookupNetIP(ctx, "ip", host)
+	}, via
+}
+
+// dnsResolver returns the resolver dnsLookup uses, and where it asks.
+func dnsResolver(server netip.AddrPort, confPath string) (*net.Resolver, string) {
 	r := net.DefaultResolver
 	via := "system"
 	if !server.IsValid() {
@@ -38,7 +46,5 @@ func dnsLookup(server netip.AddrPort, confPath string) (lookupFunc, string) {
 			},
 		}
 	}
-	return func(ctx context.Context, host string) ([]netip.Addr, error) {
-		return r.LookupNetIP(ctx, "ip", host)
-	}, via
+	return r, via
 }

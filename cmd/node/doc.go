@@ -19,15 +19,17 @@
 //	                    Default none: LAN discovery still runs.
 //	-data DIR           state directory: the Ed25519 identity key in
 //	                    DIR/identity.key (0600), the peer ID derived from
-//	                    it in DIR/peer-id, the chat history, the HTTP token
+//	                    it in DIR/peer-id, the chat history, the game's
+//	                    score table in DIR/game/scores.json, the HTTP token
 //	                    (-http) in DIR/http-token; written atomically.
 //	                    Default $HOME/.walkie, else walkie-data beside the
 //	                    binary (phones have no HOME), whichever is
 //	                    writable; if neither, walkie asks for -data.
-//	-http ADDR          HTTP server: / (the status page), /status (JSON),
-//	                    /metrics (Prometheus, docs/metrics.md), /history
-//	                    (the page's chart) and /api/NAME (the communities);
-//	                    "" disables it. Default 127.0.0.1:1874. It answers
+//	-http ADDR          HTTP server: / (the page: chat, game and status),
+//	                    /status (JSON), /metrics (Prometheus,
+//	                    docs/metrics.md; and on a -collector /metrics/fleet),
+//	                    /history (the page's chart) and /api/NAME (the
+//	                    communities); "" disables it. Default 127.0.0.1:1874. It answers
 //	                    only a Host that names the node (loopback, the
 //	                    address a request arrived at, the -http host,
 //	                    -http-host; else 421) and takes a POST only from its
@@ -51,8 +53,9 @@
 //	                    members. Built in (see builtins in communities.go):
 //	                    "chat", the group chat (plugins/chat, history in
 //	                    DATA/chat, API under /api/chat: see chat.Chat.API),
-//	                    and "game", rock-paper-scissors (plugins/game, API
-//	                    under /api/game: see game.Community.API). A name that
+//	                    and "game", rock-paper-scissors (plugins/game, scores
+//	                    in DATA/game/scores.json, API under /api/game: see
+//	                    game.Community.API). A name that
 //	                    is neither built in nor served by a -plugin is a
 //	                    mistake (exit 2). Default chat,game; "" for none.
 //	-announce LIST      comma-separated community names to announce in
@@ -62,8 +65,11 @@
 //	                    be in -communities too, nor served by a -plugin.
 //	                    Default none.
 //	-plugin PATH        out-of-process community plugin (a binary built with
-//	                    plugins/sdk.Serve), repeatable; it replaces the
-//	                    -communities entry of the same name. A binary that
+//	                    plugins/sdk.Serve, or one in any language that follows
+//	                    docs/writing-a-plugin.md), repeatable; it replaces the
+//	                    -communities entry of the same name, and its HTTP
+//	                    API, if it has one, is served at /api/NAME
+//	                    (plugins/host: 413, 502, 504 as JSON). A binary that
 //	                    fails the handshake stops walkie at start (exit 1);
 //	                    one that crashes or hangs later is restarted with
 //	                    backoff (plugins/host) while the node runs on.
@@ -82,8 +88,18 @@
 //	                    on Android, where a binary without cgo cannot ask the
 //	                    phone's resolver) 8.8.8.8:53.
 //	-profile NAME       default, or mobile: once 8 peers are known, walk once
-//	                    a minute, keep at most 16 peers, keep-alives at 25 s
-//	                    (core.MobileConfig). Default default.
+//	                    a minute, keep at most 16 peers, say so in every
+//	                    request so that peers walk elsewhere, answer one
+//	                    keep-alive in two, leave rekeying to the peer
+//	                    (core.MobileConfig, Config.Quiet), and sync the chat
+//	                    every 10 s, backing off to 2 min while it is idle.
+//	                    docs/android.md has what it costs. Default default.
+//	-nat64 VALUE        on an IPv6-only network, reach IPv4 peers through
+//	                    the NAT64: auto finds its prefix through DNS64 (the
+//	                    addresses of ipv4only.arpa, RFC 7050) on every
+//	                    network the node moves to; a prefix such as
+//	                    64:ff9b::/96 sets it; off. /status shows it as
+//	                    nat64. Default auto.
 //	-chat-max-messages N
 //	                    the chat keeps at most N messages, deleting the
 //	                    oldest. Default 10000.
@@ -92,6 +108,28 @@
 //	                    defaults chat.db stays at or under 16 MiB.
 //	-chat-max-age D     the chat deletes messages stored longer than D ago,
 //	                    a Go duration. Default 720h (30 days).
+//	-collector          collect the walkie_ series of the nodes that report
+//	                    here (-report-to) and serve them at /metrics/fleet
+//	                    under the -http rules, each series labelled with
+//	                    its reporter's peer ID (plugins/fleet). Its peer
+//	                    table holds 1,000 more peers, it keeps peers alive
+//	                    at 40 s so that reporters ping it, and it takes any
+//	                    number of peers from one network unless
+//	                    -peers-per-network is given. Default off.
+//	-collector-accept FILE
+//	                    a collector takes reports only from the peer IDs in
+//	                    FILE: one per line, blank lines and # comments
+//	                    ignored, at most 100,000 IDs and 4 MiB. Default:
+//	                    any authenticated reporter, up to 1,000.
+//	-report-to ID@HOST:PORT
+//	                    report this node's walkie_ series to the collector
+//	                    whose peer ID is ID, reached at HOST:PORT (added to
+//	                    the -bootstrap list; a name is resolved like one of
+//	                    them): sealed, to that peer only, while it is an
+//	                    authenticated member of "fleet"; every minute,
+//	                    every 5 minutes with -profile mobile. The
+//	                    environment variable WALKIE_FLEET_TEST_INTERVAL (a
+//	                    duration, for tests only) shortens it. Default off.
 //	-version            print the version and exit.
 //
 // The chat's API (plugins/chat, chat.Chat.API), under -http:
@@ -106,7 +144,18 @@
 //	GET  /api/chat/stream  new messages as server-sent events (counted against
 //	                       the cap on streams of -http).
 //
-// Errors are JSON {"error": "..."} (plugins/httpjson).
+// The game's API (plugins/game, game.Community.API), under -http:
+//
+//	POST /api/game/challenge {"peer": "..."}: {"game": "ID"}.
+//	POST /api/game/move      {"game": "ID", "move": "rock"}: the game.
+//	GET  /api/game/games     {"games": [...]}, the open and recent games.
+//	GET  /api/game/scores    {"scores": [...]}, kept in DATA/game/scores.json.
+//	GET  /api/game/stream    "challenge", "move" and "result" events
+//	                         (server-sent; counted against the same cap).
+//
+// docs/openapi.json describes every route of -http, and walkie -h lists
+// them (routes.go). Errors are JSON {"error": "..."} (plugins/httpjson),
+// an unknown path's 404 and a wrong method's 405 included.
 //
 // The LAN address told to peers is the -listen IP if it is specific;
 // otherwise the source address of the route to the internet (a UDP "dial",
@@ -116,8 +165,8 @@
 //
 // Exit codes: 0 after SIGINT or SIGTERM (the node shuts down cleanly and logs
 // "stopped"), after -h and after -version; 1 if the node cannot start (an
-// address in use, an unreadable or corrupt identity.key, peer-id or
-// http-token file) or its HTTP server fails; 2 for a mistake on the command
+// address in use, an unreadable or corrupt identity.key, peer-id,
+// http-token or game/scores.json file) or its HTTP server fails; 2 for a mistake on the command
 // line, reported as one line on stderr. Which
 // communities the -plugin binaries serve is known only once they run, so a
 // -communities name that none serves is reported after their "plugin

@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/walkie-p2p/walkie/community"
 	"github.com/walkie-p2p/walkie/core"
@@ -52,9 +53,17 @@ type options struct {
 	lanDiscovery   bool             // -lan-discovery
 	prediction     bool             // -port-prediction
 	perNetwork     int              // -peers-per-network: 0 means the core's default
+	perNetworkSet  bool             // -peers-per-network was given (a collector lifts the default cap)
 	dns            netip.AddrPort   // -dns; invalid means the system's resolver
 	profile        string           // -profile: default or mobile
+	nat64          nat64Flag        // -nat64
 	chat           chat.Config      // -chat-max-messages, -chat-max-bytes, -chat-max-age; the rest is chat's default
+	collector      bool             // -collector
+	acceptFile     string           // -collector-accept; "" takes any reporter
+	accept         []proto.ID       // the IDs in acceptFile; nil without one
+	rawReportTo    string           // -report-to as given
+	reportTo       *reportTarget    // -report-to; nil: no reports
+	fleetInterval  time.Duration    // fleetIntervalEnv, tests only; 0: the default
 	version        bool             // -version
 	help           bool             // -h, -help
 }
@@ -100,6 +109,7 @@ func newFlagSet(o *options, raw *rawFlags) *flag.FlagSet {
 	fs.StringVar(&raw.logLevel, "log-level", "info", "log `level`: debug, info, warn or error")
 	fs.StringVar(&o.profile, "profile", "default", "`name` of the walk profile: default, or mobile (fewer packets once the table is healthy)")
 	fs.StringVar(&raw.dns, "dns", "", "DNS server `ip:port` for -bootstrap names (default: the system's; "+fallbackDNS+" if there is no "+resolvConf+", as on Android)")
+	fs.StringVar(&raw.nat64, "nat64", "auto", "on an IPv6-only network, reach IPv4 peers through the NAT64 `prefix` (such as 64:ff9b::/96); auto finds it through DNS64 (RFC 7050); off")
 	fs.BoolVar(&o.lanDiscovery, "lan-discovery", true, "find nodes on the LAN by multicast on 239.255.18.73:1873")
 	fs.BoolVar(&o.prediction, "port-prediction", true, "take part in port prediction with symmetric NATs (hundreds of probe packets an attempt, only while peers are few)")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
@@ -108,13 +118,16 @@ func newFlagSet(o *options, raw *rawFlags) *flag.FlagSet {
 	fs.IntVar(&o.chat.MaxMessages, "chat-max-messages", chat.DefaultMaxMessages, "the chat keeps at most `n` messages, deleting the oldest")
 	fs.Int64Var(&o.chat.MaxBytes, "chat-max-bytes", chat.DefaultMaxBytes, "the chat keeps at most `n` bytes of messages, deleting the oldest")
 	fs.DurationVar(&o.chat.MaxAge, "chat-max-age", chat.DefaultMaxAge, "the chat deletes messages stored longer than `duration` ago")
+	fs.BoolVar(&o.collector, "collector", false, "collect the walkie_ series of the nodes that report here (-report-to) and serve them at /metrics/fleet; run it where they reach it (a public or full-cone address)")
+	fs.StringVar(&o.acceptFile, "collector-accept", "", "`file` of the peer IDs a -collector takes reports from, one per line, # comments (default: any authenticated reporter, up to 1000)")
+	fs.StringVar(&o.rawReportTo, "report-to", "", "send this node's walkie_ series every minute (5 in the mobile profile), sealed, to the collector `ID@host:port`: its peer ID, and an address that reaches it (added to -bootstrap)")
 	return fs
 }
 
 // rawFlags holds the flags that are validated after parsing, so that every
 // mistake is reported in the same `-name "value": reason` form.
 type rawFlags struct {
-	listen, bootstrap, data, http, logLevel, dns string
+	listen, bootstrap, data, http, logLevel, dns, nat64 string
 }
 
 // parseFlags parses and validates the command line. Its errors are
@@ -133,6 +146,7 @@ func parseFlags(args []string) (*options, error) {
 	if fs.NArg() > 0 {
 		return nil, &usageError{err: fmt.Errorf("unexpected argument %q (flags only)", fs.Arg(0)), hint: true}
 	}
+	fs.Visit(func(f *flag.Flag) { o.perNetworkSet = o.perNetworkSet || f.Name == "peers-per-network" })
 	if o.version {
 		return o, nil
 	}
@@ -144,6 +158,9 @@ func parseFlags(args []string) (*options, error) {
 		return nil, err
 	}
 	if o.bootstrap, err = parseBootstrap(raw.bootstrap); err != nil {
+		return nil, err
+	}
+	if err := checkFleet(o, os.Getenv); err != nil {
 		return nil, err
 	}
 	if err := checkFamilies(o.listen, o.bootstrap); err != nil {
@@ -164,6 +181,9 @@ func parseFlags(args []string) (*options, error) {
 	if o.communities, o.announce, err = parseCommunities(o.rawCommunities, o.rawAnnounce, len(o.plugins) > 0); err != nil {
 		return nil, err
 	}
+	if err := checkFleetNames(o); err != nil {
+		return nil, err
+	}
 	if o.logLevel, err = parseLogLevel(raw.logLevel); err != nil {
 		return nil, err
 	}
@@ -172,6 +192,14 @@ func parseFlags(args []string) (*options, error) {
 	}
 	if o.profile != "default" && o.profile != "mobile" {
 		return nil, badFlag("profile", o.profile, "want default or mobile")
+	}
+	if o.profile == "mobile" {
+		// A phone's chat repairs losses less often; pushes still carry
+		// every new message at once.
+		o.chat.SyncInterval, o.chat.MaxSyncInterval = mobileChatSync, mobileChatSyncMax
+	}
+	if o.nat64, err = parseNAT64(raw.nat64); err != nil {
+		return nil, err
 	}
 	if raw.dns != "" {
 		if o.dns, err = netip.ParseAddrPort(raw.dns); err != nil || o.dns.Port() == 0 {
@@ -183,6 +211,13 @@ func parseFlags(args []string) (*options, error) {
 	}
 	return o, nil
 }
+
+// The mobile profile's chat sync: every 10 s while the room is active,
+// backing off to every 2 minutes while it is idle.
+const (
+	mobileChatSync    = 10 * time.Second
+	mobileChatSyncMax = 2 * time.Minute
+)
 
 // checkChat checks the chat's retention flags: each must be positive (a
 // history without a bound is not offered).
@@ -330,6 +365,18 @@ func printUsage(w io.Writer) {
 	fs := newFlagSet(&options{}, &rawFlags{})
 	fs.SetOutput(w)
 	fs.PrintDefaults()
+	printRoutes(w)
+}
+
+// printRoutes writes the local API's routes, from the table that
+// docs/openapi.json is checked against.
+func printRoutes(w io.Writer) {
+	fmt.Fprint(w, "\nHTTP routes of -http (docs/openapi.json describes them; errors are JSON {\"error\": \"...\"}):\n")
+	fmt.Fprint(w, "  GET  /             the status page\n")
+	for _, r := range apiRoutes() {
+		fmt.Fprintf(w, "  %-4s %s\n", r.method, r.path)
+	}
+	fmt.Fprint(w, "  and /api/NAME of a -plugin's community, which the plugin serves\n")
 }
 
 // versionString is the text printed by -version.

@@ -160,6 +160,7 @@ func TestRunBadFlags(t *testing.T) {
 		{[]string{"-lan-discovery=maybe"}, `invalid boolean value "maybe" for -lan-discovery`},
 		{[]string{"-dns", "dns.google"}, `-dns "dns.google": want ip:port`},
 		{[]string{"-profile", "phone"}, `-profile "phone": want default or mobile`},
+		{[]string{"-nat64", "64:ff9b::1/96"}, `-nat64 "64:ff9b::1/96": a NAT64 prefix has no bits set beyond its length`},
 		{[]string{"-dns", "192.0.2.53:0"}, `-dns "192.0.2.53:0": want ip:port`},
 		{[]string{"-chat-max-messages", "0"}, `-chat-max-messages "0": want a positive number of messages`},
 		{[]string{"-chat-max-bytes", "-5"}, `-chat-max-bytes "-5": want a positive number of bytes`},
@@ -228,6 +229,8 @@ func TestRunHelpVersion(t *testing.T) {
 	for _, tt := range []struct{ arg, want string }{
 		{"-h", "-bootstrap list"},
 		{"-help", "-lan-discovery"},
+		{"-h", "  GET  /api/chat/stream\n"},
+		{"-h", "  POST /api/game/move\n"},
 		{"-version", "walkie "},
 	} {
 		var stdout, stderr bytes.Buffer

@@ -69,7 +69,7 @@ func TestHTTPRoutes(t *testing.T) {
 		{"POST", "/status", 405, ""},
 		{"DELETE", "/status", 405, ""},
 		{"GET", "/", 200, "<title>walkie node</title>"},
-		{"GET", "/page/app.js", 200, "'use strict'"},
+		{"GET", "/page/app.js", 200, "'/status'"},
 		{"GET", "/page/", 404, ""},
 		{"GET", "/page/nothing.js", 404, ""},
 		{"GET", "/index.html", 404, ""},
@@ -99,6 +99,13 @@ func TestHTTPRoutes(t *testing.T) {
 		if tt.code == 405 && !strings.Contains(resp.Header.Get("Allow"), "GET") {
 			t.Errorf("%s %s: Allow = %q", tt.method, tt.path, resp.Header.Get("Allow"))
 		}
+		// Every error is JSON {"error": "..."}, the catch-all's too.
+		if tt.code >= 400 && tt.method != "HEAD" {
+			var e struct{ Error string }
+			if json.Unmarshal(b, &e) != nil || e.Error == "" || resp.Header.Get("Content-Type") != "application/json" {
+				t.Errorf("%s %s: %d %q is not a JSON error", tt.method, tt.path, resp.StatusCode, b)
+			}
+		}
 	}
 }
 
@@ -109,15 +116,22 @@ func (apiCommunity) API() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "saw "+r.URL.Path) })
 }
 
+// noAPICommunity is an APIServer whose API turns out to be nil, as a
+// plugin's is when the plugin serves none.
+type noAPICommunity struct{ announceOnly }
+
+func (noAPICommunity) API() http.Handler { return nil }
+
 // TestHTTPMountsAPIs: a community's API gets /api/NAME and what is under
-// it, with the full path, and nothing else.
+// it, with the full path, and nothing else; a nil API gets nothing.
 func TestHTTPMountsAPIs(t *testing.T) {
-	comms := []community.Community{apiCommunity{"ping"}, announceOnly("quiet")}
+	comms := []community.Community{apiCommunity{"ping"}, announceOnly("quiet"), noAPICommunity{"none"}}
 	srv := httptest.NewServer(newHandler(func() core.Status { return core.Status{} }, nil, comms, nil, nil))
 	defer srv.Close()
 	for path, want := range map[string]string{
 		"/api/ping": "saw /api/ping", "/api/ping/": "saw /api/ping/", "/api/ping/a/b": "saw /api/ping/a/b",
 		"/api/pingpong": "404", "/api/quiet": "404", "/api": "404", "/api/": "404", "/status": `"peer_id"`,
+		"/api/none": "404", "/api/none/x": "404",
 	} {
 		resp, err := http.Get(srv.URL + path)
 		if err != nil {

@@ -91,11 +91,35 @@ func TestHTTPPage(t *testing.T) {
 			}
 		}
 	}
-	// The script fetches these; a renamed route would leave the page blank.
-	_, js := get(t, srv.URL+"/page/app.js")
-	for _, route := range []string{"'/status'", "'/metrics'", "'/history'", "'/login'"} {
-		if !strings.Contains(js, route) {
-			t.Errorf("app.js does not fetch %s", route)
+	// The scripts are modules: every one that app.js imports, and they
+	// import, is served as JavaScript.
+	scripts := map[string]string{}
+	queue := []string{"app.js"}
+	for len(queue) > 0 {
+		name := queue[0]
+		queue = queue[1:]
+		if _, ok := scripts[name]; ok {
+			continue
+		}
+		resp, js := get(t, srv.URL+"/page/"+name)
+		if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/javascript") {
+			t.Errorf("GET /page/%s: %d, Content-Type %q", name, resp.StatusCode, resp.Header.Get("Content-Type"))
+		}
+		scripts[name] = js
+		for _, m := range regexp.MustCompile(`from '\./([a-z]+\.js)'`).FindAllStringSubmatch(js, -1) {
+			queue = append(queue, m[1])
+		}
+	}
+	// The scripts fetch these; a renamed route would leave the page blank.
+	for name, routes := range map[string][]string{
+		"app.js":  {"'/status'", "'/metrics'", "'/history'", "'/login'"},
+		"chat.js": {"'/api/chat'", "'/api/chat/stream'"},
+		"game.js": {"'/api/game/stream'", "'/api/game/games'", "'/api/game/scores'", "'/api/game/move'", "'/api/game/challenge'"},
+	} {
+		for _, route := range routes {
+			if !strings.Contains(scripts[name], route) {
+				t.Errorf("%s does not fetch %s", name, route)
+			}
 		}
 	}
 }

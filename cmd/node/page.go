@@ -8,8 +8,8 @@ import (
 	"path"
 )
 
-// pageFiles is the status page: HTML, CSS and JavaScript compiled into the
-// binary, because a node often runs where there is no internet (a LAN, a
+// pageFiles is the page: chat, game and status, in HTML, CSS and JavaScript
+// modules compiled into the binary, because a node often runs where there is no internet (a LAN, a
 // phone) and a CDN would also tell a third party who looks at which node.
 //
 //go:embed page

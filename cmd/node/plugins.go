@@ -23,7 +23,7 @@ func loadPlugins(paths []string, dataDir string, log *slog.Logger) ([]*host.Plug
 	}
 	var ps []*host.Plugin
 	for _, path := range paths {
-		p, err := host.Load(host.Config{Path: path, SocketDir: dir, Logger: log})
+		p, err := host.Load(host.Config{Path: path, SocketDir: dir, DataDir: pluginDataDir(dataDir, path), Logger: log})
 		if err == nil && slices.ContainsFunc(ps, func(q *host.Plugin) bool { return q.Name() == p.Name() }) {
 			ps = append(ps, p)
 			err = fmt.Errorf("plugin %s: community %q is served by another plugin too", path, p.Name())
@@ -35,6 +35,13 @@ func loadPlugins(paths []string, dataDir string, log *slog.Logger) ([]*host.Plug
 		ps = append(ps, p)
 	}
 	return ps, nil
+}
+
+// pluginDataDir is where the plugin at path may keep files:
+// DATA/plugin-data/BINARY, by its binary's name (its community's name is
+// known only once it runs).
+func pluginDataDir(dataDir, path string) string {
+	return filepath.Join(dataDir, "plugin-data", filepath.Base(path))
 }
 
 // closePlugins stops the plugins of a node that will not run; their

@@ -17,7 +17,7 @@ const routeCheckEvery = time.Second
 // each family's: every routeCheckEvery, and at once when poke says that a
 // send failed (a phone that lost its network sees that first). It ends
 // when ctx does.
-func watchRoute(ctx context.Context, bound, lan, lan6 netip.AddrPort, poke <-chan struct{}, moved func(netip.AddrPort), log *slog.Logger) {
+func watchRoute(ctx context.Context, bound, lan, lan6 netip.AddrPort, poke <-chan struct{}, moved func(lan, lan6 netip.AddrPort), log *slog.Logger) {
 	t := time.NewTicker(routeCheckEvery)
 	defer t.Stop()
 	for {
@@ -31,15 +31,10 @@ func watchRoute(ctx context.Context, bound, lan, lan6 netip.AddrPort, poke <-cha
 		if how == "fallback" {
 			continue // no route at all (offline) is not a move yet
 		}
-		if now != lan {
-			log.Info("network changed", "lan", now, "was", lan, "from", how)
-			lan = now
-			moved(now)
-		}
-		if now6 != lan6 && now6.IsValid() {
-			log.Info("network changed", "lan6", now6, "was", lan6)
-			lan6 = now6
-			moved(now6)
+		if now != lan || now6 != lan6 {
+			log.Info("network changed", "lan", now, "lan6", now6, "was", lan, "was6", lan6, "from", how)
+			lan, lan6 = now, now6
+			moved(now, now6)
 		}
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/walkie-p2p/walkie/core"
+	"github.com/walkie-p2p/walkie/plugins/fleet"
 )
 
 // Exit codes of run.
@@ -117,7 +118,12 @@ func serve(ctx context.Context, opts *options, log *slog.Logger) error {
 		default:
 		}
 	}
-	if cfg.Communities, err = openCommunities(opts, log); err != nil {
+	gather := &lateGatherer{} // the fleet's reporter reads the registry that the monitor makes below
+	var fl *fleet.Fleet
+	if cfg.Communities, err = openCommunities(opts, log); err == nil {
+		cfg.Communities, fl, err = addFleet(cfg.Communities, opts, &cfg, gather)
+	}
+	if err != nil {
 		transport.Close()
 		if ln != nil {
 			ln.Close()
@@ -127,6 +133,10 @@ func serve(ctx context.Context, opts *options, log *slog.Logger) error {
 	cfg.Logger = log
 	mon := newMonitor(cfg.Communities) // one registry per node: /metrics
 	cfg.Metrics = mon.metrics
+	gather.set(mon.reg)
+	if fl != nil {
+		mon.reg.MustRegister(fl) // its walkie_fleet_* series
+	}
 	if opts.lanDiscovery {
 		beacon, err := joinLAN(conn, cfg.BeaconAddr)
 		switch {
@@ -166,10 +176,30 @@ func serve(ctx context.Context, opts *options, log *slog.Logger) error {
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	// Every network the node is on gets its NAT64 prefix found (nat64.go).
+	nets := make(chan [2]netip.AddrPort, 1)
+	nets <- [2]netip.AddrPort{lan, lan6}
+	moved := func(lan, lan6 netip.AddrPort) {
+		o.Moved(lan, lan6)
+		select { // only the latest network counts
+		case <-nets:
+		default:
+		}
+		nets <- [2]netip.AddrPort{lan, lan6}
+	}
+	resolver, _ := dnsResolver(opts.dns, resolvConf)
+	lookup6 := func(ctx context.Context, host string) ([]netip.Addr, error) {
+		return resolver.LookupNetIP(ctx, "ip6", host)
+	}
 	watched := make(chan struct{})
 	go func() {
 		defer close(watched)
-		watchRoute(ctx, bound, lan, lan6, poke, o.Moved, log)
+		watchRoute(ctx, bound, lan, lan6, poke, moved, log)
+	}()
+	found := make(chan struct{})
+	go func() {
+		defer close(found)
+		findNAT64(ctx, opts.nat64, nets, lookup6, o.SetNAT64, log)
 	}()
 	cached := make(chan struct{})
 	go func() {
@@ -205,6 +235,7 @@ func serve(ctx context.Context, opts *options, log *slog.Logger) error {
 	cancel()
 	<-resolved
 	<-watched
+	<-found
 	<-cached
 	if srv != nil {
 		sctx, scancel := context.WithTimeout(context.Background(), httpShutdownTimeout)

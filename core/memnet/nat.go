@@ -116,6 +116,29 @@ type NATConfig struct {
 	// IP back inside, translated and filtered as if they came from the
 	// internet (RFC 4787 REQ-9). Default false: such datagrams are dropped.
 	Hairpin bool
+	// NAT64 makes the NAT a carrier's stateful NAT64 (RFC 6146) rather
+	// than a router with hosts behind it: a datagram that a public IPv6
+	// host sends to an address inside this /96 goes to the IPv4 address in
+	// its last 32 bits, from PublicIP and a mapped port as through any
+	// NAT; answers reach the IPv6 host from the prefix-embedded address of
+	// their source. Such a NAT has no hosts of its own. Default none.
+	NAT64 netip.Prefix
+}
+
+// embed64 is the address of IPv4 address v4 inside /96 prefix p.
+func embed64(p netip.Prefix, v4 netip.Addr) netip.Addr {
+	a, b := p.Addr().As16(), v4.As4()
+	copy(a[12:], b[:])
+	return netip.AddrFrom16(a)
+}
+
+// extract64 is the IPv4 address that a, inside /96 prefix p, embeds.
+func extract64(p netip.Prefix, a netip.Addr) (netip.Addr, bool) {
+	if !p.IsValid() || !p.Contains(a) {
+		return netip.Addr{}, false
+	}
+	b := a.As16()
+	return netip.AddrFrom4([4]byte(b[12:])), true
 }
 
 // FullCone returns the configuration of a full-cone NAT: endpoint-independent

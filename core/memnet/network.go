@@ -68,6 +68,7 @@ type Network struct {
 	rng    *rand.Rand
 	inet   *realm              // the public realm
 	nats   map[netip.Addr]*NAT // by public IP
+	nat64s []*NAT              // the NATs that are NAT64s (NATConfig.NAT64)
 	realms []*realm            // all realms, for Close
 	stats  Stats               // InFlight is len(sched.q)
 	sched  scheduler           // pending deliveries
@@ -163,6 +164,9 @@ func (n *Network) NAT(cfg NATConfig) *NAT {
 	if !ip.IsValid() {
 		panic("memnet: NAT: invalid public IP")
 	}
+	if p := cfg.NAT64; p.IsValid() && (!p.Addr().Is6() || p.Bits() != 96) {
+		panic(fmt.Sprintf("memnet: NAT: NAT64 prefix %v is not an IPv6 /96", p))
+	}
 	if _, ok := n.inet.hosts[ip]; ok {
 		panic(fmt.Sprintf("memnet: NAT: %v is already a public host", ip))
 	}
@@ -171,6 +175,9 @@ func (n *Network) NAT(cfg NATConfig) *NAT {
 	}
 	nat := newNAT(n, cfg)
 	n.nats[ip] = nat
+	if cfg.NAT64.IsValid() {
+		n.nat64s = append(n.nat64s, nat)
+	}
 	n.realms = append(n.realms, nat.realm)
 	return nat
 }

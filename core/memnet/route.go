@@ -28,7 +28,14 @@ func (n *Network) send(c *Conn, b []byte, to netip.AddrPort) {
 	}
 	now := time.Now()
 	p := packet{from: c.addr, to: to}
-	if r := c.host.realm; r.nat != nil {
+	if nat, v4 := n.nat64For(c, to); nat != nil {
+		from, ok := nat.outbound(c.addr, v4, now)
+		if !ok {
+			n.stats.NATDrops++
+			return
+		}
+		p.from, p.to = from, v4
+	} else if r := c.host.realm; r.nat != nil {
 		switch nat := r.nat; {
 		case r.hosts[to.Addr()] != nil: // same LAN
 			p.lan = r
@@ -61,6 +68,20 @@ func (n *Network) send(c *Conn, b []byte, to netip.AddrPort) {
 	n.sched.push(n, p)
 }
 
+// nat64For returns the NAT64 that a datagram from c (a public host) to to
+// goes through, and its IPv4 destination; nil if none. n.mu must be held.
+func (n *Network) nat64For(c *Conn, to netip.AddrPort) (*NAT, netip.AddrPort) {
+	if c.host.realm.nat != nil {
+		return nil, netip.AddrPort{}
+	}
+	for _, nat := range n.nat64s {
+		if v4, ok := extract64(nat.cfg.NAT64, to.Addr()); ok {
+			return nat, netip.AddrPortFrom(v4, to.Port())
+		}
+	}
+	return nil, netip.AddrPort{}
+}
+
 // deliver puts an arriving datagram in its destination conn's queue, after
 // NAT filtering. It never blocks. n.mu must be held.
 func (n *Network) deliver(p *packet, now time.Time) {
@@ -81,6 +102,10 @@ func (n *Network) deliver(p *packet, now time.Time) {
 			return
 		}
 		c = nat.realm.conns[internal]
+		if nat.cfg.NAT64.IsValid() { // back to the IPv6 host, from the embedded source
+			c = n.inet.conns[internal]
+			p.from = netip.AddrPortFrom(embed64(nat.cfg.NAT64, p.from.Addr()), p.from.Port())
+		}
 	}
 	if c == nil {
 		n.stats.NoRoute++

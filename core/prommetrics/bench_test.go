@@ -195,6 +195,7 @@ func BenchmarkPacketPath(b *testing.B) {
 			cfg.BeaconAddr = netip.AddrPort{}
 			cfg.Metrics = impl.m()
 			cfg.SourceRate, cfg.SourceBurst = 1e12, 1<<30
+			cfg.PrefixPeers = -1 // every fake peer is in 203.0.113.0/24
 			o, err := core.New(cfg)
 			if err != nil {
 				b.Fatal(err)

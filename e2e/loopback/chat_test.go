@@ -16,6 +16,9 @@ type chatMessage struct {
 	Author  string `json:"author"`
 	Lamport uint64 `json:"lamport"`
 	Text    string `json:"text"`
+	Signed  bool   `json:"signed"`
+	Key     string `json:"key"`
+	Sig     string `json:"sig"`
 }
 
 // postChat posts text through the node's API.
@@ -60,6 +63,9 @@ func TestChatSurvivesKill9(t *testing.T) {
 		m, err := a.postChat(fmt.Sprintf("message %d, é", i))
 		if err != nil {
 			t.Fatal(err)
+		}
+		if !m.Signed || len(m.Key) != 64 || len(m.Sig) != 128 {
+			t.Fatalf("posted %+v, want it signed", m)
 		}
 		posted = append(posted, m)
 	}

@@ -38,28 +38,39 @@ type apiGame struct {
 	Reason string `json:"reason"`
 }
 
-// playBot challenges the bot through a's API, plays rock and waits for the
+// games returns the games of n's game API.
+func (n *node) games() []apiGame {
+	resp, err := httpClient.Get("http://" + n.http + "/api/game/games")
+	if err != nil {
+		return nil
+	}
+	defer resp.Body.Close()
+	var gs struct{ Games []apiGame }
+	json.NewDecoder(resp.Body).Decode(&gs)
+	return gs.Games
+}
+
+// play has a challenge b through its API and play rock; b, whose game is
+// a plugin, finds the game in its API and plays paper. It waits for a's
 // result.
-func playBot(t *testing.T, a *node, bot string) apiGame {
+func play(t *testing.T, a, b *node) apiGame {
 	t.Helper()
 	var ch struct{ Game string }
-	// The first challenge waits until a sees the bot as a member.
-	if !poll(20*time.Second, func() bool { return a.gameAPI("/api/game/challenge", map[string]string{"peer": bot}, &ch) == nil }) {
-		t.Fatalf("cannot challenge %s: %v", bot, a.gameAPI("/api/game/challenge", map[string]string{"peer": bot}, &ch))
+	// The first challenge waits until a sees b as a member.
+	if !poll(20*time.Second, func() bool { return a.gameAPI("/api/game/challenge", map[string]string{"peer": b.peerID}, &ch) == nil }) {
+		t.Fatalf("cannot challenge %s: %v", b.peerID, a.gameAPI("/api/game/challenge", map[string]string{"peer": b.peerID}, &ch))
 	}
 	var g apiGame
 	if err := a.gameAPI("/api/game/move", map[string]string{"game": ch.Game, "move": "rock"}, &g); err != nil {
 		t.Fatal(err)
 	}
+	if !poll(20*time.Second, func() bool {
+		return b.gameAPI("/api/game/move", map[string]string{"game": ch.Game, "move": "paper"}, &g) == nil
+	}) {
+		t.Fatalf("b cannot play game %s: %v", ch.Game, b.gameAPI("/api/game/move", map[string]string{"game": ch.Game, "move": "paper"}, &g))
+	}
 	if !poll(30*time.Second, func() bool {
-		resp, err := httpClient.Get("http://" + a.http + "/api/game/games")
-		if err != nil {
-			return false
-		}
-		defer resp.Body.Close()
-		var gs struct{ Games []apiGame }
-		json.NewDecoder(resp.Body).Decode(&gs)
-		for _, x := range gs.Games {
+		for _, x := range a.games() {
 			if x.ID == ch.Game && x.Result != "" {
 				g = x
 				return true
@@ -69,8 +80,8 @@ func playBot(t *testing.T, a *node, bot string) apiGame {
 	}) {
 		t.Fatalf("game %s did not end", ch.Game)
 	}
-	if g.Reason != "" || g.Theirs == "" {
-		t.Fatalf("game did not end by two reveals: %+v", g)
+	if g.Reason != "" || g.Theirs != "paper" || g.Result != "loss" {
+		t.Fatalf("game did not end by two reveals, paper beating rock: %+v", g)
 	}
 	return g
 }
@@ -92,9 +103,9 @@ func children(pid int) []int {
 
 // TestGamePlugin: bin/walkie loads the example game plugin (built as its own
 // binary) and plays, over real UDP, against another bin/walkie running the
-// same community in-process, driven through its HTTP API. Killing the
-// plugin process leaves its node running; the plugin comes back and plays
-// again.
+// same community in-process, both driven through their HTTP APIs: the
+// plugin's node forwards /api/game to the plugin. Killing the plugin
+// process leaves its node running; the plugin comes back and plays again.
 func TestGamePlugin(t *testing.T) {
 	bin := filepath.Join(t.TempDir(), "gameplugin")
 	build := exec.Command("go", "build", "-o", bin, "../../plugins/examples/gameplugin")
@@ -104,7 +115,7 @@ func TestGamePlugin(t *testing.T) {
 	a := startNode(t, "a", nodeArgs(t.TempDir(), "127.0.0.1", "-communities", "game")...)
 	b := startNode(t, "b", nodeArgs(t.TempDir(), "127.0.0.2", "-communities", "game", "-plugin", bin, "-bootstrap", a.lan)...)
 	b.waitLine(`msg="plugin replaces the built-in community"`, time.Second)
-	playBot(t, a, b.peerID)
+	play(t, a, b)
 
 	kids := children(b.cmd.Process.Pid)
 	if len(kids) != 1 {
@@ -118,7 +129,7 @@ func TestGamePlugin(t *testing.T) {
 	if !b.running() {
 		t.Fatal("b stopped with its plugin")
 	}
-	playBot(t, a, b.peerID)
+	play(t, a, b)
 	got := children(b.cmd.Process.Pid)
 	if len(got) != 1 || got[0] == kids[0] {
 		t.Fatalf("b's children after the restart: %v (killed %d)", got, kids[0])

@@ -3,16 +3,15 @@
 package metrics
 
 import (
-	"bytes"
-	"context"
 	"image/png"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/chromedp/chromedp"
 )
 
 // chromeFlags keep headless Chromium off the internet and out of the
@@ -21,25 +20,6 @@ import (
 var chromeFlags = []string{
 	"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
 	"--disable-background-networking", "--disable-component-update", "--disable-sync",
-}
-
-// chromium runs headless Chromium on url with a fresh profile and the
-// extra flags. --virtual-time-budget lets the page's script run its first
-// polls (virtual time runs ahead while the page waits), so the DOM and the
-// screenshot show data, not the page's placeholders.
-func chromium(t *testing.T, bin, url string, extra ...string) []byte {
-	t.Helper()
-	args := append(append([]string{}, chromeFlags...), "--user-data-dir="+t.TempDir(), "--virtual-time-budget=5000")
-	args = append(append(args, extra...), url)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, args...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("chromium %v: %v\n%s", extra, err, stderr.String())
-	}
-	return stdout.Bytes()
 }
 
 // TestStatusPageInChromium opens the status page of a node in a real
@@ -53,7 +33,17 @@ func TestStatusPageInChromium(t *testing.T) {
 	n := nodes[0]
 	page := "http://" + n.http + "/"
 
-	dom := string(chromium(t, bin, page, "--dump-dom"))
+	// The page keeps event streams open (the chat's, the game's), so the
+	// browser is never idle: wait in it until the polls filled the page.
+	ctx := browser(t, bin)
+	inBrowser(t, ctx, "loading the page", chromedp.Navigate(page), chromedp.EmulateViewport(1280, 900))
+	filled := `!!document.querySelector('#live.ok') && document.querySelectorAll('#peers tr[data-peer]').length === 2 &&
+		!!document.querySelector('#chart path.verified') && document.getElementById('first-peer').textContent.startsWith('after ') &&
+		document.getElementById('c-introreq-sent').textContent !== '0'`
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](filled, chromedp.WithPollingTimeout(15*time.Second))); err != nil {
+		t.Fatalf("the page did not fill in within 15 s: %v", err)
+	}
+	dom := value(t, ctx, "the page's DOM", chromedp.Evaluate[string](`document.documentElement.outerHTML`))
 	st, err := n.status()
 	if err != nil {
 		t.Fatal(err)
@@ -108,8 +98,13 @@ func TestStatusPageInChromium(t *testing.T) {
 		t.Fatal(err)
 	}
 	shot := filepath.Join(out, "status-page.png")
-	os.Remove(shot)
-	chromium(t, bin, page, "--screenshot="+shot, "--window-size=1280,900")
+	b, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		t.Fatalf("no screenshot: %v", err)
+	}
+	if err := os.WriteFile(shot, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	f, err := os.Open(shot)
 	if err != nil {
 		t.Fatalf("no screenshot: %v", err)

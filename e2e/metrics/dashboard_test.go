@@ -19,7 +19,9 @@ var dashboardVars = strings.NewReplacer("$instance", ".*", "$__rate_interval", "
 // Prometheus that scrapes real nodes: each must parse and, unless it filters
 // (a "> 0" that is empty on a healthy network), return data. A renamed
 // series or a typo in the dashboard fails here, not on an operator's screen.
-func checkDashboard(t *testing.T, prom *prometheus) {
+// The panels of the Fleet row need a collector's /metrics/fleet: they are
+// checked when fleet says Prometheus scrapes one (TestFleetPrometheus).
+func checkDashboard(t *testing.T, prom *prometheus, fleet bool) {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(moduleRoot, "docs", "grafana-dashboard.json"))
 	if err != nil {
@@ -42,8 +44,16 @@ func checkDashboard(t *testing.T, prom *prometheus) {
 	if !poll(15*time.Second, func() bool { return prom.scalar(t, `min(count_over_time(up[1m]))`) >= 3 }) {
 		t.Fatal("Prometheus did not scrape every node three times within 15 s")
 	}
-	queries := 0
+	queries, row, fleetPanels := 0, "", 0
 	for _, p := range dash.Panels {
+		if p.Type == "row" {
+			row = p.Title
+		}
+		if row == "Fleet" && p.Type != "row" {
+			if fleetPanels++; !fleet {
+				continue
+			}
+		}
 		if p.Type != "row" && len(p.Targets) == 0 {
 			t.Errorf("dashboard panel %q has no query", p.Title)
 		}
@@ -55,7 +65,10 @@ func checkDashboard(t *testing.T, prom *prometheus) {
 			}
 		}
 	}
-	if queries < 10 {
-		t.Errorf("the dashboard has only %d queries", queries)
+	if queries < 10 || fleetPanels < 5 {
+		t.Errorf("the dashboard has only %d queries here, %d fleet panels", queries, fleetPanels)
+	}
+	if !fleet {
+		t.Logf("the %d panels of the Fleet row are checked by TestFleetPrometheus", fleetPanels)
 	}
 }

@@ -77,8 +77,17 @@ type node struct {
 // the start line. The process is killed when the test ends.
 func startNode(t *testing.T, name, ip string, extra ...string) *node {
 	t.Helper()
+	return startNodeEnv(t, name, ip, nil, extra...)
+}
+
+// startNodeEnv is startNode with env added to the process' environment.
+func startNodeEnv(t *testing.T, name, ip string, env []string, extra ...string) *node {
+	t.Helper()
 	args := append([]string{"-data", t.TempDir(), "-listen", ip + ":0", "-http", "127.0.0.1:0", "-lan-discovery=false"}, extra...)
 	n := &node{name: name, cmd: exec.Command(walkieBin, args...), exited: make(chan struct{})}
+	if env != nil {
+		n.cmd.Env = append(os.Environ(), env...)
+	}
 	stderr, err := n.cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

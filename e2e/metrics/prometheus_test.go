@@ -88,7 +88,7 @@ func TestPrometheusScrapesNodes(t *testing.T) {
 		t.Errorf("sum(walkie_puncture_requests_sent_total) = %v, want >= 1", got)
 	}
 
-	checkDashboard(t, prom)
+	checkDashboard(t, prom, false)
 
 	// walkie_peers{state="verified"} of each node equals its /status.
 	for _, n := range nodes {

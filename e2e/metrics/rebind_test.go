@@ -253,4 +253,10 @@ func TestLoginInChromium(t *testing.T) {
 		t.Errorf("scripts can read the cookies %q", cookies)
 	}
 	checkPage(t, ctx, page, n)
+	// The cookie opens the event streams too (an EventSource sends no
+	// header), and the page posts with it.
+	tt := &tab{name: "open", ctx: ctx, n: n}
+	tt.wait(t, "both streams open after the login", `document.querySelector('#chat-state.live') && document.querySelector('#game-state.live')`, 10*time.Second)
+	inBrowser(t, ctx, "chatting after the login", chromedp.SendKeys(chromedp.CSS("#chat-text"), "posted with the cookie"), chromedp.Click(chromedp.CSS("#chat-send")))
+	tt.wait(t, "the message in the page", `[...document.querySelectorAll('#chat-messages .text')].some((e) => e.textContent === 'posted with the cookie')`, 5*time.Second)
 }

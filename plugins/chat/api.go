@@ -22,7 +22,7 @@ var _ community.APIServer = (*Chat)(nil)
 // API returns the chat's local HTTP API (community.APIServer), for an app on
 // the node's -http address; NAME is the chat's Name, "chat" by default:
 //
-//	POST /api/NAME         {"text": "..."} -> 200 the message as JSON
+//	POST /api/NAME         {"text": "..."} -> 200 the message as JSON, signed by the node
 //	GET  /api/NAME         -> 200 {"messages": [...], "next": "cursor" or null}:
 //	                          the newest page of the history, in order;
 //	                          ?limit=N (default 100, at most 500; more is 500)
@@ -30,15 +30,19 @@ var _ community.APIServer = (*Chat)(nil)
 //	GET  /api/NAME/stream  -> server-sent events, one "message" event per new message,
 //	                          a keep-alive comment every 15 s
 //
+// A message in JSON is {"id", "author", "lamport", "text", "signed"}, and
+// when signed (every message since chat protocol version 2) "key" and
+// "sig" in hex as well; an unsigned one was kept from before the upgrade.
+//
 // A stream counts against the node's cap on open streams
 // (httpjson.MaxStreams, shared by every community) and is cut off when one
 // write takes longer than httpjson.StreamWriteTimeout.
 //
 // Errors are JSON {"error": "..."}: 400 for bad JSON or a bad text (empty,
 // over MaxText bytes, not UTF-8) or a bad limit or cursor, 415 for a POST
-// that is not application/json, 503 while the community is not running or
-// too many streams are open, 405 for a wrong method and 404 for any other
-// path under /api/NAME/.
+// that is not application/json, 503 while the community is not running, for
+// a POST on a node without a key to sign with, or when too many streams are
+// open, 405 for a wrong method and 404 for any other path under /api/NAME/.
 func (c *Chat) API() http.Handler {
 	root := "/api/" + c.Name()
 	mux := http.NewServeMux()

@@ -4,15 +4,14 @@ import (
 	"bufio"
 	"context"
 	"crypto/ed25519"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/netip"
 	"os"
 	"runtime"
 	"slices"
@@ -23,19 +22,7 @@ import (
 	"github.com/walkie-p2p/walkie/community"
 	"github.com/walkie-p2p/walkie/plugins/chat"
 	"github.com/walkie-p2p/walkie/plugins/httpjson"
-	"github.com/walkie-p2p/walkie/proto"
 )
-
-// loneEnv is a node with no members: enough for Post and History.
-type loneEnv struct{}
-
-func (loneEnv) Send(proto.ID, community.Type, []byte) error { return community.ErrUnknownPeer }
-func (loneEnv) Members() []community.Peer                   { return nil }
-func (loneEnv) Self() proto.ID                              { return proto.ID{1} }
-func (loneEnv) WAN() netip.AddrPort                         { return netip.AddrPort{} }
-func (loneEnv) Logger() *slog.Logger                        { return slog.New(slog.DiscardHandler) }
-func (loneEnv) Key() ed25519.PublicKey                      { return nil }
-func (loneEnv) Sign([]byte) []byte                          { return nil }
 
 // apiServer serves the API of a started chat named name. Requests'
 // contexts end when base does, as in the node.
@@ -70,7 +57,9 @@ func TestAPI(t *testing.T) {
 		return resp.StatusCode, v
 	}
 	code, m := post(`{"text": "hello"}`)
-	if code != 200 || m["text"] != "hello" || m["lamport"] != 1.0 || m["author"] != (proto.ID{1}).String() || m["id"] == "" {
+	key := loneEnv{}.Key()
+	if code != 200 || m["text"] != "hello" || m["lamport"] != 1.0 || m["author"] != community.IDFromKey(key).String() || m["id"] == "" ||
+		m["signed"] != true || m["key"] != hex.EncodeToString(key) || len(m["sig"].(string)) != 2*ed25519.SignatureSize {
 		t.Errorf("post: %d %v", code, m)
 	}
 	for _, body := range []string{`{"text": `, `{"txt": "x"}`, `["x"]`, `{"text": "x"} {}`,

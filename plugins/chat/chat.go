@@ -1,8 +1,11 @@
 // Package chat is a group chat among the members of a walkie community (a
-// chat room). Every message has a random ID, its author's peer ID, a Lamport
-// time and a bounded text. Histories are deduplicated by ID and ordered by
-// (Lamport time, author, ID), so every node that holds the same messages
-// shows them in the same order.
+// chat room). Every message carries its author's Ed25519 key, a Lamport
+// time, a bounded text and the author's signature over them and the room;
+// its author (the key's peer ID) and its ID (a hash of what it signs)
+// derive from those, so a member can neither post as another nor relabel a
+// copy. Histories are deduplicated by ID and ordered by (Lamport time,
+// author, ID), so every node that holds the same messages shows them in
+// the same order.
 //
 // Delivery: a posted message is pushed at once to every member the node
 // knows; what that misses (loss, a node offline, a member not known to the
@@ -10,33 +13,34 @@
 // is kept in a bbolt file in Config.Dir, so it survives a restart or a
 // kill -9. It is read from the file on demand, never held in memory.
 //
-// A member cannot lock a room or flood a node (docs/security.md, "Chat
-// limits"): a Lamport time too far ahead of the clock reference is
-// refused, members and authors have rates, authors have quotas in the
-// store, and retention bounds the history by count, bytes and age.
+// Every message is verified when it arrives, pushed or in a sync answer,
+// whichever member relays it; one whose signature does not verify is
+// dropped and counted (Stats.BadSignature), never stored. Only members
+// that proved their key take part (Policy). A member cannot lock a room or
+// flood a node either (docs/security.md, "Chat limits"): a Lamport time
+// too far ahead of the clock reference is refused, members and authors
+// have rates, authors have quotas in the store, and retention bounds the
+// history by count, bytes and age.
 //
-// Messages are not signed: a member can relay a message under any author
-// ID, and so spend that author's rate and quota. The room trusts its
-// members with authorship.
+// # Versions
+//
+// The wire carries the protocol version (Version). Version 1, the release
+// before, had unsigned messages; its types are refused and counted
+// (Stats.Version1), and a version 1 node drops ours as unknown types.
+// Unsigned messages stored before the upgrade stay readable, marked
+// unsigned (Message.Signed), and are never offered in sync.
 package chat
 
 import (
 	"context"
+	"crypto/ed25519"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"sync"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/walkie-p2p/walkie/community"
-)
-
-// Message types of the chat community.
-const (
-	typeMessage community.Type = 1 // one Message (a post, or an answer to a sync)
-	typeSync    community.Type = 2 // a syncRequest
 )
 
 // subscriberBuffer is how far a subscriber may fall behind.
@@ -49,6 +53,9 @@ var (
 	// ErrClockExhausted says the clock reached MaxLamport. The clock
 	// limits keep any room far from it.
 	ErrClockExhausted = errors.New("chat: Lamport clock exhausted")
+	// ErrNoKey says the node has no key to sign with (Env.Sign gives
+	// nothing): it can read the room but not post.
+	ErrNoKey = errors.New("chat: this node has no key to sign messages with")
 )
 
 // Stats counts what a Chat did, for tests and reports. Every message a
@@ -69,6 +76,9 @@ type Stats struct {
 	Received    uint64 // new messages received and stored (push or sync)
 	Duplicates  uint64 // messages received that we already held
 
+	BadSignature  uint64 // signature does not verify (a forged author, a relabelled copy): never stored
+	Version1      uint64 // bodies of chat protocol version 1 (unsigned), refused
+	OtherVersion  uint64 // bodies of our types of another version than Version, refused
 	PeerLimited   uint64 // over the sending member's rate
 	Ahead         uint64 // Lamport time too far ahead of the reference, or the jump budget spent
 	AuthorLimited uint64 // over the author's rate
@@ -84,6 +94,7 @@ type Stats struct {
 // Chat is the chat community. It is safe for concurrent use.
 type Chat struct {
 	cfg   Config
+	cid   community.ID // what every signature binds a message to
 	store *store
 
 	mu     sync.Mutex
@@ -121,17 +132,26 @@ func New(cfg Config) (*Chat, error) {
 	if md.jumpSet {
 		b = budget{left: md.jumpLeft, at: time.Unix(0, int64(md.jumpAt))}
 	}
-	return &Chat{cfg: cfg, store: st, clock: md.clock, gate: newGate(cfg, b), subs: map[chan Message]struct{}{}}, nil
+	return &Chat{cfg: cfg, cid: st.cid, store: st, clock: md.clock, gate: newGate(cfg, b), subs: map[chan Message]struct{}{}}, nil
 }
 
 // Name implements community.Community.
 func (c *Chat) Name() string { return c.cfg.Name }
+
+// Policy implements community.PolicyHolder: only members that proved their
+// key. The limits count per member by peer ID, which is a member's own
+// only once it proved the key.
+func (c *Chat) Policy() community.Policy { return community.Policy{Authenticated: true} }
 
 // Messages implements community.Community.
 func (c *Chat) Messages() []community.MessageSpec {
 	return []community.MessageSpec{
 		{Type: typeMessage, Name: "message", MaxSize: maxMessageBody, Handle: c.onMessage},
 		{Type: typeSync, Name: "sync", MaxSize: maxSyncBody, Handle: c.onSync},
+		// Declared so that a version 1 node's bodies reach us, to be
+		// counted by their version, rather than dropped as unknown types.
+		{Type: typeMessageV1, Name: "message-v1", MaxSize: maxMessageBodyV1, Handle: c.onVersion1(typeMessageV1)},
+		{Type: typeSyncV1, Name: "sync-v1", MaxSize: maxSyncBodyV1, Handle: c.onVersion1(typeSyncV1)},
 	}
 }
 
@@ -174,10 +194,11 @@ func (c *Chat) Close() error {
 	return err
 }
 
-// Post adds a message with text to the history (durably, before it
-// returns) and pushes it to every member. A bad text is an error wrapping
-// ErrBadText. Own posts have no rate limit: the quotas and retention apply
-// to them as to any.
+// Post signs a message with text (Env.Sign), adds it to the history
+// (durably, before it returns) and pushes it to every member. A bad text
+// is an error wrapping ErrBadText; a node without a key gets ErrNoKey. Own
+// posts have no rate limit: the quotas and retention apply to them as to
+// any.
 func (c *Chat) Post(text string) (Message, error) {
 	if err := checkText(text); err != nil {
 		return Message{}, err
@@ -195,7 +216,12 @@ func (c *Chat) Post(text string) (Message, error) {
 		c.mu.Unlock()
 		return Message{}, ErrClockExhausted
 	}
-	m := Message{ID: uuid.New(), Author: uuid.UUID(env.Self()), Lamport: c.clock + 1, Text: text}
+	s, err := sign(env, c.cid, c.clock+1, text)
+	if err != nil {
+		c.mu.Unlock()
+		return Message{}, err
+	}
+	m, _ := s.message(c.cid)
 	body := m.encode()
 	a, err := c.addLocked(&m, body, nil)
 	if err == nil && a.outcome != stored {
@@ -217,6 +243,27 @@ func (c *Chat) Post(text string) (Message, error) {
 		}
 	}
 	return m, nil
+}
+
+// sign makes the signed message of text at Lamport time l in community
+// cid, signed by env's key. The signature is checked before it is used: a
+// key that does not match it would make every other node drop our posts.
+func sign(env community.Env, cid community.ID, l uint64, text string) (signedMessage, error) {
+	pub := env.Key()
+	if len(pub) != ed25519.PublicKeySize {
+		return signedMessage{}, ErrNoKey
+	}
+	s := signedMessage{Key: PublicKey(pub), Lamport: l, Text: text}
+	sb := signedBytes(cid, s.Key, l, text)
+	sig := env.Sign(sb)
+	if sig == nil {
+		return signedMessage{}, ErrNoKey
+	}
+	if len(sig) != ed25519.SignatureSize || !ed25519.Verify(pub, sb, sig) {
+		return signedMessage{}, errors.New("chat: the node's signature does not verify with its key")
+	}
+	s.Sig = Signature(sig)
+	return s, nil
 }
 
 // History returns every message, in order, read from the file. It is

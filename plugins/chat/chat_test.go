@@ -208,3 +208,43 @@ func TestSubscribe(t *testing.T) {
 		}
 	})
 }
+
+// An idle room syncs less and less, down to one request per
+// MaxSyncInterval (32 s) a node instead of one per 2 s; a post brings its
+// author back to SyncInterval, and a node whose push was lost still gets
+// the message within MaxSyncInterval.
+func TestIdleRoomBacksOff(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		net, chats := room(t, coretest.Options{Nodes: 3, Latency: 10 * time.Millisecond})
+		net.WaitMembers("chat")
+		time.Sleep(3 * time.Minute) // backed off
+		var before [3]uint64
+		for i, c := range chats {
+			before[i] = c.Stats().SyncsSent
+		}
+		time.Sleep(10 * time.Minute)
+		for i, c := range chats {
+			n := c.Stats().SyncsSent - before[i]
+			t.Logf("node %d: %d sync requests in 10 idle minutes", i, n)
+			if n < 10 || n > 24 { // one per 29 to 35 s
+				t.Errorf("node %d: %d sync requests in 10 idle minutes, want one per MaxSyncInterval (18 or 19)", i, n)
+			}
+		}
+		// A post that reaches node 1 but not node 2 (stopped): node 2
+		// misses the push, and sync brings it once it is back.
+		net.Stop(2)
+		m, err := chats[0].Post("after a quiet while")
+		if err != nil {
+			t.Fatal(err)
+		}
+		net.Start(2)
+		took, err := net.WaitFor(time.Minute, func() error { return converged(net, chats, map[uuid.UUID]bool{m.ID: true}) })
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("the message missed by a push reached every node %v later", took)
+		if took > chat.DefaultMaxSyncInterval+chat.DefaultMaxSyncInterval/5 {
+			t.Errorf("took %v, want within MaxSyncInterval", took)
+		}
+	})
+}

@@ -41,7 +41,7 @@ func TestHugeLamportPushed(t *testing.T) {
 					func(i int) bool { return i == 2 })
 				net.WaitMembers(DefaultName)
 				mustPost(t, chats[0], "before")
-				m := forged(net.Node(2).ID, l, "lock")
+				m := bad[2].signed(l, "lock")
 				bad[2].push(t, net.Node(0).ID, m.encode())
 				time.Sleep(time.Second)
 				mustPost(t, chats[0], "after")
@@ -73,7 +73,7 @@ func TestHugeLamportThroughSync(t *testing.T) {
 				net, chats, bad := mixedRoom(t, coretest.Options{Nodes: 3, Latency: 10 * time.Millisecond}, Config{},
 					func(i int) bool { return i == 2 })
 				net.WaitMembers(DefaultName)
-				m := forged(net.Node(2).ID, l, "lock")
+				m := bad[2].signed(l, "lock")
 				body := m.encode()
 				bad[2].setAnswer(func(proto.ID) [][]byte { return [][]byte{body} })
 				time.Sleep(30 * time.Second)
@@ -130,8 +130,7 @@ func TestNewcomerReference(t *testing.T) {
 		for i := range 30 {
 			mustPost(t, chats[i%2], fmt.Sprint("honest ", i))
 		}
-		liar := net.Node(2).ID
-		lie := forged(liar, 1<<40, "from the future")
+		lie := bad[2].signed(1<<40, "from the future")
 		net.Start(3)
 		net.WaitMembers(DefaultName)
 		newcomer := net.Node(3).ID
@@ -205,7 +204,7 @@ func TestTwoLiarsBoundedByBudget(t *testing.T) {
 		net.WaitMembers(DefaultName)
 		victim := net.Node(0).ID
 		send := func(l uint64) Message {
-			m := forged(net.Node(1).ID, l, "vouched")
+			m := bad[1].signed(l, "vouched")
 			for i := 1; i < 3; i++ {
 				bad[i].claim(t, victim, l)
 			}
@@ -243,8 +242,8 @@ func TestLockedFileOpensUnlocked(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	old := Message{ID: uuid.New(), Author: uuid.New(), Lamport: 41, Text: "kept"}
-	lock := Message{ID: uuid.New(), Author: uuid.New(), Lamport: MaxLamport, Text: "lock"}
+	old := unsigned(uuid.New(), 41, "kept")
+	lock := unsigned(uuid.New(), MaxLamport, "lock")
 	err = db.Update(func(tx *bolt.Tx) error {
 		b, err := tx.CreateBucket(bucketMessages)
 		if err != nil {

@@ -12,7 +12,9 @@ import (
 const (
 	DefaultName         = "chat"
 	DefaultSyncInterval = 2 * time.Second
-	DefaultMaxPerRound  = 32
+	// DefaultMaxSyncInterval: an idle room syncs about twice a minute.
+	DefaultMaxSyncInterval = 32 * time.Second
+	DefaultMaxPerRound     = 32
 
 	// Retention: a phone keeps at most this much history.
 	DefaultMaxMessages = 10_000
@@ -46,8 +48,14 @@ type Config struct {
 	// Name is the community's name, hence the room. Default "chat".
 	Name string
 	// SyncInterval is how often the node sends a sync request to a random
-	// member (±10%). Default 2s.
+	// member (±10%) while the room is active. Default 2s.
 	SyncInterval time.Duration
+	// MaxSyncInterval bounds the interval of an idle room: every sync
+	// round that finds no new message and the same members doubles the
+	// interval up to it; any news brings it back to SyncInterval. Pushes
+	// carry new messages at once either way: sync repairs what was lost.
+	// Default 32s (at least SyncInterval).
+	MaxSyncInterval time.Duration
 	// MaxPerRound bounds the messages sent in answer to one sync request,
 	// and the answers accepted to one of ours beyond PeerRate. Default 32.
 	MaxPerRound int
@@ -106,6 +114,8 @@ func (c Config) withDefaults() (Config, error) {
 		return c, errors.New("chat: invalid community name " + c.Name)
 	}
 	def(&c.SyncInterval, DefaultSyncInterval)
+	def(&c.MaxSyncInterval, DefaultMaxSyncInterval)
+	c.MaxSyncInterval = max(c.MaxSyncInterval, c.SyncInterval)
 	def(&c.MaxPerRound, DefaultMaxPerRound)
 	def(&c.MaxMessages, DefaultMaxMessages)
 	def(&c.MaxBytes, DefaultMaxBytes)

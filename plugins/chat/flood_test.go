@@ -1,6 +1,8 @@
 package chat
 
 import (
+	"crypto/ed25519"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -8,8 +10,6 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
-
-	"github.com/google/uuid"
 
 	"github.com/walkie-p2p/walkie/core/coretest"
 	"github.com/walkie-p2p/walkie/proto"
@@ -28,9 +28,9 @@ type floodResult struct {
 // flood runs finding 2 on memnet: node 0 is an honest chat, nodes 1-4 are
 // members that each push 50 messages of 1,000 bytes a second to every
 // member for 60 s of fake time, and answer every sync request with 32 more.
-// author picks a flooder's author for its n-th message: its own peer ID
-// (the finding), or a fresh one for each message (authors are claims).
-func flood(t *testing.T, author func(self proto.ID, n int) proto.ID) floodResult {
+// Each flooder signs its messages with its own key (the finding), or, if
+// fresh, each with a fresh key (keys are free: a Sybil author a message).
+func flood(t *testing.T, fresh bool) floodResult {
 	var r floodResult
 	synctest.Test(t, func(t *testing.T) {
 		net, chats, bad := mixedRoom(t, coretest.Options{Nodes: 5, Latency: 10 * time.Millisecond}, Config{SyncInterval: DefaultSyncInterval},
@@ -42,9 +42,20 @@ func flood(t *testing.T, author func(self proto.ID, n int) proto.ID) floodResult
 		// The flooders date their messages by the second, so that the
 		// victim's clock never refuses them: only the quotas may.
 		lamport := func() uint64 { return 1 + uint64(time.Since(start)/time.Second) }
-		count := make([]atomic.Int64, 5) // the test pushes, the flooders' goroutines answer
+		// Each text is new: a signed message's ID derives from what it
+		// signs, so the same text at the same time is one message.
+		var n atomic.Int64 // the test pushes, the flooders' goroutines answer
 		junk := func(i int) []byte {
-			m := forged(author(net.Node(i).ID, int(count[i].Add(1))), lamport(), text)
+			text := fmt.Sprintf("%s%20d", text[20:], n.Add(1))
+			if !fresh {
+				m := bad[i].signed(lamport(), text)
+				return m.encode()
+			}
+			_, priv, err := ed25519.GenerateKey(nil)
+			if err != nil {
+				panic(err) // crypto/rand does not fail
+			}
+			m := signedBy(priv, lamport(), text)
 			return m.encode()
 		}
 		for i := 1; i < 5; i++ {
@@ -86,7 +97,7 @@ func flood(t *testing.T, author func(self proto.ID, n int) proto.ID) floodResult
 // Finding 2, after the fix: four members flooding a node for a minute grow
 // its history by at most 1 MB and the heap by at most 10 MB.
 func TestFloodBounded(t *testing.T) {
-	r := flood(t, func(self proto.ID, _ int) proto.ID { return self })
+	r := flood(t, false)
 	r.log(t)
 	if r.stored > 1<<20 {
 		t.Errorf("history grew by %d bytes in a minute, want at most 1 MiB", r.stored)
@@ -96,10 +107,10 @@ func TestFloodBounded(t *testing.T) {
 	}
 }
 
-// The same flood with a fresh author for every message (authors are
-// claims until messages are signed): the members' rates bound it instead.
-func TestFloodForgedAuthors(t *testing.T) {
-	r := flood(t, func(proto.ID, int) proto.ID { return proto.ID(uuid.New()) })
+// The same flood with a fresh key, hence a fresh author, for every message
+// (keys are free): the members' rates bound it instead.
+func TestFloodFreshKeys(t *testing.T) {
+	r := flood(t, true)
 	r.log(t)
 	if r.stored > 2<<20 {
 		t.Errorf("history grew by %d bytes in a minute, want at most 2 MiB", r.stored)

@@ -2,10 +2,12 @@ package chat
 
 import (
 	"context"
+	"errors"
 	"math/rand/v2"
 	"time"
 
 	"github.com/walkie-p2p/walkie/community"
+	"github.com/walkie-p2p/walkie/proto"
 )
 
 // addLocked stores m (body is its encoding) and tells the subscribers if
@@ -41,32 +43,36 @@ func (c *Chat) addLocked(m *Message, body []byte, jump *budget) (added, error) {
 
 // onMessage handles a message pushed by its author or sent by a sync. The
 // checks run cheapest first, and a message is counted under the first that
-// refuses it. A refused message is no error of the sender's datagram, so it
-// is not reported to the node (which would count it as a bad body).
+// refuses it. The signature is checked once the member's rate let the
+// message pass and we lack it, so that a member's datagrams cost at most
+// its rate in signature checks; the limits that know the author (the
+// clock, the author's rate and quota) only look at messages it signed.
+// A malformed body, one of another version and one whose signature does
+// not verify (a forged author, a relabelled copy) are reported to the node,
+// which logs them and counts a bad body; a message the limits refuse is no
+// error of the sender's datagram, so it is not reported.
 func (c *Chat) onMessage(_ context.Context, from community.Peer, body []byte) error {
-	m, err := decodeMessage(body)
+	s, err := decodeSigned(body)
 	if err != nil {
+		c.countVersion(err)
 		return err
 	}
+	m, signed := s.message(c.cid)
 	now := time.Now()
+	if ok, err := c.fromMember(from.ID, &m, now); !ok {
+		return err
+	}
+	// Outside the lock: it is the costly check.
+	if err := s.verify(&m, signed); err != nil {
+		c.mu.Lock()
+		c.stats.BadSignature++
+		c.mu.Unlock()
+		return err
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
 		return nil
-	}
-	// Whatever becomes of it, the message shows how far the member's room
-	// got: what lets a node far behind (new, or back from a partition)
-	// follow once two members agree.
-	c.gate.saw(from.ID, m.Lamport, now)
-	if !c.gate.fromMember(from.ID, m.Lamport, now) {
-		c.stats.PeerLimited++
-		return nil
-	}
-	if known, err := c.store.has(m.ID); err != nil || known {
-		if known {
-			c.stats.Duplicates++
-		}
-		return err
 	}
 	// The jump budget is spent only on a message within its author's rate,
 	// and the author's rate only on one within the clock's limits.
@@ -106,10 +112,60 @@ func (c *Chat) onMessage(_ context.Context, from community.Peer, body []byte) er
 	return nil
 }
 
+// fromMember runs the checks of a message from member id that need no
+// signature, and reports whether it goes on: the member's rate, and that
+// we lack it. An error is the store's.
+func (c *Chat) fromMember(id proto.ID, m *Message, now time.Time) (bool, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return false, nil
+	}
+	// Whatever becomes of it, the message shows how far the member's room
+	// got: what lets a node far behind (new, or back from a partition)
+	// follow once two members agree. A member can show any time with a
+	// message it signs itself, so an unchecked one shows no more.
+	c.gate.saw(id, m.Lamport, now)
+	if !c.gate.fromMember(id, m.Lamport, now) {
+		c.stats.PeerLimited++
+		return false, nil
+	}
+	// The ID is a hash of what is signed: a message we hold has exactly
+	// this text, time and key, whatever signature this copy carries.
+	known, err := c.store.has(m.ID)
+	if known {
+		c.stats.Duplicates++
+	}
+	return err == nil && !known, err
+}
+
+// countVersion counts err if it refuses a body of another version.
+func (c *Chat) countVersion(err error) {
+	var ve *VersionError
+	if errors.As(err, &ve) {
+		c.mu.Lock()
+		c.stats.OtherVersion++
+		c.mu.Unlock()
+	}
+}
+
+// onVersion1 returns the handler of a version 1 type: it counts the body
+// and reports it to the node, which logs the version and counts a bad
+// body. Version 1 cannot be told: it has no message that would say so.
+func (c *Chat) onVersion1(t community.Type) community.Handler {
+	return func(context.Context, community.Peer, []byte) error {
+		c.mu.Lock()
+		c.stats.Version1++
+		c.mu.Unlock()
+		return &VersionError{Type: t, Version: 1}
+	}
+}
+
 // onSync answers a sync request with the messages the requester lacks.
 func (c *Chat) onSync(_ context.Context, from community.Peer, body []byte) error {
 	req, err := decodeSyncRequest(body)
 	if err != nil {
+		c.countVersion(err)
 		return err
 	}
 	now := time.Now()
@@ -150,6 +206,7 @@ func (c *Chat) syncLoop(ctx context.Context) {
 	d := c.cfg.SyncInterval
 	t := time.NewTimer(d - d/10 + rand.N(d/5+1))
 	defer t.Stop()
+	var last activity
 	for {
 		select {
 		case <-ctx.Done():
@@ -157,8 +214,38 @@ func (c *Chat) syncLoop(ctx context.Context) {
 		case <-t.C:
 		}
 		c.syncOnce()
+		// A room where nothing happens needs no repair every round: each
+		// round that found the room as it was doubles the interval, up to
+		// MaxSyncInterval; a new message or member brings it back.
+		now := c.activity()
+		if now == last {
+			d = min(2*d, c.cfg.MaxSyncInterval)
+		} else {
+			d = c.cfg.SyncInterval
+		}
+		last = now
 		t.Reset(d - d/10 + rand.N(d/5+1))
 	}
+}
+
+// activity is what a sync round compares with the last one's: messages
+// stored or posted, and the members.
+type activity struct {
+	messages uint64
+	members  int
+	memberID community.ID // the lowest member's ID: another set of the same size shows here, mostly
+}
+
+// activity returns the room's activity now.
+func (c *Chat) activity() activity {
+	ms := c.env.Members()
+	c.mu.Lock()
+	a := activity{messages: c.stats.Received + c.stats.Posted, members: len(ms)}
+	c.mu.Unlock()
+	if len(ms) > 0 {
+		a.memberID = ms[0].ID
+	}
+	return a
 }
 
 // syncOnce sends one sync request to a random member.

@@ -1,7 +1,9 @@
 package chat
 
 import (
+	"bytes"
 	"context"
+	"crypto/ed25519"
 	"sync"
 	"testing"
 	"time"
@@ -14,21 +16,36 @@ import (
 )
 
 // hostile is a member of a chat room that speaks the wire format and none
-// of the rules: the tests make it send what they like. It ignores what it
-// receives, except that a sync request is answered with answer's bodies.
+// of the rules: the tests make it send what they like. It keeps the
+// messages it receives, and answers a sync request with answer's bodies.
 type hostile struct {
 	env    community.Env
 	mu     sync.Mutex
 	answer func(from proto.ID) [][]byte // nil: no answers
+	got    [][]byte                     // the message bodies received
 }
 
 func (h *hostile) Name() string { return DefaultName }
 
 func (h *hostile) Messages() []community.MessageSpec {
 	return []community.MessageSpec{
-		{Type: typeMessage, Name: "message", MaxSize: maxMessageBody, Handle: func(context.Context, community.Peer, []byte) error { return nil }},
+		{Type: typeMessage, Name: "message", MaxSize: maxMessageBody, Handle: h.onMessage},
 		{Type: typeSync, Name: "sync", MaxSize: maxSyncBody, Handle: h.onSync},
 	}
+}
+
+func (h *hostile) onMessage(_ context.Context, _ community.Peer, body []byte) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.got = append(h.got, bytes.Clone(body))
+	return nil
+}
+
+// received returns the message bodies received so far.
+func (h *hostile) received() [][]byte {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([][]byte(nil), h.got...)
 }
 
 func (h *hostile) Start(_ context.Context, env community.Env) error { h.env = env; return nil }
@@ -92,9 +109,40 @@ func mixedRoom(t *testing.T, opts coretest.Options, cfg Config, hostileAt func(i
 	return net, chats, bad
 }
 
-// forged is a message by author at Lamport time l with a fresh ID.
-func forged(author proto.ID, l uint64, text string) Message {
-	return Message{ID: uuid.New(), Author: uuid.UUID(author), Lamport: l, Text: text}
+// signed is a message of the member's own at Lamport time l, signed with
+// its node's key: as valid as an honest post, whatever its time.
+func (h *hostile) signed(l uint64, text string) Message {
+	cid := community.IDFromName(DefaultName)
+	s := signedMessage{Key: PublicKey(h.env.Key()), Lamport: l, Text: text}
+	s.Sig = Signature(h.env.Sign(signedBytes(cid, s.Key, l, text)))
+	m, _ := s.message(cid)
+	return m
+}
+
+// testKey returns test key number i (its seed is 32 bytes of i).
+func testKey(i byte) ed25519.PrivateKey {
+	return ed25519.NewKeyFromSeed(bytes.Repeat([]byte{i}, ed25519.SeedSize))
+}
+
+// signedBy is the message of text at Lamport time l in the default room,
+// signed with priv.
+func signedBy(priv ed25519.PrivateKey, l uint64, text string) Message {
+	return signedIn(community.IDFromName(DefaultName), priv, l, text)
+}
+
+// signedIn is the message of text at Lamport time l in community cid,
+// signed with priv.
+func signedIn(cid community.ID, priv ed25519.PrivateKey, l uint64, text string) Message {
+	s := signedMessage{Key: PublicKey(priv.Public().(ed25519.PublicKey)), Lamport: l, Text: text}
+	s.Sig = Signature(ed25519.Sign(priv, signedBytes(cid, s.Key, l, text)))
+	m, _ := s.message(cid)
+	return m
+}
+
+// unsigned is a version 1 message by author, as files of that version hold
+// them.
+func unsigned(author uuid.UUID, l uint64, text string) Message {
+	return Message{ID: uuid.New(), Author: author, Lamport: l, Text: text}
 }
 
 // holds reports whether c's history holds a message with id.

@@ -2,7 +2,9 @@ package chat
 
 import (
 	"bytes"
+	"crypto/ed25519"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"unicode/utf8"
@@ -16,24 +18,71 @@ import (
 // Limits of a message. They are part of the protocol: every body fits in one
 // datagram, so no message is ever fragmented or reassembled.
 const (
-	// MaxText is the longest text, in bytes of UTF-8.
+	// MaxText is the longest text, in bytes of UTF-8. A signed message
+	// with it takes 1,114 bytes, within the 1,194 a community body to an
+	// authenticated peer may take.
 	MaxText = 1000
 	// MaxLamport bounds Lamport times: 2^53, exact in a JSON number, and
 	// so large that no honest room reaches it, while a peer that sends a
 	// huge time cannot wrap our clock around.
 	MaxLamport = 1 << 53
-	// maxMessageBody is the largest encoded message: two 16-byte IDs, a
-	// uint64 and MaxText bytes of string, with their msgpack prefixes.
-	maxMessageBody = 1 + 2*(2+16) + 9 + 3 + MaxText
 )
 
-// Message is one chat message. Its order in a history is by Lamport time,
-// then author, then ID: a total order every node computes alike.
+// Message is one chat message as the history shows it. Its order in a
+// history is by Lamport time, then author, then ID: a total order every
+// node computes alike.
+//
+// A signed message (version 2) carries its author's key and signature;
+// Author and ID derive from what it signed (docs/protocol.md), so neither
+// can be claimed, and anybody who knows the room's name can check it. An
+// unsigned one is a version 1 message kept from before the upgrade: its
+// Author and ID are what its sender claimed, and it stays on this node
+// (sync never offers it).
 type Message struct {
-	ID      uuid.UUID `json:"id"`      // random (UUIDv4), chosen by the author
-	Author  uuid.UUID `json:"author"`  // the author's peer ID
+	ID      uuid.UUID `json:"id"`      // signed: from the signed bytes; unsigned: the sender's claim
+	Author  uuid.UUID `json:"author"`  // the author's peer ID: signed, community.IDFromKey(Key)
 	Lamport uint64    `json:"lamport"` // the author's Lamport time when posting
 	Text    string    `json:"text"`
+	Signed  bool      `json:"signed"`       // a version 2 message, checked when it arrived
+	Key     PublicKey `json:"key,omitzero"` // the author's Ed25519 key; zero when unsigned
+	Sig     Signature `json:"sig,omitzero"` // the author's signature; zero when unsigned
+}
+
+// PublicKey is an Ed25519 public key, shown in JSON as 64 hex digits.
+type PublicKey [ed25519.PublicKeySize]byte
+
+// Signature is an Ed25519 signature, shown in JSON as 128 hex digits.
+type Signature [ed25519.SignatureSize]byte
+
+// MarshalText implements encoding.TextMarshaler: hex.
+func (k PublicKey) MarshalText() ([]byte, error) { return hex.AppendEncode(nil, k[:]), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler: 64 hex digits.
+func (k *PublicKey) UnmarshalText(b []byte) error { return unhex(k[:], b) }
+
+// MarshalText implements encoding.TextMarshaler: hex.
+func (s Signature) MarshalText() ([]byte, error) { return hex.AppendEncode(nil, s[:]), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler: 128 hex digits.
+func (s *Signature) UnmarshalText(b []byte) error { return unhex(s[:], b) }
+
+// unhex decodes exactly len(dst) bytes of hex.
+func unhex(dst, src []byte) error {
+	if len(src) != 2*len(dst) {
+		return fmt.Errorf("chat: want %d hex digits", 2*len(dst))
+	}
+	_, err := hex.Decode(dst, src)
+	return err
+}
+
+// encode returns m's body: signed, as version 2 sends it, or unsigned, as
+// version 1 stored it.
+func (m *Message) encode() []byte {
+	if !m.Signed {
+		return m.encodeV1()
+	}
+	s := signedMessage{Key: m.Key, Lamport: m.Lamport, Text: m.Text, Sig: m.Sig}
+	return s.encode()
 }
 
 // Errors about a message's content. ErrBadText wraps the others, so that an
@@ -77,13 +126,39 @@ func (m *Message) less(n *Message) bool {
 	return bytes.Compare(a[:], b[:]) < 0
 }
 
-// encode returns the message's body: the msgpack array [id bin (16 bytes), author
-// bin (16 bytes), lamport uint, text str].
-func (m *Message) encode() []byte {
+// errBadBody says a body is well-formed msgpack but not a well-formed
+// message. It is a community.ErrMalformed, like what community.Decode
+// returns for a body that is not even that.
+var errBadBody = fmt.Errorf("chat: malformed message: %w", community.ErrMalformed)
+
+// decodeStored reads a message of the history of community cid: a signed
+// one (version 2), or an unsigned one kept from version 1. Signatures were
+// checked when the messages arrived, not again.
+func decodeStored(cid community.ID, b []byte) (Message, error) {
+	if len(b) > 0 && b[0] == 0x94 { // version 1: an array of 4
+		return decodeV1(b)
+	}
+	s, err := decodeSigned(b)
+	if err != nil {
+		return Message{}, err
+	}
+	m, _ := s.message(cid)
+	return m, nil
+}
+
+// isSigned reports whether a stored body is a signed message, by its first
+// two bytes (an array of 5, version 2); the others stay on this node.
+func isSigned(b []byte) bool {
+	return len(b) > 1 && b[0] == 0x95 && b[1] == Version
+}
+
+// encodeV1 returns m's body as version 1 wrote it: the msgpack array [id
+// bin (16 bytes), author bin (16 bytes), lamport uint, text str]. Only
+// files of that version, and tests, hold such bodies.
+func (m *Message) encodeV1() []byte {
 	var buf bytes.Buffer
-	buf.Grow(maxMessageBody)
+	buf.Grow(maxMessageBodyV1)
 	e := msgpack.NewEncoder(&buf)
-	// Writes to a bytes.Buffer cannot fail.
 	_ = e.EncodeArrayLen(4)
 	_ = e.EncodeBytes(m.ID[:])
 	_ = e.EncodeBytes(m.Author[:])
@@ -92,28 +167,23 @@ func (m *Message) encode() []byte {
 	return buf.Bytes()
 }
 
-// errBadBody says a body is well-formed msgpack but not a well-formed
-// message. It is a community.ErrMalformed, like what community.Decode
-// returns for a body that is not even that.
-var errBadBody = fmt.Errorf("chat: malformed message: %w", community.ErrMalformed)
-
-// messageBody is a message as its body carries it: msgpack/v5 reads a
-// struct from an array of exactly its fields.
-type messageBody struct {
+// messageV1 is a version 1 message as its body carries it: msgpack/v5
+// reads a struct from an array of exactly its fields.
+type messageV1 struct {
 	ID, Author []byte
 	Lamport    uint64
 	Text       string
 }
 
-// decodeMessage parses and checks a message body: exact lengths, a Lamport
-// time in 1..MaxLamport, a valid text, the canonical encoding, no trailing
-// bytes.
-func decodeMessage(b []byte) (Message, error) {
+// decodeV1 parses and checks a version 1 body, as version 1 did: exact
+// lengths, a Lamport time in 1..MaxLamport, a valid text, the canonical
+// encoding, no trailing bytes. The message is unsigned.
+func decodeV1(b []byte) (Message, error) {
 	var m Message
-	if len(b) > maxMessageBody {
+	if len(b) > maxMessageBodyV1 {
 		return m, errBadBody
 	}
-	var w messageBody
+	var w messageV1
 	if err := community.Decode(b, &w); err != nil {
 		return m, err
 	}
@@ -126,11 +196,7 @@ func decodeMessage(b []byte) (Message, error) {
 	if err := checkText(m.Text); err != nil {
 		return Message{}, err
 	}
-	// One encoding per message: msgpack allows several (a small number in
-	// 8 bytes, a short string with a long prefix, a bin for the text, a map
-	// for the array), and the decoder takes them all; accepting only ours
-	// keeps the stored bytes and the fuzz round trip exact.
-	if !bytes.Equal(m.encode(), b) {
+	if !bytes.Equal(m.encodeV1(), b) {
 		return Message{}, errBadBody
 	}
 	return m, nil

@@ -10,13 +10,17 @@ import (
 
 	"github.com/google/uuid"
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/walkie-p2p/walkie/community"
 )
 
 // StoreFile is the name of the history database inside Config.Dir.
 const StoreFile = "chat.db"
 
 // Buckets of chat.db. Version 1 had only messages; version 2 adds the
-// others, built from it when an old file opens (migrate).
+// others, built from it when an old file opens (migrate). A message's
+// encoding is its body: signed (chat protocol version 2), or unsigned, as
+// chat protocol version 1 stored it; both versions of the file hold either.
 var (
 	bucketMessages = []byte("messages") // order key (Message.key) -> encoded message
 	bucketIDs      = []byte("ids")      // message ID -> 1: what we hold (bbolt's Get cannot tell an empty value from none)
@@ -55,7 +59,8 @@ const batch = 1000
 // sync answer) survives a kill -9 or a power cut.
 type store struct {
 	db  *bolt.DB
-	lim Config // the retention and quota fields
+	lim Config       // the retention and quota fields
+	cid community.ID // the room's: signed messages' IDs derive from it
 }
 
 // meta is the meta bucket's contents.
@@ -115,7 +120,7 @@ func openStore(dir string, lim Config) (*store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("chat: opening %s: %w", path, err)
 	}
-	s := &store{db: db, lim: lim}
+	s := &store{db: db, lim: lim, cid: community.IDFromName(lim.Name)}
 	if err := s.migrate(); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("chat: reading %s: %w", path, err)
@@ -126,9 +131,9 @@ func openStore(dir string, lim Config) (*store, error) {
 // migrate builds the version 2 buckets from the messages of an older file
 // (or creates them in a new one), in batches. It starts over if a previous
 // run was cut short: the version is written last. Every message is kept,
-// but for records that do not decode (only damage outside walkie makes
-// them; peers send them again) and poisoned ones. Retention applies from
-// the next write on.
+// unsigned ones too, but for records that do not decode (only damage
+// outside walkie makes them; peers send them again) and poisoned ones.
+// Retention applies from the next write on.
 func (s *store) migrate() error {
 	var version uint64
 	err := s.db.Update(func(tx *bolt.Tx) error {
@@ -173,7 +178,7 @@ func (s *store) migrate() error {
 			for ; k != nil && n < batch; k, v = c.Next() {
 				n++
 				after = bytes.Clone(k)
-				m, err := decodeMessage(v)
+				m, err := decodeStored(s.cid, v)
 				if err != nil || m.Lamport > poisoned || len(k) != keyLen || !bytes.Equal(k, keyOf(&m)) {
 					drop = append(drop, after)
 					continue
@@ -274,7 +279,7 @@ func (s *store) page(before []byte, limit int) (msgs []Message, more bool, err e
 			k, v = c.Prev()
 		}
 		for ; k != nil && len(msgs) < limit; k, v = c.Prev() {
-			if m, err := decodeMessage(v); err == nil {
+			if m, err := decodeStored(s.cid, v); err == nil {
 				msgs = append(msgs, m)
 			}
 		}
@@ -292,7 +297,7 @@ func (s *store) all() ([]Message, error) {
 	var msgs []Message
 	err := s.db.View(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketMessages).ForEach(func(_, v []byte) error {
-			if m, err := decodeMessage(v); err == nil {
+			if m, err := decodeStored(s.cid, v); err == nil {
 				msgs = append(msgs, m)
 			}
 			return nil

@@ -1,6 +1,8 @@
 package chat
 
 import (
+	"bytes"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"os"
@@ -13,7 +15,19 @@ import (
 
 	"github.com/google/uuid"
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/walkie-p2p/walkie/community"
 )
+
+// shaped is a signed message as the store sees it, of the size of one, by
+// the author whose key is 32 bytes of author, with a signature of nobody:
+// the store never checks signatures (they were checked on arrival), and
+// tests of sizes need thousands of messages.
+func shaped(author byte, l uint64, text string) Message {
+	s := signedMessage{Key: PublicKey(bytes.Repeat([]byte{author}, 32)), Lamport: l, Text: text}
+	m, _ := s.message(community.IDFromName(DefaultName))
+	return m
+}
 
 // mustAdd adds m to s at time now and returns what add did.
 func mustAdd(t *testing.T, s *store, m Message, now time.Time) added {
@@ -173,30 +187,35 @@ func TestRetentionAge(t *testing.T) {
 }
 
 // An author over its quota loses its oldest messages first; a message older
-// than all it keeps is refused; other authors keep theirs.
+// than all it keeps is refused; other authors keep theirs. The author is
+// the signer: the key's peer ID.
 func TestAuthorQuota(t *testing.T) {
 	cfg := roomy(t.TempDir())
 	cfg.MaxAuthorMessages = 3
 	s := testStore(t, cfg)
-	a, b := uuid.New(), uuid.New()
-	mustAdd(t, s, Message{ID: uuid.New(), Author: b, Lamport: 1, Text: "b"}, time.Now())
+	a, b := testKey(1), testKey(2)
+	mustAdd(t, s, signedBy(b, 1, "b"), time.Now())
 	var evicted int
 	for l := range uint64(5) {
-		evicted += len(mustAdd(t, s, Message{ID: uuid.New(), Author: a, Lamport: l + 2, Text: "a"}, time.Now()).evicted)
+		evicted += len(mustAdd(t, s, signedBy(a, l+2, "a"), time.Now()).evicted)
 	}
 	if l := lamports(t, s); !slices.Equal(l, []uint64{1, 4, 5, 6}) || evicted != 2 {
 		t.Errorf("history %v, %d evicted; want b's 1 and a's 4..6, 2 evicted", l, evicted)
 	}
-	if r := mustAdd(t, s, Message{ID: uuid.New(), Author: a, Lamport: 3, Text: "a"}, time.Now()); r.outcome != overQuota {
+	if r := mustAdd(t, s, signedBy(a, 3, "a"), time.Now()); r.outcome != overQuota {
 		t.Errorf("a's message older than all it keeps: %+v, want overQuota", r)
 	}
+	// An unsigned message kept from version 1 counts for the author it
+	// names, as it did.
+	if r := mustAdd(t, s, unsigned(uuid.UUID(community.IDFromKey(a.Public().(ed25519.PublicKey))), 7, "a, unsigned"), time.Now()); r.outcome != stored || len(r.evicted) != 1 {
+		t.Errorf("an unsigned message of a's: %+v, want stored, a's oldest evicted", r)
+	}
 	cfg = roomy(t.TempDir())
-	m := Message{ID: uuid.New(), Author: a, Lamport: 1, Text: "0123456789"}
+	m := signedBy(a, 1, "0123456789")
 	cfg.MaxAuthorBytes = int64(2 * len(m.encode()))
 	s = testStore(t, cfg)
 	for l := range uint64(3) {
-		m.ID, m.Lamport = uuid.New(), l+1
-		mustAdd(t, s, m, time.Now())
+		mustAdd(t, s, signedBy(a, l+1, "0123456789"), time.Now())
 	}
 	if l := lamports(t, s); !slices.Equal(l, []uint64{2, 3}) {
 		t.Errorf("by bytes: %v, want 2, 3", l)
@@ -262,14 +281,8 @@ func TestStoreSizeAtCap(t *testing.T) {
 	for _, size := range []int{100, MaxText} {
 		cfg, _ := Config{Dir: t.TempDir()}.withDefaults()
 		s := testStore(t, cfg)
-		authors := make([]uuid.UUID, 20)
-		for i := range authors {
-			authors[i] = uuid.New()
-		}
 		text := strings.Repeat("x", size)
-		msg := func(i int) Message {
-			return Message{ID: uuid.New(), Author: authors[i%len(authors)], Lamport: uint64(i + 1), Text: text}
-		}
+		msg := func(i int) Message { return shaped(byte(i%20), uint64(i+1), text) }
 		first := msg(0)
 		full := min(DefaultMaxMessages, DefaultMaxBytes/len(first.encode()))
 		var fast []Message // to the cap in one transaction, as if it had run for long
@@ -321,9 +334,8 @@ func TestHeapIndependentOfHistory(t *testing.T) {
 		}
 		s.db.NoSync = true
 		msgs := make([]Message, n)
-		author := uuid.New()
 		for i := range msgs {
-			msgs[i] = Message{ID: uuid.New(), Author: author, Lamport: uint64(i + 1), Text: strings.Repeat("x", 400)}
+			msgs[i] = shaped(1, uint64(i+1), strings.Repeat("x", 400))
 		}
 		fill(t, s, msgs)
 		s.close()

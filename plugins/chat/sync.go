@@ -31,9 +31,9 @@ const (
 	bloomHashes      = 4
 	minFilterBytes   = 8
 	maxFilterBytes   = maxSliceMessages * bitsPerMessage / 8 // 1024
-	// maxSyncBody is the largest encoded sync request: array header, two
-	// uint64, a uint32, and the filter with its bin16 prefix.
-	maxSyncBody = 1 + 2*9 + 5 + 3 + maxFilterBytes
+	// maxSyncBody is the largest encoded sync request: array header, the
+	// version, two uint64, a uint32, and the filter with its bin16 prefix.
+	maxSyncBody = 1 + 1 + 2*9 + 5 + 3 + maxFilterBytes
 )
 
 // syncRequest is a summary of the sender's messages with Lamport times in
@@ -141,14 +141,16 @@ func (s *store) newSyncRequest(refused []idAt) (*syncRequest, error) {
 	return r, nil
 }
 
-// missing returns, oldest first, the encodings of up to limit messages of
-// the store in the request's range that its filter does not hold.
+// missing returns, oldest first, the encodings of up to limit signed
+// messages of the store in the request's range that its filter does not
+// hold. Unsigned messages (kept from version 1) are never offered: nobody
+// could check who wrote them, and no node of this version would take them.
 func (s *store) missing(r *syncRequest, limit int) ([][]byte, error) {
 	var out [][]byte
 	err := s.db.View(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketMessages).Cursor()
 		for k, v := c.Seek(be64(r.Lo)); k != nil && keyLamport(k) <= r.Hi && len(out) < limit; k, v = c.Next() {
-			if !r.has(uuid.UUID(keyID(k))) {
+			if isSigned(v) && !r.has(uuid.UUID(keyID(k))) {
 				out = append(out, bytes.Clone(v))
 			}
 		}
@@ -167,11 +169,13 @@ func (r *syncRequest) announced() uint64 {
 	return r.Lo
 }
 
-// encode returns the request's body: the msgpack array [lo, hi, salt, bits].
+// encode returns the request's body: the msgpack array [version, lo, hi,
+// salt, bits].
 func (r *syncRequest) encode() []byte {
 	var buf bytes.Buffer
 	e := msgpack.NewEncoder(&buf)
-	_ = e.EncodeArrayLen(4)
+	_ = e.EncodeArrayLen(5)
+	_ = e.EncodeUint(Version)
 	_ = e.EncodeUint(r.Lo)
 	_ = e.EncodeUint(r.Hi)
 	_ = e.EncodeUint(uint64(r.Salt))
@@ -194,17 +198,19 @@ func decodeSyncRequest(b []byte) (*syncRequest, error) {
 	return &r, nil
 }
 
-// DecodeMsgpack reads a request in the forms encode writes, as chat always
-// has: a fixarray of four, unsigned integers of any width (the salt within
-// 32 bits), and a bin8 or bin16 filter. msgpack/v5 alone would take more
+// DecodeMsgpack reads the version first, and refuses a request of another
+// version by that number; then the forms encode writes, as chat always
+// has: a fixarray, unsigned integers of any width (the salt within 32
+// bits), and a bin8 or bin16 filter. msgpack/v5 alone would take more
 // forms (signed integers, nil, a string filter), each a second encoding.
 // community.Decode calls it once every length in the body is bounded.
 func (r *syncRequest) DecodeMsgpack(d *msgpack.Decoder) error {
-	if err := peek(d, func(c byte) bool { return c == msgpcode.FixedArrayLow|4 }); err != nil {
+	fixed := peek(d, func(c byte) bool { return c == msgpcode.FixedArrayLow|5 }) == nil
+	if err := readVersion(d, typeSync, 5); err != nil {
 		return err
 	}
-	if _, err := d.DecodeArrayLen(); err != nil {
-		return err
+	if !fixed {
+		return errBadBody
 	}
 	var salt uint64
 	for _, p := range [...]*uint64{&r.Lo, &r.Hi, &salt} {

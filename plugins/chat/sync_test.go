@@ -1,6 +1,8 @@
 package chat
 
 import (
+	"crypto/ed25519"
+	"fmt"
 	"maps"
 	"slices"
 	"testing"
@@ -10,13 +12,13 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// history makes n messages by 3 authors with Lamport times that repeat
-// (concurrent posts), in history order.
+// history makes n signed messages by 3 authors with Lamport times that
+// repeat (concurrent posts), in history order.
 func history(n int) []Message {
-	authors := []uuid.UUID{uuid.New(), uuid.New(), uuid.New()}
+	keys := []ed25519.PrivateKey{testKey(1), testKey(2), testKey(3)}
 	msgs := make([]Message, n)
 	for i := range msgs {
-		msgs[i] = Message{ID: uuid.New(), Author: authors[i%3], Lamport: uint64(1 + i/2), Text: "x"}
+		msgs[i] = signedBy(keys[i%3], uint64(1+i/2), fmt.Sprint("x", i))
 	}
 	slices.SortFunc(msgs, func(a, b Message) int {
 		if a.less(&b) {
@@ -197,7 +199,11 @@ func TestSyncRounds(t *testing.T) {
 		}
 		sent += len(got)
 		for _, b := range got {
-			m, err := decodeMessage(b)
+			w, err := decodeSigned(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, err := w.open(dst.cid)
 			if err != nil {
 				t.Fatal(err)
 			}

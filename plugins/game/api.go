@@ -1,6 +1,7 @@
 package game
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
 	"time"
@@ -12,28 +13,44 @@ import (
 	"github.com/walkie-p2p/walkie/proto"
 )
 
-// apiMaxRequest bounds a POST body; the largest valid one is under 200
-// bytes.
-const apiMaxRequest = 4 << 10
+// Limits of the API.
+const (
+	apiMaxRequest  = 4 << 10          // bytes of a POST body; the largest valid one is under 200
+	streamKeepOpen = 15 * time.Second // between keep-alive comments of a silent stream
+)
 
 var _ community.APIServer = (*Community)(nil)
 
 // API returns the game's local HTTP API (community.APIServer), for an app on
 // the node's -http address; NAME is the community's Name, "game" by
-// default. A game served by a plugin (AutoPlay, a bot) has no API on the
-// node.
+// default. A game served by a plugin (plugins/examples/gameplugin) serves
+// the same API through the node.
 //
 //	POST /api/NAME/challenge {"peer": "<peer id>"}                 -> 200 {"game": "<game id>"}
 //	POST /api/NAME/move      {"game": "<game id>", "move": "rock"} -> 200 the game
 //	GET  /api/NAME/games     -> 200 {"games": [...]}, newest first
 //	GET  /api/NAME/scores    -> 200 {"scores": [...]}
+//	GET  /api/NAME/stream    -> server-sent events, from now on (Subscribe):
+//	                            "challenge", "move" and "result", each with
+//	                            data {"game": <the game after the change>},
+//	                            "result" also with "score": the record
+//	                            against that opponent; a keep-alive comment
+//	                            every 15 s
+//
+// A game is {"id", "peer", "challenger", "started", "played",
+// "opponent_played", "mine", "theirs", "result", "reason"} (apiGame); a
+// score {"peer", "wins", "losses", "draws"}. A stream counts against the
+// node's cap on open streams (httpjson.MaxStreams, shared by every
+// community) and is cut off when one write takes longer than
+// httpjson.StreamWriteTimeout, or when its client falls 64 events behind:
+// then the client reads /games again.
 //
 // Errors are JSON {"error": "..."}: 400 for bad JSON (unknown fields
 // included), a bad peer or game ID, a bad move, or a peer that is not a
 // member; 404 for an unknown game or path; 405 for a wrong method; 409 for
 // a move in a finished game or a second move; 415 for a POST that is not
 // application/json; 429 for too many open games; 503 before the community
-// runs.
+// runs, and while too many streams are open.
 func (c *Community) API() http.Handler {
 	root := "/api/" + c.Name()
 	mux := http.NewServeMux()
@@ -90,23 +107,21 @@ func (c *Community) API() http.Handler {
 		httpjson.Write(w, http.StatusOK, map[string]any{"games": out})
 	})
 	mux.HandleFunc("GET "+root+"/scores", func(w http.ResponseWriter, r *http.Request) {
-		type score struct {
-			Peer   string `json:"peer"`
-			Wins   int    `json:"wins"`
-			Losses int    `json:"losses"`
-			Draws  int    `json:"draws"`
-		}
 		scores := c.Scores()
-		out := make([]score, len(scores))
+		out := make([]apiScore, len(scores))
 		for i, s := range scores {
-			out[i] = score{s.Peer.String(), s.Wins, s.Losses, s.Draws}
+			out[i] = scoreView(s)
 		}
 		httpjson.Write(w, http.StatusOK, map[string]any{"scores": out})
 	})
+	// Its own cap on streams, for when it is served outside a node; in a
+	// node the node's cap applies (httpjson.OpenStream).
+	streams := httpjson.NewStreams(httpjson.MaxStreams, httpjson.StreamWriteTimeout)
+	mux.HandleFunc("GET "+root+"/stream", func(w http.ResponseWriter, r *http.Request) { c.stream(w, r, streams) })
 	// The catch-alls keep the answers JSON: a wrong method on a known path
 	// is 405 with Allow, anything else 404.
 	allow := map[string]string{root + "/challenge": "POST", root + "/move": "POST",
-		root + "/games": "GET, HEAD", root + "/scores": "GET, HEAD"}
+		root + "/games": "GET, HEAD", root + "/scores": "GET, HEAD", root + "/stream": "GET, HEAD"}
 	other := func(w http.ResponseWriter, r *http.Request) {
 		if a, ok := allow[r.URL.Path]; ok {
 			w.Header().Set("Allow", a)
@@ -139,6 +154,68 @@ func apiView(g Game) apiGame {
 	return apiGame{ID: g.ID.String(), Peer: g.Peer.String(), Challenger: g.Challenger, Started: g.Started,
 		Played: g.Played, OpponentPlayed: g.Opponent, Mine: g.Mine.String(), Theirs: g.Theirs.String(),
 		Result: string(g.Result), Reason: g.Reason}
+}
+
+// apiScore is a score as the API, and the score table's file, show it.
+type apiScore struct {
+	Peer   string `json:"peer"`
+	Wins   int    `json:"wins"`
+	Losses int    `json:"losses"`
+	Draws  int    `json:"draws"`
+}
+
+func scoreView(s Score) apiScore { return apiScore{s.Peer.String(), s.Wins, s.Losses, s.Draws} }
+
+// apiEvent is the data of a stream's event.
+type apiEvent struct {
+	Game  apiGame   `json:"game"`
+	Score *apiScore `json:"score,omitempty"` // result events only
+}
+
+// stream sends every change of a game as a server-sent event until the
+// client goes, the node's HTTP server shuts down (both end r.Context()),
+// the community closes, the client falls too far behind (then it should
+// read /games again and reconnect) or stops reading (a write takes longer
+// than the stream's write timeout). streams is the API's own cap, for when
+// no node's cap is in r's context (httpjson.OpenStream).
+func (c *Community) stream(w http.ResponseWriter, r *http.Request, streams *httpjson.Streams) {
+	st, ok := httpjson.OpenStream(w, r, streams)
+	if !ok {
+		return
+	}
+	defer st.Close()
+	// Subscribe before the opening line: a client that reads /games once
+	// it has read it misses nothing.
+	events, stop := c.Subscribe()
+	defer stop()
+	if st.Comment("walkie game") != nil {
+		return
+	}
+	tick := time.NewTicker(streamKeepOpen)
+	defer tick.Stop()
+	for {
+		var err error
+		select {
+		case <-r.Context().Done():
+			return
+		case <-tick.C:
+			err = st.Comment("keep-alive") // proxies close silent streams
+		case ev, ok := <-events:
+			if !ok {
+				return
+			}
+			data := apiEvent{Game: apiView(ev.Game)}
+			if ev.Kind == EventResult {
+				s := scoreView(ev.Score)
+				data.Score = &s
+			}
+			b, _ := json.Marshal(data)
+			err = st.Event("", string(ev.Kind), b)
+		}
+		if err != nil {
+			return
+		}
+	}
 }
 
 // apiStatus maps an error of the game API to an HTTP status.

@@ -44,19 +44,37 @@
 // a version 1 node drops ours as unknown types, and we answer its messages
 // with a version 1 reject that voids its game.
 //
+// # Members
+//
+// Only peers that proved their key are members (Policy): a commitment binds
+// the player's peer ID, which is the player's own only once it derives
+// from a proven key. A peer of the release before keys is no member: it
+// cannot be challenged, and its messages never reach the game.
+//
 // # API
 //
 // Challenge and Play drive a game; Games lists the open and recent ones,
 // Scores the wins, losses and draws per opponent (void games count for
-// nobody). API serves them over HTTP; the node mounts it at /api/game.
+// nobody), and Subscribe delivers every change as it happens (a challenge,
+// a move, a result). API serves them over HTTP, with a stream of events;
+// the node mounts it at /api/game.
+//
+// # Scores on disk
+//
+// A community made with Load keeps its score table in Config.Dir/scores.json
+// (the node's DATA/game/scores.json), written atomically after every game
+// that scores, and reads it back at the next Load. New keeps it in memory
+// only.
 package game
 
 import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -71,9 +89,11 @@ type Config struct {
 	Retry   time.Duration // resend interval while waiting on the opponent; default 2 s
 	Rand    io.Reader     // nonces and game IDs; default crypto/rand
 	// AutoPlay answers every invite at once with a random move: a bot to
-	// play against, for a game served out-of-process where no user can
-	// call Play.
+	// play against (gameplugin -bot), where nobody calls Play.
 	AutoPlay bool
+	// Dir is the directory of the score table (ScoresFile), for Load; ""
+	// with New, which keeps the table in memory.
+	Dir string
 }
 
 // Limits on what a peer can make us hold.
@@ -106,12 +126,30 @@ type Community struct {
 	finished []GameID // oldest first, for eviction
 	scores   map[proto.ID]*Score
 	rejected map[string]int
+	subs     map[chan Event]struct{} // Subscribe's
+	closed   bool
 	cancel   context.CancelFunc
 	done     chan struct{}
+
+	// With a Dir: the score table changed since the last save (one
+	// pending signal), and the last save failed. Only the loop, and
+	// Close after it, use unsaved.
+	dirty   chan struct{}
+	unsaved bool
 }
 
-// New returns a game community.
+// New returns a game community that keeps its scores in memory only; Load
+// keeps them in a file. cfg.Dir must be empty: New panics otherwise, since
+// a table that was meant to be kept would be lost.
 func New(cfg Config) *Community {
+	if cfg.Dir != "" {
+		panic("game: New with Config.Dir; use Load, which reads the score table")
+	}
+	return newCommunity(cfg)
+}
+
+// newCommunity returns a community with cfg's defaults and empty tables.
+func newCommunity(cfg Config) *Community {
 	if cfg.Name == "" {
 		cfg.Name = "game"
 	}
@@ -129,11 +167,17 @@ func New(cfg Config) *Community {
 		games:    make(map[GameID]*game),
 		scores:   make(map[proto.ID]*Score),
 		rejected: make(map[string]int),
+		subs:     make(map[chan Event]struct{}),
 	}
 }
 
 // Name implements community.Community.
 func (c *Community) Name() string { return c.cfg.Name }
+
+// Policy implements community.PolicyHolder: only members that proved their
+// key play. A commitment binds the player's peer ID, and only a key makes
+// that ID the player's own: an unauthenticated peer's ID is a claim.
+func (c *Community) Policy() community.Policy { return community.Policy{Authenticated: true} }
 
 // Messages implements community.Community.
 func (c *Community) Messages() []community.MessageSpec {
@@ -167,14 +211,33 @@ func (c *Community) Start(ctx context.Context, env community.Env) error {
 	return nil
 }
 
-// Close implements community.Community.
+// Close implements community.Community: it ends every subscription and,
+// with a Dir, saves the score table if a save is pending.
 func (c *Community) Close() error {
 	c.mu.Lock()
 	cancel, done := c.cancel, c.done
+	c.closed = true
+	for ch := range c.subs {
+		close(ch)
+	}
+	clear(c.subs)
 	c.mu.Unlock()
 	if cancel != nil {
 		cancel()
 		<-done
+	}
+	if c.dirty != nil {
+		select {
+		case <-c.dirty:
+			c.saveScores()
+		default:
+			if c.unsaved {
+				c.saveScores()
+			}
+		}
+		if c.unsaved {
+			return fmt.Errorf("game: the score table %s could not be saved: the last games' scores are not on disk", filepath.Join(c.cfg.Dir, ScoresFile))
+		}
 	}
 	return nil
 }
@@ -204,6 +267,7 @@ func (c *Community) Challenge(peer proto.ID) (GameID, error) {
 	now := time.Now()
 	g := &game{id: id, peer: peer, challenger: true, started: now, deadline: now.Add(c.cfg.Timeout)}
 	c.games[id] = g
+	c.publish(EventChallenge, g)
 	out.add(peer, TypeInvite, &Message{Game: id})
 	return id, nil
 }
@@ -238,6 +302,7 @@ func (c *Community) commit(g *game, m Move, out *outbox) error {
 	g.mine, g.committed = m, true
 	g.hash = Commitment(g.id, c.env.Self(), m, g.nonce)
 	g.deadline = time.Now().Add(c.cfg.Timeout)
+	c.publish(EventMove, g)
 	out.add(g.peer, TypeCommit, &Message{Game: g.id, Hash: g.hash})
 	if r := c.maybeReveal(g, out); r != "" {
 		c.rejected[r]++
@@ -325,6 +390,10 @@ func (c *Community) finish(g *game, r Result, reason string) {
 	case Draw:
 		s.Draws++
 	}
+	if r != Void {
+		c.markScored()
+	}
+	c.publish(EventResult, g)
 	c.finished = append(c.finished, g.id)
 	if len(c.finished) > maxFinished {
 		delete(c.games, c.finished[0])

@@ -124,6 +124,7 @@ func (c *Community) apply(from proto.ID, t community.Type, data []byte, out *out
 		now := time.Now()
 		g := &game{id: b.Game, peer: from, started: now, deadline: now.Add(c.cfg.Timeout)}
 		c.games[b.Game] = g
+		c.publish(EventChallenge, g)
 		if c.cfg.AutoPlay {
 			c.autoPlay(g, out)
 		}
@@ -147,6 +148,7 @@ func (c *Community) apply(from proto.ID, t community.Type, data []byte, out *out
 		}
 		g.theirHash, g.theirCommitted = b.Hash, true
 		g.deadline = time.Now().Add(c.cfg.Timeout)
+		c.publish(EventMove, g)
 		return c.maybeReveal(g, out)
 	case TypeReveal:
 		switch {

@@ -8,7 +8,9 @@ import (
 	"github.com/walkie-p2p/walkie/proto"
 )
 
-// loop resends and times out games every Retry until ctx ends.
+// loop resends and times out games every Retry until ctx ends, and saves
+// the score table (with a Dir) when a game scored; a failed save is tried
+// again at the next tick.
 func (c *Community) loop(ctx context.Context) {
 	defer close(c.done)
 	t := time.NewTicker(c.cfg.Retry)
@@ -17,8 +19,13 @@ func (c *Community) loop(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
+		case <-c.dirty: // nil without a Dir: never ready
+			c.saveScores()
 		case <-t.C:
 			c.tick(time.Now())
+			if c.unsaved {
+				c.saveScores()
+			}
 		}
 	}
 }

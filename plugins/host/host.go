@@ -33,6 +33,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/walkie-p2p/walkie/community"
+	"github.com/walkie-p2p/walkie/plugins/httpjson"
 	"github.com/walkie-p2p/walkie/plugins/internal/wire"
 	"github.com/walkie-p2p/walkie/proto/pluginv1"
 )
@@ -45,12 +46,21 @@ type Config struct {
 	// directory for the Unix sockets between node and plugin. It must
 	// exist and be writable. Default: os.TempDir(). Android has no
 	// writable temporary directory: point it into the app's data.
-	SocketDir    string
+	SocketDir string
+	// DataDir is a directory the plugin may keep files in (a game's
+	// scores, say), created (0700) if missing and given to the plugin in
+	// the environment variable pluginv1.DataDirEnv. Default none: the
+	// variable is not set.
+	DataDir      string
 	StartTimeout time.Duration // for the handshake; default 10 s
 	CallTimeout  time.Duration // for each call into the plugin; default 5 s
-	MinBackoff   time.Duration // first restart delay; default 1 s
-	MaxBackoff   time.Duration // longest restart delay; default 30 s
-	Logger       *slog.Logger  // default slog.Default()
+	// HTTPTimeout bounds an HTTP request to the plugin's API: the whole
+	// answer, or the head of a stream, must come within it, else the
+	// node answers 504. Default DefaultHTTPTimeout (5 s).
+	HTTPTimeout time.Duration
+	MinBackoff  time.Duration // first restart delay; default 1 s
+	MaxBackoff  time.Duration // longest restart delay; default 30 s
+	Logger      *slog.Logger  // default slog.Default()
 }
 
 // ErrDown is the handler error for a message that arrives while the plugin
@@ -64,7 +74,9 @@ type Plugin struct {
 	hlog     hclog.Logger
 	name     string
 	authOnly bool // its Policy: only authenticated members
+	api      bool // it serves an HTTP API
 	specs    []*pluginv1.MessageSpec
+	streams  *httpjson.Streams // the API's cap on streams outside a node (tests)
 
 	dropped  atomic.Int64
 	restarts atomic.Int64
@@ -96,12 +108,21 @@ func Load(cfg Config) (*Plugin, error) {
 	}
 	setDur(&cfg.StartTimeout, 10*time.Second)
 	setDur(&cfg.CallTimeout, 5*time.Second)
+	setDur(&cfg.HTTPTimeout, DefaultHTTPTimeout)
 	setDur(&cfg.MinBackoff, time.Second)
 	setDur(&cfg.MaxBackoff, 30*time.Second)
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	p := &Plugin{cfg: cfg, log: cfg.Logger.With("plugin", cfg.Path)}
+	if cfg.SocketDir == "" {
+		cfg.SocketDir = os.TempDir()
+	}
+	if cfg.DataDir != "" {
+		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+			return nil, fmt.Errorf("plugin %s: its data directory: %w", cfg.Path, err)
+		}
+	}
+	p := &Plugin{cfg: cfg, log: cfg.Logger.With("plugin", cfg.Path), streams: httpjson.NewStreams(0, 0)}
 	// go-plugin's own chatter (and plugin stderr lines) at debug level:
 	// what matters, this package logs itself.
 	p.hlog = hclog.FromStandardLogger(slog.NewLogLogger(p.log.Handler(), slog.LevelDebug),
@@ -110,7 +131,7 @@ func Load(cfg Config) (*Plugin, error) {
 	if err != nil {
 		return nil, err
 	}
-	p.name, p.authOnly = pr.desc.GetName(), pr.desc.GetAuthenticated()
+	p.name, p.authOnly, p.api = pr.desc.GetName(), pr.desc.GetAuthenticated(), pr.desc.GetHttp()
 	if !community.ValidName(p.name) {
 		pr.kill()
 		return nil, fmt.Errorf("plugin %s: community name %q must be 1 to 32 of a-z, 0-9 and -", cfg.Path, p.name)
@@ -124,7 +145,7 @@ func Load(cfg Config) (*Plugin, error) {
 	}
 	p.proc, p.serving = pr, true
 	p.log = p.log.With("community", p.name)
-	p.log.Info("plugin loaded", "pid", pr.pid(), "messages", len(p.specs))
+	p.log.Info("plugin loaded", "pid", pr.pid(), "messages", len(p.specs), "http", p.api)
 	return p, nil
 }
 
@@ -167,23 +188,6 @@ func (p *Plugin) Start(ctx context.Context, env community.Env) error {
 	p.cancel, p.done = cancel, make(chan struct{})
 	p.mu.Unlock()
 	go p.supervise(ctx, pr)
-	return nil
-}
-
-// startIn serves the Host service to process pr over the go-plugin broker
-// and starts the community in it.
-func (p *Plugin) startIn(pr *process) error {
-	id := pr.conn.Broker.NextId()
-	go pr.conn.Broker.AcceptAndServe(id, newHostServer(p.env, p.log))
-	ctx, cancel := context.WithTimeout(context.Background(), p.cfg.CallTimeout)
-	defer cancel()
-	resp, err := pr.conn.Community.Start(ctx, &pluginv1.StartRequest{HostBrokerId: id})
-	if err == nil && resp.GetError() != "" {
-		err = errors.New(resp.GetError())
-	}
-	if err != nil {
-		return fmt.Errorf("plugin %s: start: %w", p.cfg.Path, err)
-	}
 	return nil
 }
 
@@ -252,7 +256,7 @@ func (p *Plugin) supervise(ctx context.Context, pr *process) {
 		p.down(pr)
 		p.log.Warn("plugin exited", "pid", pr.pid(), "status", exitStatus(pr.run.err),
 			"up", time.Since(pr.up).Round(time.Millisecond), "stderr", pr.stderr.String(), "restart_in", backoff)
-		pr.client.Kill() // releases go-plugin's goroutines and socket directory
+		pr.release()
 		// A plugin that ran a while before dying starts over at the
 		// shortest delay; one that dies at once backs off further.
 		if time.Since(pr.up) > p.cfg.MaxBackoff {
@@ -306,7 +310,7 @@ func (p *Plugin) relaunch() (*process, error) {
 
 // sameAs checks that a restarted binary describes the same community.
 func (p *Plugin) sameAs(d *pluginv1.DescribeResponse) error {
-	same := d.GetName() == p.name && d.GetAuthenticated() == p.authOnly && len(d.GetMessages()) == len(p.specs)
+	same := d.GetName() == p.name && d.GetAuthenticated() == p.authOnly && d.GetHttp() == p.api && len(d.GetMessages()) == len(p.specs)
 	for i := 0; same && i < len(p.specs); i++ {
 		a, b := d.GetMessages()[i], p.specs[i]
 		same = a.GetType() == b.GetType() && a.GetMaxSize() == b.GetMaxSize() && a.GetName() == b.GetName()
@@ -348,7 +352,7 @@ func (p *Plugin) Close() error {
 	}
 	// Graceful first (go-plugin asks the plugin to exit, then kills it
 	// after two seconds); the process is gone when this returns.
-	pr.client.Kill()
+	pr.release()
 	return err
 }
 
@@ -370,12 +374,4 @@ func (p *Plugin) PID() int {
 		return 0
 	}
 	return p.proc.pid()
-}
-
-// exitStatus describes how a process ended.
-func exitStatus(err error) string {
-	if err == nil {
-		return "exit status 0"
-	}
-	return err.Error()
 }

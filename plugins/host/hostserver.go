@@ -12,7 +12,12 @@ import (
 )
 
 // Bounds on a plugin's log records: a plugin is a guest in the node's log.
+// And on its calls: no message of the Host service needs more than a few
+// KiB (a body is at most a datagram), nor a plugin many calls at once.
 const (
+	maxHostMessage = 64 << 10
+	maxHostStreams = 64
+
 	maxLogMessage = 1024
 	maxLogAttrs   = 32 // strings: 16 key/value pairs
 	maxLogValue   = 256
@@ -26,9 +31,11 @@ type hostServer struct {
 	log *slog.Logger
 }
 
-// newHostServer returns the broker's server constructor for env.
+// newHostServer returns a server constructor for env: the broker's, and
+// serveDirect's with no options.
 func newHostServer(env community.Env, log *slog.Logger) func([]grpc.ServerOption) *grpc.Server {
 	return func(opts []grpc.ServerOption) *grpc.Server {
+		opts = append(opts, grpc.MaxRecvMsgSize(maxHostMessage), grpc.MaxConcurrentStreams(maxHostStreams))
 		s := grpc.NewServer(opts...)
 		pluginv1.RegisterHostServer(s, &hostServer{env: env, log: log})
 		return s

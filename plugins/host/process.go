@@ -15,6 +15,8 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
 	"github.com/hashicorp/go-plugin/runner"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/walkie-p2p/walkie/plugins/internal/wire"
 	"github.com/walkie-p2p/walkie/proto/pluginv1"
@@ -28,6 +30,8 @@ type process struct {
 	stderr *tail
 	desc   *pluginv1.DescribeResponse
 	up     time.Time
+	direct *direct      // the Host service at a plain address, once started
+	broker *grpc.Server // the Host service on the go-plugin broker, if the plugin has one
 }
 
 // launch starts the binary, completes the go-plugin handshake and asks the
@@ -38,15 +42,21 @@ func (p *Plugin) launch() (*process, error) {
 		HandshakeConfig:  wire.Handshake(),
 		Plugins:          plugin.PluginSet{wire.PluginName: &wire.Plugin{}},
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
-		StartTimeout:     p.cfg.StartTimeout,
-		Stderr:           pr.stderr,
-		Logger:           p.hlog,
+		// go-plugin lets a plugin send messages of up to 2 GiB; an HTTP
+		// answer is the largest thing the node takes from one.
+		GRPCDialOptions: []grpc.DialOption{grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxPluginMessage))},
+		StartTimeout:    p.cfg.StartTimeout,
+		Stderr:          pr.stderr,
+		Logger:          p.hlog,
 		// go-plugin makes a private directory for its Unix sockets inside
 		// TempDir, tells the plugin through PLUGIN_UNIX_SOCKET_DIR, and
 		// listens there itself for the broker; without a RunnerFunc it
 		// would use $TMPDIR on both ends, which Android does not have.
 		UnixSocketConfig: &plugin.UnixSocketConfig{TempDir: p.cfg.SocketDir},
 		RunnerFunc: func(_ hclog.Logger, spec *exec.Cmd, _ string) (runner.Runner, error) {
+			if p.cfg.DataDir != "" {
+				spec.Env = append(spec.Env, pluginv1.DataDirEnv+"="+p.cfg.DataDir)
+			}
 			r, err := newRunner(p.cfg.Path, p.cfg.Args, spec)
 			pr.run = r
 			return r, err
@@ -66,6 +76,16 @@ func (p *Plugin) launch() (*process, error) {
 	pr.conn = raw.(*wire.Conn)
 	ctx, cancel := context.WithTimeout(context.Background(), p.cfg.CallTimeout)
 	defer cancel()
+	// The gRPC health service must say the plugin serves: the last step
+	// of the handshake that a plugin in another language implements.
+	health, err := pr.conn.Health.Check(ctx, &grpc_health_v1.HealthCheckRequest{Service: pluginv1.HealthService})
+	if err == nil && health.GetStatus() != grpc_health_v1.HealthCheckResponse_SERVING {
+		err = fmt.Errorf("status %v", health.GetStatus())
+	}
+	if err != nil {
+		pr.client.Kill()
+		return nil, p.handshakeError(fmt.Errorf("health check of service %q: %w", pluginv1.HealthService, err), pr.stderr.String())
+	}
 	if pr.desc, err = pr.conn.Community.Describe(ctx, &pluginv1.DescribeRequest{}); err != nil {
 		pr.client.Kill()
 		return nil, fmt.Errorf("plugin %s: describe: %w", p.cfg.Path, err)
@@ -74,9 +94,39 @@ func (p *Plugin) launch() (*process, error) {
 	return pr, nil
 }
 
+// startIn serves the Host service to process pr, over the go-plugin
+// broker and at a plain address, and starts the community in it.
+func (p *Plugin) startIn(pr *process) error {
+	d, err := serveDirect(p.cfg.SocketDir, p.env, p.log)
+	if err != nil {
+		return fmt.Errorf("plugin %s: %w", p.cfg.Path, err)
+	}
+	pr.direct = d // stopped with the process
+	id := pr.conn.Broker.NextId()
+	// Not the broker's AcceptAndServe, which logs to the standard logger
+	// when the plugin does not speak the broker (one in another language
+	// dials HostAddress instead).
+	if ln, err := pr.conn.Broker.Accept(id); err != nil {
+		p.log.Debug("the plugin has no go-plugin broker for the Host service", "err", err)
+	} else {
+		pr.broker = newHostServer(p.env, p.log)(nil)
+		go pr.broker.Serve(ln)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), p.cfg.CallTimeout)
+	defer cancel()
+	resp, err := pr.conn.Community.Start(ctx, &pluginv1.StartRequest{HostBrokerId: id, HostAddress: d.target})
+	if err == nil && resp.GetError() != "" {
+		err = errors.New(resp.GetError())
+	}
+	if err != nil {
+		return fmt.Errorf("plugin %s: start: %w", p.cfg.Path, err)
+	}
+	return nil
+}
+
 // handshakeError says in one line why a binary is not a working plugin.
 func (p *Plugin) handshakeError(err error, stderr string) error {
-	msg := fmt.Sprintf("plugin %s: handshake failed (is it a walkie plugin built with plugins/sdk.Serve, for this OS and CPU?): %v", p.cfg.Path, err)
+	msg := fmt.Sprintf("plugin %s: handshake failed (is it a walkie plugin built with plugins/sdk.Serve, or one that follows docs/writing-a-plugin.md, for this OS and CPU?): %v", p.cfg.Path, err)
 	if stderr != "" {
 		msg += "; its stderr: " + stderr
 	}
@@ -93,10 +143,20 @@ func (pr *process) pid() int {
 func (pr *process) exited() <-chan struct{} { return pr.run.done }
 
 // kill stops the process at once (a hung plugin would not answer a
-// graceful shutdown) and releases go-plugin's goroutines and sockets.
+// graceful shutdown) and releases what it held.
 func (pr *process) kill() {
 	pr.run.Kill(context.Background())
+	pr.release()
+}
+
+// release stops the process if it still runs (gracefully first) and
+// releases go-plugin's goroutines and sockets and the Host service's.
+func (pr *process) release() {
 	pr.client.Kill()
+	pr.direct.stop()
+	if pr.broker != nil {
+		pr.broker.Stop()
+	}
 }
 
 // procRunner runs the plugin binary for go-plugin. It is ours rather than
@@ -208,4 +268,12 @@ func (t *tail) String() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return string(bytes.TrimSpace(t.buf))
+}
+
+// exitStatus describes how a process ended.
+func exitStatus(err error) string {
+	if err == nil {
+		return "exit status 0"
+	}
+	return err.Error()
 }

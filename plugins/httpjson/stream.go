@@ -126,6 +126,13 @@ func (st *Stream) Event(id, event string, data []byte) error {
 	return st.write(b.Bytes())
 }
 
+// Raw writes b as it is: text already in the event-stream format, such as
+// a plugin's stream that the node passes on (plugins/host). It has the
+// same write timeout as Event.
+func (st *Stream) Raw(b []byte) error {
+	return st.write(b)
+}
+
 // write sends b to the client within the write timeout. An error means the
 // client is gone or does not read: the handler returns, and the server
 // closes the connection.

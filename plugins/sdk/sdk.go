@@ -18,8 +18,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"net/http"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -36,10 +39,14 @@ import (
 const CallTimeout = 5 * time.Second
 
 // Serve serves c as a plugin until the node stops the plugin, then closes
-// c. Run by hand (not by a node), the binary prints that it is a plugin and
-// exits with status 1.
+// c. If c implements community.APIServer, the node serves its API at
+// /api/NAME and forwards every request there to it. Run by hand (not by a
+// node), the binary prints that it is a plugin and exits with status 1.
 func Serve(c community.Community) {
 	s := &server{c: c}
+	if a, ok := c.(community.APIServer); ok {
+		s.api = a.API() // once, as a node does
+	}
 	go s.watchParent(os.Getppid(), time.Second)
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig: wire.Handshake(),
@@ -61,7 +68,9 @@ func Serve(c community.Community) {
 type server struct {
 	pluginv1.UnimplementedCommunityServer
 	c      community.Community
+	api    http.Handler // the community's API, nil if it serves none
 	broker *plugin.GRPCBroker
+	log    atomic.Pointer[slog.Logger] // the Env's, once started
 
 	// mu serializes Start, Handle and Close: a community's handlers run
 	// one at a time, as they do in-process.
@@ -75,7 +84,7 @@ type server struct {
 
 // Describe implements pluginv1.CommunityServer.
 func (s *server) Describe(context.Context, *pluginv1.DescribeRequest) (*pluginv1.DescribeResponse, error) {
-	resp := &pluginv1.DescribeResponse{Name: s.c.Name()}
+	resp := &pluginv1.DescribeResponse{Name: s.c.Name(), Http: s.api != nil}
 	if ph, ok := s.c.(community.PolicyHolder); ok {
 		resp.Authenticated = ph.Policy().Authenticated
 	}
@@ -110,6 +119,7 @@ func (s *server) Start(_ context.Context, req *pluginv1.StartRequest) (*pluginv1
 		return &pluginv1.StartResponse{Error: err.Error()}, nil
 	}
 	s.started, s.cancel, s.conn = true, cancel, conn
+	s.log.Store(env.Logger())
 	return &pluginv1.StartResponse{}, nil
 }
 

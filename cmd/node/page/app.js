@@ -1,42 +1,23 @@
-// The walkie status page: every POLL_MS it fetches /status (JSON with
-// core.Status's field names, a contract), /metrics (the Prometheus text, so
-// the page shows exactly what a scraper sees) and /history (peer counts for
-// the chart), and redraws. Everything that came off the network (peer IDs,
-// addresses, community names) is written with textContent, never as HTML.
+// The walkie page: a person chats and plays here (chat.js, game.js), and
+// sees the node's status. Every POLL_MS it fetches /status (JSON with
+// core.Status's field names, a contract), /metrics (the Prometheus text,
+// so the page shows exactly what a scraper sees) and /history (peer counts
+// for the chart), and redraws; each poll also hands /status to the chat
+// and the game, which keep their event streams open. Everything that came
+// off the network (peer IDs, addresses, community names, messages) is
+// written with textContent, never as HTML.
 // A node whose HTTP server listens beyond loopback answers 401 until the
 // page has logged in: then the page shows a form for the token, POSTs it to
-// /login, which sets an HttpOnly cookie that every later request carries,
-// and polls again.
-'use strict';
+// /login, which sets an HttpOnly cookie that every later request carries
+// (the event streams' too), and polls again.
+import { $, setText, el, Unauthorized, fetchOK } from './common.js';
+import * as chat from './chat.js';
+import * as game from './game.js';
 
 const POLL_MS = 1500;
 const CHART_MAX_SPAN_MS = 10 * 60 * 1000; // the chart shows at most 10 minutes
 const CHART_MIN_SPAN_MS = 10 * 1000; // a young node's chart spans its life
 const SVG_NS = 'http://www.w3.org/2000/svg';
-
-const $ = (id) => document.getElementById(id);
-
-function setText(id, text) {
-  const el = $(id);
-  if (el.textContent !== text) el.textContent = text;
-}
-
-function el(tag, cls, text) {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text !== undefined) e.textContent = text;
-  return e;
-}
-
-// Unauthorized says the node wants its token.
-class Unauthorized extends Error {}
-
-async function fetchOK(path) {
-  const r = await fetch(path, { cache: 'no-store' });
-  if (r.status === 401) throw new Unauthorized(path + ': token needed');
-  if (!r.ok) throw new Error(path + ': ' + r.status);
-  return r;
-}
 
 // parseMetrics reads the walkie_ series of the Prometheus text format into
 // {name: [{labels: {...}, value}]}.
@@ -315,6 +296,8 @@ async function tick() {
     renderSummary(st, ms, hist.now_ms);
     renderPeers(st);
     renderChart(hist, Date.parse(st.started_at));
+    chat.update(st);
+    game.update(st);
     setLive('ok');
   } catch (err) {
     if (err instanceof Unauthorized) {

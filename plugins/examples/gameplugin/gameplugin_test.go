@@ -33,7 +33,7 @@ func TestPluginPlaysInProcessCopy(t *testing.T) {
 			local = game.New(game.Config{Retry: 200 * time.Millisecond})
 			return []community.Community{local}
 		}
-		p, err := host.Load(host.Config{Path: bin, Args: []string{"-timeout=20s"}, SocketDir: t.TempDir(),
+		p, err := host.Load(host.Config{Path: bin, Args: []string{"-timeout=20s", "-bot"}, SocketDir: t.TempDir(),
 			MinBackoff: 100 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)})
 		if err != nil {
 			t.Fatal(err)

@@ -17,7 +17,7 @@ func TestTutorialsMatchCode(t *testing.T) {
 		doc   string
 		files []string
 	}{
-		{"writing-a-community.md", []string{"ping.go", "ping_test.go"}},
+		{"writing-a-community.md", []string{"ping.go", "ping_test.go", filepath.Join("cmd", "pingnode", "main.go")}},
 		{"writing-a-plugin.md", []string{
 			filepath.Join(root, "plugins", "examples", "pingplugin", "main.go"),
 			filepath.Join(root, "plugins", "examples", "pingplugin", "main_test.go"),

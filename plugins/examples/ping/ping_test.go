@@ -1,4 +1,4 @@
-package ping_test
+package ping
 
 import (
 	"testing"
@@ -7,17 +7,16 @@ import (
 
 	"github.com/walkie-p2p/walkie/community"
 	"github.com/walkie-p2p/walkie/core/coretest"
-	"github.com/walkie-p2p/walkie/plugins/examples/ping"
 )
 
 // Three nodes on the in-memory network: each pings the other two and gets
 // both pongs. synctest's fake clock makes the waits free.
 func TestPingPong(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		pings := make([]*ping.Ping, 3)
+		pings := make([]*Ping, 3)
 		net := coretest.Start(t, coretest.Options{Nodes: 3, Latency: 10 * time.Millisecond},
 			func(i int) []community.Community {
-				pings[i] = ping.New()
+				pings[i] = New()
 				return []community.Community{pings[i]}
 			})
 		net.WaitMembers("ping")

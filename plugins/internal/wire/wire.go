@@ -14,6 +14,7 @@ import (
 
 	"github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/walkie-p2p/walkie/community"
 	"github.com/walkie-p2p/walkie/proto"
@@ -23,15 +24,13 @@ import (
 // PluginName is the one plugin a walkie plugin binary serves.
 const PluginName = "community"
 
-// Handshake returns the go-plugin handshake. The magic cookie is not
-// security: it makes a plugin binary run by hand say so instead of hanging,
-// and makes the host refuse a binary that is not a walkie plugin. Bump
-// ProtocolVersion when plugin.proto changes incompatibly.
+// Handshake returns the go-plugin handshake, whose values live in
+// pluginv1 where a plugin author in another language finds them.
 func Handshake() plugin.HandshakeConfig {
 	return plugin.HandshakeConfig{
-		ProtocolVersion:  1,
-		MagicCookieKey:   "WALKIE_PLUGIN",
-		MagicCookieValue: "5ea28125-walkie-community-plugin-v1",
+		ProtocolVersion:  pluginv1.ProtocolVersion,
+		MagicCookieKey:   pluginv1.MagicCookieKey,
+		MagicCookieValue: pluginv1.MagicCookieValue,
 	}
 }
 
@@ -47,6 +46,7 @@ type Plugin struct {
 // broker to serve the Host service on.
 type Conn struct {
 	Community pluginv1.CommunityClient
+	Health    grpc_health_v1.HealthClient
 	Broker    *plugin.GRPCBroker
 }
 
@@ -61,7 +61,7 @@ func (p *Plugin) GRPCServer(broker *plugin.GRPCBroker, s *grpc.Server) error {
 
 // GRPCClient implements plugin.GRPCPlugin.
 func (p *Plugin) GRPCClient(_ context.Context, broker *plugin.GRPCBroker, c *grpc.ClientConn) (any, error) {
-	return &Conn{Community: pluginv1.NewCommunityClient(c), Broker: broker}, nil
+	return &Conn{Community: pluginv1.NewCommunityClient(c), Health: grpc_health_v1.NewHealthClient(c), Broker: broker}, nil
 }
 
 // ToPeer converts a community.Peer to the schema.

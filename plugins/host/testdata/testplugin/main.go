@@ -1,7 +1,9 @@
 // Command testplugin is a plugin for the host's tests: community "echo",
 // whose type 1 echoes the body back to the sender, type 2 never returns
-// (a hung plugin) and type 3 panics (a crash). Run with -garbage, it
-// prints a line that is no go-plugin handshake instead.
+// (a hung plugin) and type 3 panics (a crash). Its HTTP API (api.go)
+// misbehaves in every way the node must survive. Run with -garbage, it
+// prints a line that is no go-plugin handshake instead; with -noapi it
+// serves no API.
 package main
 
 import (
@@ -16,6 +18,12 @@ import (
 )
 
 type echo struct{ env community.Env }
+
+// noAPI is echo without its API.
+type noAPI struct{ *echo }
+
+// API hides echo's: a noAPI is no community.APIServer.
+func (noAPI) API() {}
 
 func (e *echo) Name() string { return "echo" }
 
@@ -40,10 +48,15 @@ func (e *echo) Close() error                                     { return nil }
 
 func main() {
 	garbage := flag.Bool("garbage", false, "print garbage instead of a handshake")
+	noapi := flag.Bool("noapi", false, "serve no HTTP API")
 	flag.Parse()
 	if *garbage {
 		fmt.Println("hello, I am not a plugin")
 		os.Exit(0)
+	}
+	if *noapi {
+		sdk.Serve(noAPI{&echo{}})
+		return
 	}
 	sdk.Serve(&echo{})
 }
