@@ -17,15 +17,16 @@ import (
 	"github.com/walkie-p2p/walkie/e2e/internal/e2etest"
 )
 
-// packetWindow says how long the packet counts let the network settle and
-// then measure. CI: 1 minute and 2, so that the test (run in parallel with
-// the others) adds about 3 minutes; NATLAB_PACKETS_FULL=1 (make
-// natlab-phones): 1 minute and 3, the figures in docs/android.md.
+// packetWindow says how long the phone's counts let the network settle and
+// then measure. CI: 1 minute and 90 s, so that the test, setup included,
+// stays within the 3 minutes a lab scenario may add to CI (issue 15);
+// NATLAB_PACKETS_FULL=1 (make natlab-phones): 1 minute and 3, as issue 15
+// asks for the figures in docs/android.md.
 func packetWindow() (settle, measure time.Duration) {
 	if os.Getenv("NATLAB_PACKETS_FULL") != "" {
 		return time.Minute, 3 * time.Minute
 	}
-	return time.Minute, 2 * time.Minute
+	return time.Minute, 90 * time.Second
 }
 
 // Wake-ups are counted after at least this much quiet (either way): the
@@ -173,13 +174,13 @@ func counted(t *testing.T, l *lab, name string) *capture {
 //
 //   - phone/default, phone/mobile: the phone of TestHandover, idle with
 //     its 8 peers (chat and game running, as by default), on each profile,
-//     its peers on the default one; counted over 2 minutes (3 with
+//     its peers on the default one; counted over 90 s (3 minutes with
 //     NATLAB_PACKETS_FULL=1) after 1 minute of settling. The nft count and
 //     the node's packets_sent must agree within 2% (+5), and the phone must
 //     still have its 8 peers at the end. Then: mobile at most 40% of
 //     default (issue 15).
 //   - three-nodes: a bootstrap and two hosts behind cone NATs, each at most
-//     60 datagrams a minute in the third minute (2 minutes to settle).
+//     60 datagrams a minute in the second minute: settled within 2 minutes.
 //
 // NATLAB_WRITE_DOC=1 (make natlab-phones) writes the figures into
 // docs/android.md.
@@ -258,7 +259,9 @@ func phoneTraffic(t *testing.T, profile string, settle, measure time.Duration) t
 	return r
 }
 
-// threeNodes measures a bootstrap and two cone hosts in their third minute.
+// threeNodes measures a bootstrap and two cone hosts in their second
+// minute: issue 15 asks that such a network settle to at most 60 datagrams
+// a minute per node within 2 minutes.
 func threeNodes(t *testing.T) []traffic {
 	const limit = 60
 	l := newLab(t, "boot:public c1:cone c2:cone", options{carrier: true})
@@ -270,11 +273,11 @@ func threeNodes(t *testing.T) []traffic {
 	if ok, _ := w.until(10*time.Second, func(w *watch) bool { return w.meshed(all) }); !ok {
 		t.Fatalf("no mesh of three within 10 s:\n%s", strings.Join(w.missing(all), "\n"))
 	}
-	waitAlive(t, time.Until(t0.Add(2*time.Minute)), all...)
+	waitAlive(t, time.Until(t0.Add(time.Minute)), all...)
 	rs := measureTraffic(t, "bootstrap + 2 cone", "default", time.Minute, all, caps)
 	for _, r := range rs {
 		if pm := r.perMin(r.count.sent); pm > limit {
-			t.Errorf("%s sends %.1f datagrams a minute in the third minute of a 3-node network, want at most %d", r.node, pm, limit)
+			t.Errorf("%s sends %.1f datagrams a minute in the second minute of a 3-node network, want at most %d", r.node, pm, limit)
 		}
 	}
 	return rs
@@ -317,7 +320,7 @@ func writePhonesDoc(table string, settle, measure time.Duration) error {
 		return fmt.Errorf("%s: markers %q and %q not found", path, phonesBegin, phonesEnd)
 	}
 	stamp := fmt.Sprintf("Measured %s by `make natlab-phones` on %s (%d cores): the phone counted over %v after %v of settling, "+
-		"the 3-node network over its third minute; routers with 30 s UDP timeouts.\n\n",
+		"the 3-node network over its second minute; routers with 30 s UDP timeouts.\n\n",
 		time.Now().UTC().Format("2006-01-02"), cpuModel(), runtime.NumCPU(), measure, settle)
 	return os.WriteFile(path, []byte(before+phonesBegin+"\n"+stamp+table+phonesEnd+after), 0o644)
 }
