@@ -217,8 +217,10 @@ func (o *Overlay) onIntroResponse(p *packet, resp *proto.IntroResponse, now time
 		// resp is scratch: copy what the table keeps. A token-only answer
 		// (B did not know us, or our token for it was too old) says
 		// nothing of B's communities: it must not wipe what B announced.
+		// A full one counts even if we sent no token: B answered in full
+		// because our request came sealed from where we proved our key.
 		o.table.setLAN(b, resp.LAN)
-		if req.hadToken && !tokenOnly(resp) {
+		if !tokenOnly(resp) {
 			o.table.setCommunities(b, resp.Communities)
 		}
 		b.token = append(b.token[:0], resp.Token...)

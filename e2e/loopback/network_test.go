@@ -12,7 +12,8 @@ import (
 // TestLoopbackNetwork starts a bootstrap node on 127.0.0.1 and four nodes on
 // 127.0.0.2 to 127.0.0.5 that know only the bootstrap. Within 10 s every node
 // must have every other as a verified peer, and every node must have found
-// its first peer within 1 s of starting.
+// its first peer within 1 s of starting; every node is a member of both
+// default communities of every other.
 func TestLoopbackNetwork(t *testing.T) {
 	boot := startNode(t, "bootstrap", nodeArgs(t.TempDir(), "127.0.0.1")...)
 	nodes := []*node{boot}
@@ -42,6 +43,13 @@ func TestLoopbackNetwork(t *testing.T) {
 					return false
 				}
 			}
+			// Membership follows the handshake that proves a peer's
+			// key, a round trip after verification: wait for it too.
+			for _, c := range statuses[i].Communities {
+				if c.Members != len(nodes)-1 {
+					return false
+				}
+			}
 		}
 		return true
 	})
@@ -52,7 +60,7 @@ func TestLoopbackNetwork(t *testing.T) {
 		}
 	}
 	if !meshed {
-		t.Fatal("the nodes did not all verify each other within 10 s")
+		t.Fatal("the nodes did not all verify each other and join each other's communities within 10 s")
 	}
 
 	for i, n := range nodes {

@@ -31,7 +31,7 @@ type tee struct {
 func (m tee) Add(c core.Counter, n uint64)                         { m.Stats.Add(c, n); m.p.Add(c, n) }
 func (m tee) Drop(r core.DropReason)                               { m.Stats.Drop(r); m.p.Drop(r) }
 func (m tee) Peers(v, c int)                                       { m.p.Peers(v, c) }
-func (m tee) WAN(f core.Family, a netip.AddrPort, n core.NATType) { m.p.WAN(f, a, n) }
+func (m tee) WAN(f core.Family, a netip.AddrPort, n core.NATType)  { m.p.WAN(f, a, n) }
 func (m tee) FirstPeer(d time.Duration)                            { m.p.FirstPeer(d) }
 func (m tee) IntroRTT(d time.Duration)                             { m.p.IntroRTT(d) }
 func (m tee) Puncture(ok bool)                                     { m.Stats.Puncture(ok); m.p.Puncture(ok) }
