@@ -35,6 +35,16 @@ type Config struct {
 	// BeaconAddr is where LAN discovery beacons are sent. Default
 	// 239.255.18.73:1873 in DefaultConfig; the zero value disables beacons.
 	BeaconAddr netip.AddrPort
+	// Alt, if set, is a second socket on the node's own IP, at any port
+	// (cmd/node opens one). While the node looks public (its votes say so,
+	// or say nothing yet and its LAN address is a public one), its intro
+	// responses name this port (body key 17), and an intro request that
+	// arrives there is answered from there with the address it came from
+	// (never more bytes than it had), so that a host whose only public
+	// contact is this node can tell a symmetric NAT from a cone (RFC 5780's
+	// behaviour discovery; discover.go). Nothing else is accepted there.
+	// Default nil. Closed on Close.
+	Alt Transport
 	// BeaconInterval is how often a beacon goes out while the node knows
 	// fewer than TargetPeers peers. Default 5s.
 	BeaconInterval time.Duration
@@ -167,6 +177,10 @@ type Config struct {
 	// NoPortPrediction turns port prediction off on both sides. Default
 	// false (on).
 	NoPortPrediction bool
+	// NoSeed turns off the seed protocol (seed.go): the 2016 app's bencoded
+	// datagrams on our socket, which an IPv4 node otherwise speaks with the
+	// app's nodes so that both walk one network. Default false (on).
+	NoSeed bool
 
 	// OnSendError, if set, is called (on the worker, at most once a second;
 	// it must not block) when the kernel refuses a datagram: a phone that

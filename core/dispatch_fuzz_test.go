@@ -174,6 +174,17 @@ func fuzzSeeds(tb testing.TB) (srcs []byte, pkts [][]byte) {
 		add(0, append(append([]byte(nil), hdr...), body...))
 	}
 	add(0, append(append([]byte(nil), req...), make([]byte, proto.MaxDatagram)...))
+	// The seed protocol's golden datagrams (docs/protocol.md), and one that
+	// makes the seed spin.
+	for _, d := range []string{
+		"d16:network_operator0:15:connection_typei1e11:destinationd7:address9:127.0.0.14:porti1873ee4:typei1e7:peer_id8:bbbbbbbbe",
+		"d16:network_operator0:3:pexld7:address9:127.0.0.24:porti1873e7:peer_id8:bbbbbbbbed7:address9:127.0.0.34:porti1873e7:peer_id8:ccccccccee15:connection_typei1e11:destinationd7:address9:127.0.0.24:porti1873ee4:typei2e15:internal_sourced7:address9:127.0.0.14:porti1873ee7:peer_id8:aaaaaaaa7:inviteed7:address9:127.0.0.34:porti1873e7:peer_id8:ccccccccee",
+		"d11:destinationd7:address9:127.0.0.34:porti1873ee13:puncture_peerd7:address9:127.0.0.24:porti1873e7:peer_id8:bbbbbbbbe6:sourced7:address9:127.0.0.14:porti1873ee4:typei3e7:peer_id8:aaaaaaaae",
+		"d11:destinationd7:address9:127.0.0.24:porti1873ee6:sourced7:address9:127.0.0.34:porti1873ee4:typei4e7:peer_id8:cccccccce",
+		"d5:ab",
+	} {
+		add(2, []byte(d))
+	}
 	return srcs, pkts
 }
 

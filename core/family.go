@@ -239,3 +239,12 @@ func FindNAT64(addrs []netip.Addr) (netip.Prefix, bool) {
 	}
 	return netip.Prefix{}, false
 }
+
+// routable reports whether a is an address worth sending to: a unicast IP
+// and a port, so that no introducer can aim our punctures at a broadcast or
+// multicast group.
+func routable(a netip.AddrPort) bool {
+	ip := a.Addr()
+	return a.IsValid() && a.Port() != 0 && !ip.IsUnspecified() && !ip.IsMulticast() &&
+		!(ip.Is4() && ip.As4() == [4]byte{255, 255, 255, 255})
+}

@@ -14,6 +14,14 @@ import (
 // (peers.go, vote.go, token.go, punch.go) keep their own state, and
 // sender.go writes what the handlers answer.
 func (o *Overlay) handle(p *packet, now time.Time) {
+	if p.seed != nil {
+		o.onSeed(p, now) // the 2016 app's protocol (seed.go)
+		return
+	}
+	if p.via == o.cfg.Alt && p.via != nil {
+		o.onAlt(p) // the second port only answers the NAT test
+		return
+	}
 	if p.stale {
 		o.onStale(p, now)
 		return
@@ -99,7 +107,7 @@ func (o *Overlay) onIntroRequest(p *packet, req *proto.IntroRequest, now time.Ti
 			o.peerAdded(a, now)
 		}
 	}
-	resp.Communities = o.comms.ids
+	resp.Communities, resp.AltPort = o.comms.ids, o.altPort()
 	if req.KeepAlive && a == nil {
 		// Our table is full and A is not in it: staying silent lets A time
 		// us out, so a full node stops paying for peers it does not keep.
@@ -144,19 +152,20 @@ func (o *Overlay) onIntroRequest(p *packet, req *proto.IntroRequest, now time.Ti
 	} else if c := o.table.random(); c != nil && c.id != p.hdr.Sender && !o.cfg.Quiet && pairable(&peer{addr: p.from, lan: req.LAN, reach: peerReach(req.Reach, p.from)}, c) {
 		picked = append(picked, c)
 	}
-	if req.NAT.Kind == proto.NATEasy {
-		// Only the first invitee's NAT travels (key 10): put a symmetric
-		// one there, so that A knows to probe for it.
-		for i, c := range picked {
-			if c.symmetric {
-				picked[0], picked[i] = picked[i], picked[0]
-				break
-			}
-		}
+	// Only the first invitee's NAT travels (key 10), and only the first may
+	// be told to probe: put there one that A can make a port prediction
+	// attempt with now, else for an easy A a symmetric one, so that A
+	// knows to probe for it.
+	first := slices.IndexFunc(picked, func(c *peer) bool { return probePair(req.NAT, c, now) })
+	if first < 0 && req.NAT.Kind == proto.NATEasy {
+		first = slices.IndexFunc(picked, func(c *peer) bool { return c.symmetric })
+	}
+	if first > 0 {
+		picked[0], picked[first] = picked[first], picked[0]
 	}
 	o.s.picked = picked
 	resp.MoreInvitees = resp.MoreInvitees[:0]
-	resp.InviteeNAT, resp.InviteeTicket = proto.NATHint{}, proto.Ticket{}
+	resp.InviteeNAT, resp.InviteeTicket, resp.SeedInvitee = proto.NATHint{}, proto.Ticket{}, nil
 	for i, c := range picked {
 		info := proto.PeerInfo{ID: c.id, LAN: c.lan, WAN: c.addr}
 		if i == 0 {
@@ -173,6 +182,11 @@ func (o *Overlay) onIntroRequest(p *packet, req *proto.IntroRequest, now time.Ti
 		} else {
 			resp.MoreInvitees = append(resp.MoreInvitees, info)
 		}
+	}
+	if resp.InviteeTicket.IsZero() {
+		// A seed node too (key 18), asked to puncture toward A; never with
+		// a ticket, with which it would not fit a sealed datagram.
+		resp.SeedInvitee = o.seedInvitee(a, p.from)
 	}
 	if o.out.send(p.from, resp, 0, 0, IntroResponsesSent) && a != nil {
 		a.lastSent = now
@@ -206,7 +220,14 @@ func (o *Overlay) onIntroResponse(p *packet, resp *proto.IntroResponse, now time
 	delete(o.asked, resp.Nonce)
 	o.m.Add(IntroResponsesReceived, 1)
 	o.m.IntroRTT(now.Sub(req.sent))
-	o.vote(p, now)
+	if req.alt {
+		o.onAltAnswer(p, now) // an observer's second port: no vote, no peer
+		return
+	}
+	o.vote(p.from, p.hdr.Dest, now)
+	if to, ok := o.disc.offer(o.votes, p.from, p.hdr.Dest, resp.AltPort, now); ok {
+		o.askAlt(to, now) // one observer: ask its second port how our NAT maps
+	}
 	b, isNew := o.admit(p, now)
 	if b == nil && p.sess == nil && o.mustProve(p.hdr.Sender) && len(resp.Token) > 0 && !o.table.proven(p.hdr.Sender) {
 		o.shake(p.from, p.hdr.Sender, resp.Token, now) // B is a peer once it proved its key
@@ -249,6 +270,9 @@ func (o *Overlay) onIntroResponse(p *packet, resp *proto.IntroResponse, now time
 	}
 	for i := range resp.MoreInvitees {
 		o.meet(&resp.MoreInvitees[i], proto.NATHint{}, nil, now)
+	}
+	if resp.SeedInvitee != nil {
+		o.onSeedInvitee(resp.SeedInvitee, p.n, now)
 	}
 }
 
@@ -304,6 +328,15 @@ func (o *Overlay) onPunctureRequest(p *packet, req *proto.PunctureRequest, now t
 		return
 	}
 	b.heard(now)
+	if req.SeedTarget != nil {
+		// A seed node (key 19): an intro request in its protocol. The
+		// introducer is a verified peer whose puncture requests are rate
+		// limited (b.punctures), as for walkie targets.
+		if o.seedOn() {
+			o.seedPuncture(req.SeedTarget.WAN, peerIDOfSeed(req.SeedTarget.ID), proto.MaxDatagram, now)
+		}
+		return
+	}
 	t := req.Target
 	if t.ID == o.cfg.PeerID {
 		return
@@ -337,45 +370,6 @@ func (o *Overlay) onPuncture(p *packet, pun *proto.Puncture, now time.Time) {
 		return
 	}
 	o.sendIntroRequest(p.from, pun.Token, true, now)
-}
-
-// routable reports whether a is an address worth sending to: a unicast IP
-// and a port, so that no introducer can aim our punctures at a broadcast or
-// multicast group.
-func routable(a netip.AddrPort) bool {
-	ip := a.Addr()
-	return a.IsValid() && a.Port() != 0 && !ip.IsUnspecified() && !ip.IsMulticast() &&
-		!(ip.Is4() && ip.As4() == [4]byte{255, 255, 255, 255})
-}
-
-// vote counts the address the sender saw us at. Only answers to requests we
-// chose to send vote (they echo our nonce, so the sender is no spoofer, and
-// it cannot vote more often than we ask it). Observers that agree on
-// another address than the one we hold say we moved, or our NAT rebound:
-// then we contact our peers again, at most once a minute for that reason.
-func (o *Overlay) vote(p *packet, now time.Time) {
-	v, f := o.votes, familyOf(o.lan.Addr())
-	if rf := familyOf(p.hdr.Dest.Addr()); rf != f {
-		// The other family's observer: its own vote, or none on a node
-		// that has no address in that family.
-		if v, f = o.votes6, IPv6; v == nil {
-			return
-		}
-	}
-	old := v.wan
-	changed := v.add(p.from.Addr(), p.hdr.Dest, now)
-	if v.challenged() && !o.repairing(now) && now.Sub(o.lastVoteRepair) >= voteRepairEvery {
-		o.lastVoteRepair = now
-		o.log.Info("observers see us at another address; contacting every peer again")
-		o.repair(now, true)
-	}
-	if changed {
-		if v.wan != old {
-			o.m.Add(WANAddressChanges, 1)
-		}
-		o.m.WAN(f, v.wan, v.nat)
-		o.log.Info("WAN address", "family", f, "wan", v.wan, "nat", v.nat)
-	}
 }
 
 // peerAdded records a new verified peer (and the first one's time). A peer

@@ -29,6 +29,10 @@ const (
 	// completed on our side (either role): a peer proved its key.
 	HandshakesStarted
 	HandshakesCompleted
+	// The seed protocol (seed.go): datagrams of the 2016 app's protocol
+	// taken (decoded, rate limited like any) and sent.
+	SeedMessagesReceived
+	SeedMessagesSent
 	numCounters
 )
 
@@ -63,6 +67,10 @@ func (c Counter) Name() string {
 		return "walkie_handshakes_started_total"
 	case HandshakesCompleted:
 		return "walkie_handshakes_completed_total"
+	case SeedMessagesReceived:
+		return "walkie_seed_messages_received_total"
+	case SeedMessagesSent:
+		return "walkie_seed_messages_sent_total"
 	}
 	return "walkie_unknown_total"
 }
@@ -107,6 +115,7 @@ const (
 	DropHandshake                            // a handshake message that did not fit a handshake, or did not prove the claimed key
 	DropUnauthenticated                      // claims a key-derived ID without having proved the key, or needs an authenticated member
 	DropNoRoute                              // outbound: to an IP family the node has no route to (an IPv6-only node without NAT64, say)
+	DropSeedMalformed                        // a seed protocol datagram (first byte 'd') that did not decode, or a seed message we cannot use
 	numDropReasons
 )
 
@@ -161,6 +170,8 @@ func (r DropReason) String() string {
 		return "unauthenticated"
 	case DropNoRoute:
 		return "no_route"
+	case DropSeedMalformed:
+		return "seed_malformed"
 	}
 	return "unknown"
 }

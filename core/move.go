@@ -82,6 +82,7 @@ func (o *Overlay) moved(lan, lan6 netip.AddrPort, now time.Time) {
 	o.families()
 	o.log.Info("network changed; contacting every peer again", "lan", o.lan, "lan6", o.lan6)
 	o.votes, o.votes6 = newVoter(o.cfg.VoteWindow, o.lan, o.cfg.VoteHold), nil
+	o.disc = discovery{}
 	o.m.WAN(familyOf(o.lan.Addr()), netip.AddrPort{}, NATUnknown)
 	if o.lan6.IsValid() {
 		o.votes6 = newVoter(o.cfg.VoteWindow, o.lan6, o.cfg.VoteHold)

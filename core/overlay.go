@@ -21,6 +21,7 @@ type outstanding struct {
 	sent      time.Time
 	hadToken  bool
 	keepAlive bool
+	alt       bool // to an observer's second port: its answer only classifies our NAT (discover.go)
 }
 
 // Overlay is one walkie node: it walks, punctures, votes and keeps the peer
@@ -59,8 +60,10 @@ type Overlay struct {
 	prefix64   netip.Prefix   // our network's NAT64 prefix: Config.NAT64, until SetNAT64
 	reach      proto.Reach    // the IP families we can send to (family.go)
 	table      *peerTable
-	votes      *voter // the WAN vote of our first family, lan's
-	votes6     *voter // a dual-stack node's IPv6 vote; nil otherwise
+	votes      *voter     // the WAN vote of our first family, lan's
+	votes6     *voter     // a dual-stack node's IPv6 vote; nil otherwise
+	disc       discovery  // the second port test, for a NAT the votes cannot classify
+	seeds      *seedTable // the seed protocol's nodes (seed.go); nil when Config.NoSeed
 	tok        *tokens
 	out        *sender
 	punch      *prober
@@ -120,6 +123,9 @@ func New(cfg Config) (*Overlay, error) {
 	if familyOf(cfg.LAN.Addr()) == IPv4 && familyOf(cfg.LAN6.Addr()) == IPv6 {
 		o.lan6, o.votes6 = cfg.LAN6, newVoter(cfg.VoteWindow, cfg.LAN6, cfg.VoteHold)
 	}
+	if !cfg.NoSeed {
+		o.seeds = newSeedTable(cfg.PeerID)
+	}
 	o.out.onError = cfg.OnSendError
 	if o.comms, err = newCommunities(&o.cfg, ctx, &o.pool, &o.view, o.signal); err != nil {
 		cancel()
@@ -162,6 +168,9 @@ func (o *Overlay) Start() {
 		if o.cfg.Beacon != nil {
 			o.in.start(o.cfg.Beacon, false)
 		}
+		if o.cfg.Alt != nil {
+			o.in.start(o.cfg.Alt, false)
+		}
 		o.wg.Add(1)
 		go o.run()
 	})
@@ -177,9 +186,12 @@ func (o *Overlay) Close() error {
 		// Closing the socket also ends a write the worker may be blocked
 		// in; the worker closes the probe sockets on its way out.
 		err = o.cfg.Transport.Close()
-		if o.cfg.Beacon != nil {
-			if berr := o.cfg.Beacon.Close(); err == nil {
-				err = berr
+		for _, t := range []Transport{o.cfg.Beacon, o.cfg.Alt} {
+			if t == nil {
+				continue
+			}
+			if cerr := t.Close(); err == nil {
+				err = cerr
 			}
 		}
 		// Without a worker (Start never ran) nobody else closes probe
@@ -367,5 +379,5 @@ func (o *Overlay) walked() {
 
 // natHint is the NAT hint we announce now.
 func (o *Overlay) natHint(now time.Time) proto.NATHint {
-	return o.punch.hint(o.votes.hint(), o.votes.nat, o.table.len(), now)
+	return o.punch.hint(o.votedHint(), o.natType(), o.table.len(), now)
 }

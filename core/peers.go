@@ -33,6 +33,7 @@ type peer struct {
 	ticket      proto.Ticket  // its signed word for where port prediction may aim at it (punch.go)
 	quiet       bool          // it pays for every packet: walk to it only when nobody else is left
 	reach       proto.Reach   // the IP families it sends to (family.go)
+	seed        bool          // it speaks the seed protocol: seed nodes may be introduced to it (seed.go)
 	roamed      bool          // its sealed packets came from addr, which it has not proved yet (roam)
 	punctures   *rate.Limiter // puncture requests we honour from it
 	// doubt: we slept since we last heard it (wake); until it answers a
@@ -211,7 +212,7 @@ func (t *peerTable) add(id proto.ID, addr netip.AddrPort, now time.Time, punctur
 func (t *peerTable) announce(p *peer, req *proto.IntroRequest, now time.Time) {
 	lan, cs := req.LAN, req.Communities
 	p.nat, p.natAt, p.symmetric = req.NAT, now, req.Symmetric || isHard(req.NAT)
-	p.quiet, p.reach = req.Quiet, peerReach(req.Reach, p.addr)
+	p.quiet, p.reach, p.seed = req.Quiet, peerReach(req.Reach, p.addr), req.Seed
 	t.setLAN(p, lan)
 	t.setCommunities(p, cs)
 }

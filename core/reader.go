@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/walkie-p2p/walkie/proto"
+	"github.com/walkie-p2p/walkie/proto/seed"
 )
 
 // packet is a datagram's buffer and what the reader learned of it. The pool
@@ -30,6 +31,9 @@ type packet struct {
 	// stale: it came sealed for a session we do not have (we restarted,
 	// or retired it); the worker tells the sender who we are (onStale).
 	stale bool
+	// seed: a datagram of the seed protocol (first byte 'd'), decoded by
+	// the reader; hdr is then the core community's and body nil.
+	seed seed.Message
 }
 
 // bufPool recycles packets.
@@ -43,7 +47,7 @@ func (bp *bufPool) get() *packet {
 }
 
 func (bp *bufPool) put(p *packet) {
-	p.body, p.via, p.sess, p.stale = nil, nil, nil, false // what the packet referred to may go
+	p.body, p.via, p.sess, p.stale, p.seed = nil, nil, nil, false, nil // what the packet referred to may go
 	bp.p.Put(p)
 }
 
@@ -117,6 +121,8 @@ type inbound struct {
 	// transport does not read in batches.
 	batches, free chan *pktBatch
 	comms         *communities
+	alt           Transport                     // Config.Alt: plaintext core packets only (discover.go)
+	seedT         Transport                     // Config.Transport, unless NoSeed: its seed datagrams are decoded (seed.go); elsewhere they are bad_magic
 	sessions      *atomic.Pointer[sessionIndex] // what sealed datagrams open with; nil without a key
 	nat64         atomic.Pointer[netip.Prefix]  // the NAT64 prefix of an IPv6-only node (family.go); nil: none
 	rate          float64                       // SourceRate
@@ -127,8 +133,11 @@ type inbound struct {
 }
 
 func newInbound(cfg *Config, ctx context.Context, pool *bufPool, comms *communities, wg *sync.WaitGroup) *inbound {
-	in := &inbound{self: cfg.PeerID, ctx: ctx, pool: pool, inbox: make(chan *packet, cfg.QueueLen), comms: comms,
+	in := &inbound{self: cfg.PeerID, ctx: ctx, pool: pool, inbox: make(chan *packet, cfg.QueueLen), comms: comms, alt: cfg.Alt,
 		rate: cfg.SourceRate, burst: cfg.SourceBurst, m: cfg.Metrics, log: cfg.Logger, wg: wg}
+	if !cfg.NoSeed {
+		in.seedT = cfg.Transport // the seed's nodes talk to the node's own port only
+	}
 	if _, ok := cfg.Transport.(BatchReader); ok {
 		in.newHandoff(cfg.QueueLen)
 	}
@@ -235,10 +244,16 @@ func (in *inbound) readBatches(t Transport, br BatchReader, lim *sourceLimiter) 
 // admit parses and queues one datagram, or says why it was dropped. Core
 // packets go to the worker, community packets to that community's queue.
 func (in *inbound) admit(p *packet, n int, from netip.AddrPort, t Transport, lim *sourceLimiter) (DropReason, bool) {
-	r, ok := in.parse(p, n, in.source(in.nat64.Load(), from), t, lim)
+	from = in.source(in.nat64.Load(), from)
+	if t == in.alt && n <= proto.MaxDatagram && proto.IsSealed(p.buf[:n]) {
+		return DropNoSession, false // the second port has no sessions
+	}
+	r, ok := in.parse(p, n, from, t, lim)
 	switch {
 	case !ok:
 		return r, false
+	case p.hdr.Community != proto.CoreCommunity() && t == in.alt:
+		return DropUnknownCommunity, false // the second port serves the NAT test only
 	case p.hdr.Community != proto.CoreCommunity():
 		return in.comms.route(p)
 	}
@@ -265,6 +280,9 @@ func (in *inbound) parse(p *packet, n int, from netip.AddrPort, t Transport, lim
 		return DropTooLarge, false
 	}
 	b := p.buf[:n]
+	if t == in.seedT && t != nil && seed.IsSeed(b) {
+		return in.parseSeed(p, b, from, t, lim)
+	}
 	if proto.IsSealed(b) {
 		return in.open(p, b, from, t, lim)
 	}
@@ -326,6 +344,21 @@ func (in *inbound) open(p *packet, b []byte, from netip.AddrPort, t Transport, l
 	// n is the inner datagram's length: an answer no larger than it is no
 	// larger than the request once both are sealed.
 	p.n, p.from, p.hdr, p.body, p.via, p.sess, p.stale = len(inner), from, hdr, body, t, sess, false
+	return 0, true
+}
+
+// parseSeed decodes a seed datagram b (bounded: proto/seed), after the
+// rate limit, so that a flood costs no decoding beyond it. It goes to the
+// worker as a core packet.
+func (in *inbound) parseSeed(p *packet, b []byte, from netip.AddrPort, t Transport, lim *sourceLimiter) (DropReason, bool) {
+	if !lim.allow(from.Addr()) {
+		return DropRateLimited, false
+	}
+	m, err := seed.Decode(b)
+	if err != nil {
+		return DropSeedMalformed, false
+	}
+	p.n, p.from, p.hdr, p.body, p.via, p.sess, p.stale, p.seed = len(b), from, proto.Header{Community: proto.CoreCommunity()}, nil, t, nil, false, m
 	return 0, true
 }
 

@@ -1,6 +1,9 @@
 package core
 
-import "github.com/walkie-p2p/walkie/proto"
+import (
+	"github.com/walkie-p2p/walkie/proto"
+	"github.com/walkie-p2p/walkie/proto/seed"
+)
 
 // scratch is the worker's reusable message storage: handling a packet
 // allocates nothing once these have grown. Only the worker uses it, and
@@ -21,4 +24,11 @@ type scratch struct {
 	sample  []*peer
 	picked  []*peer // the invitees of one answer
 	tok     [tokenLen]byte
+	// The seed protocol's (seed.go).
+	seedReq     seed.IntroRequest
+	seedResp    seed.IntroResponse
+	seedPreq    seed.PunctureRequest
+	seedInfo    proto.SeedInfo
+	seedPeers   []*seedPeer
+	seedWalkies []*peer
 }

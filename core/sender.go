@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/walkie-p2p/walkie/proto"
+	"github.com/walkie-p2p/walkie/proto/seed"
 )
 
 // batchLen is how many datagrams the worker gathers before one
@@ -60,6 +61,8 @@ type sender struct {
 	reach   proto.Reach
 	nat64   netip.Prefix
 	sealBuf []byte
+	seedBuf []byte    // seed datagrams (sendSeed)
+	lastLen int       // the length of the last datagram send wrote: what a seed address's credit pays (seed.go)
 	now     time.Time // the worker's clock for this batch: sessions expire
 	// onError is Config.OnSendError, called at most once a second.
 	onError   func()
@@ -108,6 +111,7 @@ func (s *sender) send(to netip.AddrPort, m proto.Message, padTo, limit int, c Co
 		s.log.Debug("send failed", "to", to, "type", m.Type(), "err", err)
 		return false
 	}
+	s.lastLen = len(pkt)
 	return true
 }
 
@@ -128,6 +132,58 @@ func (s *sender) sendVia(t Transport, to netip.AddrPort, m proto.Message, c Coun
 		return false
 	}
 	return true
+}
+
+// answerVia encodes a core message and writes it at once from t, another
+// socket of ours (the second port, discover.go), unless it is longer than
+// limit: then it is dropped as an amplification.
+func (s *sender) answerVia(t Transport, to netip.AddrPort, m proto.Message, limit int, c Counter) bool {
+	pkt, ok := s.encode(to, m)
+	if !ok {
+		return false
+	}
+	if len(pkt) > limit {
+		s.m.Drop(DropAmplification)
+		return false
+	}
+	wire, ok := wireTo(s.reach, s.nat64, to)
+	if !ok {
+		s.m.Drop(DropNoRoute)
+		return false
+	}
+	return s.writeVia(t, pkt, wire, c) == nil
+}
+
+// sendSeed encodes a seed message and writes it at once, never sealed (a
+// seed node has no session) and never through a probe socket, unless it is
+// longer than limit (> 0): then it is dropped as an amplification. It
+// returns the bytes sent, 0 if none. seed.Append writes only what the
+// seed's own decoder takes.
+func (s *sender) sendSeed(to netip.AddrPort, m seed.Message, limit int) int {
+	if s.seedBuf == nil {
+		s.seedBuf = make([]byte, 0, proto.MaxDatagram)
+	}
+	b, err := seed.Append(s.seedBuf[:0], m)
+	if err != nil {
+		s.log.Error("seed encoding failed", "type", m.Type(), "err", err)
+		return 0
+	}
+	if len(b) > proto.MaxDatagram {
+		return 0 // a seed node reads 2048 bytes, walkie nodes 1280: both must
+	}
+	if limit > 0 && len(b) > limit {
+		s.m.Drop(DropAmplification)
+		return 0
+	}
+	wire, ok := wireTo(s.reach, s.nat64, to)
+	if !ok {
+		s.m.Drop(DropNoRoute)
+		return 0
+	}
+	if s.writeVia(s.t, b, wire, SeedMessagesSent) != nil {
+		return 0
+	}
+	return len(b)
 }
 
 // sendCommunity writes one community datagram: the header, then body.

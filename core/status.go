@@ -18,11 +18,28 @@ type Status struct {
 	PeerID string `json:"peer_id"`
 	// Key is the node's Ed25519 public key in hex ("" for a node without
 	// one); PeerID derives from it.
-	Key   string `json:"key"`
-	LAN   string `json:"lan"`
-	WAN   string `json:"wan"` // "" while unknown, and behind a symmetric NAT
+	Key string `json:"key"`
+	LAN string `json:"lan"`
+	WAN string `json:"wan"` // "" while unknown, and behind a symmetric NAT
+	// WANIP is our public IP once two observers agree on it (also behind a
+	// symmetric NAT, whose ports differ); "" until then.
 	WANIP string `json:"wan_ip"`
-	NAT   string `json:"nat"`
+	// WANIPProvisional is the public IP that one observer reports, while
+	// WANIP is "": the IP its two ports saw when it offers a second one
+	// (discover.go), else the one IP every observer so far names. It
+	// classifies the NAT and names our port prediction ticket; it never
+	// becomes wan or wan_ip on its own (that takes two agreeing observers).
+	WANIPProvisional string `json:"wan_ip_provisional"`
+	// NAT is public, cone, symmetric or unknown: what the votes say, or
+	// while they cannot tell, what one observer's two ports say.
+	NAT string `json:"nat"`
+	// NATReason says why NAT is "unknown" ("" otherwise): no_observers (no
+	// node outside our subnet answered a request of ours yet), same_lan
+	// (only nodes on our own LAN did: they see our LAN address, as on
+	// loopback), one_observer (one did, and it offered no second port, or
+	// that port did not answer), observers_disagree (two or more did, and
+	// no majority names one address or IP).
+	NATReason string `json:"nat_reason"`
 	// LAN6, WAN6, WANIP6 and NAT6 are the same for IPv6, on a node that has
 	// an IPv6 address: each family has its own vote, and LAN, WAN, WANIP
 	// and NAT are IPv4's (IPv6's on an IPv6-only node, then the same as
@@ -40,9 +57,13 @@ type Status struct {
 	// PortPrediction counts this node's port prediction attempts.
 	PortPrediction PortPredictionStatus `json:"port_prediction"`
 	Peers          []PeerStatus         `json:"peers"`
-	Communities    []CommunityStatus    `json:"communities"`
-	StartedAt      time.Time            `json:"started_at"`
-	FirstPeerMS    *int64               `json:"first_peer_ms"` // null until the first verified peer
+	// SeedPeers are the nodes of the 2016 app's protocol that answered a
+	// request of ours (seed.go): never in Peers, never community members,
+	// never authenticated (the seed proves nothing).
+	SeedPeers   []SeedPeerStatus  `json:"seed_peers"`
+	Communities []CommunityStatus `json:"communities"`
+	StartedAt   time.Time         `json:"started_at"`
+	FirstPeerMS *int64            `json:"first_peer_ms"` // null until the first verified peer
 	// PacketsSent counts the datagrams the overlay sent since start, and
 	// PacketsPerMin those of the last full minute (0 in the first minute).
 	PacketsSent   uint64 `json:"packets_sent"`
@@ -70,6 +91,14 @@ type PeerStatus struct {
 	Authenticated bool     `json:"authenticated"`
 	LastSeenMS    int64    `json:"last_seen_ms"` // milliseconds since we last heard from it
 	Communities   []string `json:"communities"`
+}
+
+// SeedPeerStatus is one entry of Status.SeedPeers: a seed node whose
+// address answered us.
+type SeedPeerStatus struct {
+	ID         string `json:"id"` // its seed peer_id: 8 hex digits
+	Addr       string `json:"addr"`
+	LastSeenMS int64  `json:"last_seen_ms"`
 }
 
 // CommunityStatus is one entry of Status.Communities.
@@ -103,6 +132,7 @@ func (o *Overlay) Status() Status {
 		s.NATPorts = "sequential"
 	}
 	s.WAN, s.WANIP, s.NAT64 = addrString(v.wan), addrString(v.ip), addrString(v.nat64)
+	s.WANIPProvisional, s.NATReason = addrString(v.prov), v.reason
 	if v.v6.lan.IsValid() {
 		s.LAN6, s.WAN6, s.WANIP6, s.NAT6 = v.v6.lan.String(), addrString(v.v6.wan), addrString(v.v6.ip), v.v6.nat.String()
 	}
@@ -125,6 +155,10 @@ func (o *Overlay) Status() Status {
 	}
 	slices.SortFunc(cands, func(a, b PeerStatus) int { return strings.Compare(a.ID, b.ID) })
 	s.Peers = append(s.Peers, cands...)
+	s.SeedPeers = make([]SeedPeerStatus, 0, len(v.seeds))
+	for _, e := range v.seeds {
+		s.SeedPeers = append(s.SeedPeers, SeedPeerStatus{ID: e.id, Addr: e.addr.String(), LastSeenMS: now.Sub(time.Unix(0, e.seen.Load())).Milliseconds()})
+	}
 	for i, r := range o.comms.runners {
 		s.Communities = append(s.Communities, CommunityStatus{Name: r.name, ID: r.id.String(), Members: len(v.members[i])})
 	}

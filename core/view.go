@@ -26,6 +26,9 @@ type view struct {
 	ip        netip.Addr
 	nat       NATType
 	hint      proto.NATHint
+	prov      netip.Addr  // wan_ip_provisional
+	reason    string      // nat_reason
+	seeds     []seedView  // verified seed nodes, sorted by ID
 	peers     []*peerView // verified, sorted by ID
 	byID      map[proto.ID]*peerView
 	byAddr    map[netip.AddrPort]*peerView
@@ -69,6 +72,9 @@ type stamp struct {
 	ip        netip.Addr
 	nat       NATType
 	hint      proto.NATHint
+	prov      netip.Addr
+	reason    string
+	seedVer   uint64
 	started   time.Time
 	firstPeer time.Duration
 	perMin    uint64
@@ -79,7 +85,8 @@ type stamp struct {
 // the last one. Worker only (and New, before any goroutine runs).
 func (o *Overlay) publish() {
 	st := stamp{
-		lan: o.lan, v6: o.fam6(), nat64: o.out.nat64, table: o.table.ver, wan: o.votes.wan, ip: o.votes.ip, nat: o.votes.nat, hint: o.votes.hint(),
+		lan: o.lan, v6: o.fam6(), nat64: o.out.nat64, table: o.table.ver, wan: o.votes.wan, ip: o.votes.ip, nat: o.natType(), hint: o.votedHint(),
+		prov: o.provisionalIP(), reason: o.natReason(), seedVer: o.seedVer(),
 		started: o.started, firstPeer: o.firstPeer, perMin: o.sentPerMin, pp: o.punch.stats(),
 	}
 	if o.published != nil && st == *o.published {
@@ -87,7 +94,7 @@ func (o *Overlay) publish() {
 	}
 	o.published = &st
 	v := &view{
-		lan: st.lan, v6: st.v6, nat64: st.nat64, wan: st.wan, ip: st.ip, nat: st.nat, hint: st.hint, started: st.started, firstPeer: st.firstPeer, perMin: st.perMin, pp: st.pp,
+		lan: st.lan, v6: st.v6, nat64: st.nat64, wan: st.wan, ip: st.ip, nat: st.nat, hint: st.hint, prov: st.prov, reason: st.reason, started: st.started, firstPeer: st.firstPeer, perMin: st.perMin, pp: st.pp,
 		peers:   make([]*peerView, 0, o.table.len()),
 		byID:    make(map[proto.ID]*peerView, o.table.len()),
 		byAddr:  make(map[netip.AddrPort]*peerView, o.table.len()),
@@ -106,6 +113,7 @@ func (o *Overlay) publish() {
 		}
 	}
 	v.cands = o.table.candidateViews()
+	v.seeds = o.seedViews()
 	o.view.Store(v)
 }
 

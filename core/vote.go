@@ -60,6 +60,9 @@ type voter struct {
 	hold        time.Duration
 	pending     netip.AddrPort // the challenger, while it waits out hold
 	pendingFrom time.Time
+	// local: an observer in our own subnet answered, and did not vote (it
+	// sees our LAN address); /status says so when nobody else did.
+	local bool
 }
 
 func newVoter(window int, lan netip.AddrPort, hold time.Duration) *voter {
@@ -153,6 +156,7 @@ func isLocalScope(ip netip.Addr) bool {
 // address or NAT type changed.
 func (v *voter) add(observer netip.Addr, reported netip.AddrPort, now time.Time) bool {
 	if !v.counts(observer, reported) {
+		v.local = v.local || reported.IsValid()
 		return false
 	}
 	reported = netip.AddrPortFrom(reported.Addr().Unmap(), reported.Port())
@@ -292,4 +296,38 @@ func (v *voter) hint() proto.NATHint {
 		return proto.NATHint{Kind: proto.NATRandom}
 	}
 	return proto.NATHint{Kind: proto.NATSequential, Port: uint16(hi), Step: uint8(step)}
+}
+
+// vote counts the address the sender saw us at. Only answers to requests we
+// chose to send vote (they echo our nonce, so the sender is no spoofer, and
+// it cannot vote more often than we ask it). Observers that agree on
+// another address than the one we hold say we moved, or our NAT rebound:
+// then we contact our peers again, at most once a minute for that reason.
+func (o *Overlay) vote(from, dest netip.AddrPort, now time.Time) {
+	v, f := o.votes, familyOf(o.lan.Addr())
+	if rf := familyOf(dest.Addr()); rf != f {
+		// The other family's observer: its own vote, or none on a node
+		// that has no address in that family.
+		if v, f = o.votes6, IPv6; v == nil {
+			return
+		}
+	}
+	old := v.wan
+	changed := v.add(from.Addr(), dest, now)
+	if v.challenged() && !o.repairing(now) && now.Sub(o.lastVoteRepair) >= voteRepairEvery {
+		o.lastVoteRepair = now
+		o.log.Info("observers see us at another address; contacting every peer again")
+		o.repair(now, true)
+	}
+	if changed {
+		if v.wan != old {
+			o.m.Add(WANAddressChanges, 1)
+		}
+		nat := v.nat
+		if v == o.votes {
+			nat = o.natType() // unknown to the votes: the second port test's
+		}
+		o.m.WAN(f, v.wan, nat)
+		o.log.Info("WAN address", "family", f, "wan", v.wan, "nat", v.nat)
+	}
 }

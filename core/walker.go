@@ -40,6 +40,7 @@ func (o *Overlay) tick(now time.Time) time.Duration {
 		o.keepAlive(now)
 	}
 	o.beacon(now)
+	o.seedTick(now)
 	o.repair(now, false)
 	probeNext := o.punch.tick(now)
 	if o.shakes != nil {
@@ -87,6 +88,9 @@ func (o *Overlay) contactBootstrap(now time.Time) {
 	for _, a := range o.bootstrap {
 		o.sendIntroRequest(a, nil, false, now)
 	}
+	if !o.nextBoot.IsZero() {
+		o.seedBootstrap(now) // unanswered in walkie: it may be a seed node
+	}
 	o.nextBoot = now.Add(o.backoff)
 	o.backoff = min(2*o.backoff, o.cfg.BootstrapBackoffMax)
 }
@@ -132,8 +136,22 @@ func (o *Overlay) beacon(now time.Time) {
 // without a token is padded to MinRequestSize. A keep-alive asks for no
 // introduction.
 func (o *Overlay) sendIntroRequest(to netip.AddrPort, tok []byte, keepAlive bool, now time.Time) {
+	o.ask(to, tok, keepAlive, 0, now)
+}
+
+// askLimited sends a tokenless introduction request to an address that
+// has not proved it receives there, only if it is at most limit bytes (>
+// 0: the credit of a seed-protocol address, seed.go), and returns its
+// size, 0 if it did not go.
+func (o *Overlay) askLimited(to netip.AddrPort, limit int, now time.Time) int {
+	return o.ask(to, nil, false, limit, now)
+}
+
+// ask is sendIntroRequest with a limit (> 0: not sent if longer; 0: none);
+// it returns the bytes sent, 0 if none.
+func (o *Overlay) ask(to netip.AddrPort, tok []byte, keepAlive bool, limit int, now time.Time) int {
 	if !to.IsValid() || len(o.asked) >= maxOutstanding {
-		return
+		return 0
 	}
 	nonce := rand.Uint64()
 	pad := 0
@@ -141,20 +159,21 @@ func (o *Overlay) sendIntroRequest(to netip.AddrPort, tok []byte, keepAlive bool
 		pad = o.cfg.MinRequestSize
 	}
 	o.s.ask = proto.IntroRequest{Nonce: nonce, LAN: o.lan, Token: tok, Communities: o.comms.ids,
-		KeepAlive: keepAlive, Symmetric: o.votes.nat == NATSymmetric, NAT: o.natHint(now), Quiet: o.cfg.Quiet, Reach: o.reach,
-		WantMore: !keepAlive && (o.table.len() < o.cfg.TargetPeers || o.repairing(now))}
+		KeepAlive: keepAlive, Symmetric: o.natType() == NATSymmetric, NAT: o.natHint(now), Quiet: o.cfg.Quiet, Reach: o.reach,
+		WantMore: !keepAlive && (o.table.len() < o.cfg.TargetPeers || o.repairing(now)), Seed: o.seedOn()}
 	o.s.ask.Meet, o.meetAgain = o.meetAgain, nil
 	if o.s.ask.NAT.Wants {
-		o.s.ask.Ticket = o.punch.ticket(o.votes.hint().Kind, o.votes.ip, o.votes.wan, now)
+		o.s.ask.Ticket = o.punch.ticket(o.votedHint().Kind, o.ticketIP(), o.votes.wan, now)
 		o.s.ask.NAT.Wants = !o.s.ask.Ticket.IsZero() // no key, no ticket: no attempt
 	}
-	if !o.out.send(to, &o.s.ask, pad, 0, IntroRequestsSent) {
-		return
+	if !o.out.send(to, &o.s.ask, pad, limit, IntroRequestsSent) {
+		return 0
 	}
 	o.asked[nonce] = outstanding{to: to, sent: now, hadToken: len(tok) > 0, keepAlive: keepAlive}
 	if p := o.table.at(to); p != nil {
 		p.lastSent = now
 	}
+	return o.out.lastLen
 }
 
 // onBeacon answers a LAN discovery beacon with an introduction request, if we

@@ -23,6 +23,9 @@ const (
 	keyNoise       = 14 // bin, at most MaxNoise bytes: a Noise handshake message
 	keyTicket      = 15 // bin of TicketLen bytes: a port prediction Ticket
 	keyMeet        = 16 // array of at most MaxMeet IDs: peers to be introduced to again
+	keyAltPort     = 17 // uint, 1 to 65535: the responder's second port (discover.go in core)
+	keySeedInvitee = 18 // SeedInfo map: a seed node asked to puncture toward the requester
+	keySeedTarget  = 19 // SeedInfo map: the seed node to puncture toward
 )
 
 // Flag bits of key 8.
@@ -44,6 +47,10 @@ const (
 	// earlier release), so only the family it is seen in.
 	flagReach4 = 1 << 4
 	flagReach6 = 1 << 5
+	// flagSeed says the sender speaks the seed protocol (proto/seed) on
+	// the socket it sends from: an introducer may name seed nodes to it
+	// and ask it to puncture toward them.
+	flagSeed = 1 << 6
 )
 
 // body holds the fields of any message, by key.
@@ -64,29 +71,34 @@ type body struct {
 	noise       []byte
 	ticket      Ticket
 	meet        []ID
+	altPort     uint64
+	seedInvitee *SeedInfo
+	seedTarget  *SeedInfo
 }
 
 // appendBody appends the fields of f whose keys are in keys, in key order.
-// The nonce and the target are always written; the other fields are omitted
-// when empty, which the decoder reads back as the same zero value.
+// The nonce is always written, and so is the target unless a seed target
+// stands in for it; the other fields are omitted when empty, which the
+// decoder reads back as the same zero value.
 func appendBody(b []byte, keys uint64, f *body) ([]byte, error) {
 	if len(f.token) > MaxToken || len(f.communities) > MaxCommunities || len(f.peers) > MaxIntroPeers || len(f.more) > MaxMoreInvitees ||
 		len(f.noise) > MaxNoise || f.index > maxIndex || f.peerIndex > maxIndex ||
-		(!f.ticket.IsZero() && len(f.peers) > MaxIntroPeersWithTicket) || len(f.meet) > MaxMeet {
+		(!f.ticket.IsZero() && (len(f.peers) > MaxIntroPeersWithTicket || f.seedInvitee != nil)) || len(f.meet) > MaxMeet {
 		return b, ErrLimit
 	}
 	has := func(k uint64, cond bool) bool { return keys&(1<<k) != 0 && cond }
 	hasNonce, hasLAN := has(keyNonce, true), has(keyLAN, f.lan.IsValid())
 	hasToken, hasComm := has(keyToken, len(f.token) > 0), has(keyCommunities, len(f.communities) > 0)
 	hasPeers, hasInvitee := has(keyPeers, len(f.peers) > 0), has(keyInvitee, f.invitee != nil)
-	hasTarget, hasFlags := has(keyTarget, true), has(keyFlags, f.flags != 0)
+	hasTarget, hasFlags := has(keyTarget, f.seedTarget == nil || !f.target.ID.IsZero()), has(keyFlags, f.flags != 0)
 	hasMore, hasNAT := has(keyMore, len(f.more) > 0), has(keyNAT, f.nat != 0)
 	hasStep, hasIndex := has(keyStep, true), has(keyIndex, f.index != 0)
 	hasPeerIndex, hasNoise := has(keyPeerIndex, f.peerIndex != 0), has(keyNoise, true)
 	hasTicket, hasMeet := has(keyTicket, !f.ticket.IsZero()), has(keyMeet, len(f.meet) > 0)
+	hasAlt, hasSeedInv, hasSeedTarget := has(keyAltPort, f.altPort != 0), has(keySeedInvitee, f.seedInvitee != nil), has(keySeedTarget, f.seedTarget != nil)
 
 	out := appendMapLen(b, count(hasNonce, hasLAN, hasToken, hasComm, hasPeers, hasInvitee, hasTarget, hasFlags, hasMore, hasNAT,
-		hasStep, hasIndex, hasPeerIndex, hasNoise, hasTicket, hasMeet))
+		hasStep, hasIndex, hasPeerIndex, hasNoise, hasTicket, hasMeet, hasAlt, hasSeedInv, hasSeedTarget))
 	if hasNonce {
 		out = appendUint(appendUint(out, keyNonce), f.nonce)
 	}
@@ -150,6 +162,19 @@ func appendBody(b []byte, keys uint64, f *body) ([]byte, error) {
 	if hasMeet {
 		out = appendIDs(appendUint(out, keyMeet), f.meet)
 	}
+	if hasAlt {
+		out = appendUint(appendUint(out, keyAltPort), f.altPort)
+	}
+	if hasSeedInv {
+		if out, err = appendSeedInfo(appendUint(out, keySeedInvitee), f.seedInvitee); err != nil {
+			return b, err
+		}
+	}
+	if hasSeedTarget {
+		if out, err = appendSeedInfo(appendUint(out, keySeedTarget), f.seedTarget); err != nil {
+			return b, err
+		}
+	}
 	return out, nil
 }
 
@@ -167,6 +192,7 @@ func decodeBody(b []byte, known, required uint64) (body, error) {
 func decodeBodyInto(b []byte, known, required uint64, f *body) error {
 	r := reader{b: b}
 	token, comms, peers, invitee, more, noise, meet := f.token, f.communities, f.peers, f.invitee, f.more, f.noise, f.meet
+	seedInv, seedTarget := f.seedInvitee, f.seedTarget
 	*f = body{}
 	present, err := r.fields(known, func(k uint64) (err error) {
 		switch k {
@@ -212,6 +238,14 @@ func decodeBodyInto(b []byte, known, required uint64, f *body) error {
 			f.ticket, err = r.ticket()
 		case keyMeet:
 			f.meet, err = r.idsMax(meet, MaxMeet)
+		case keyAltPort:
+			if f.altPort, err = r.uint(); err == nil && f.altPort > 65535 {
+				err = ErrBadAddress // 0, like an omitted key, means none
+			}
+		case keySeedInvitee:
+			f.seedInvitee, err = r.seedInfoInto(&seedInv)
+		case keySeedTarget:
+			f.seedTarget, err = r.seedInfoInto(&seedTarget)
 		}
 		return err
 	})
@@ -220,6 +254,9 @@ func decodeBodyInto(b []byte, known, required uint64, f *body) error {
 	}
 	if present&required != required {
 		return ErrBadBody
+	}
+	if !f.ticket.IsZero() && (len(f.peers) > MaxIntroPeersWithTicket || f.seedInvitee != nil) {
+		return ErrLimit // what appendBody refuses: it would not fit sealed
 	}
 	return nil
 }

@@ -49,6 +49,7 @@ func TestLibraryBodies(t *testing.T) {
 	}
 	body, err := msgpack.Marshal(map[uint8]any{
 		1: want.Nonce, 2: appendAddr(nil, want.LAN)[2:], 3: want.Token, 4: comms, 5: peers, 6: peer(want.Invitee), 9: more, 10: want.InviteeNAT.pack(),
+		17: want.AltPort, 18: map[uint8]any{1: want.SeedInvitee.ID[:], 2: appendAddr(nil, want.SeedInvitee.LAN)[2:], 3: appendAddr(nil, want.SeedInvitee.WAN)[2:]},
 		99: map[string]any{"future": []any{1.5, "x", nil, true}},
 	})
 	if err != nil {

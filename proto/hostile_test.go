@@ -90,6 +90,23 @@ func TestHostileBodies(t *testing.T) {
 		{"invitee as int", TypeIntroResponse, "82 0101 06 05", ErrBadBody},
 		{"target as bin", TypePunctureRequest, "82 0101 07 c4 10 000102030405060708090a0b0c0d0e0f", ErrBadBody},
 		{"peer wan 7 bytes", TypePunctureRequest, "82 0101 07 82 01 c410 000102030405060708090a0b0c0d0e0f 03 c407 00000000000000", ErrBadAddress},
+		// The seed's fields (keys 17 to 19, SeedInfo).
+		{"alt port over 65535", TypeIntroResponse, "82 0101 11 ce 00010000", ErrBadAddress},
+		{"alt port as str", TypeIntroResponse, "82 0101 11 a13 1", ErrBadBody},
+		{"seed invitee map32 huge", TypeIntroResponse, "82 0101 12 df ffffffff", ErrLimit},
+		{"seed invitee without wan", TypeIntroResponse, "82 0101 12 81 01 c404 cccccccc", ErrBadBody},
+		{"seed invitee without ID", TypeIntroResponse, "82 0101 12 81 03 c406 c63364030751", ErrBadBody},
+		{"seed ID of 8 bytes", TypeIntroResponse, "82 0101 12 82 01 c408 6363636363636363 03 c406 c63364030751", ErrBadBody},
+		{"seed ID of 3 bytes", TypeIntroResponse, "82 0101 12 82 01 c403 cccccc 03 c406 c63364030751", ErrBadBody},
+		{"seed ID bin32 huge", TypeIntroResponse, "82 0101 12 82 01 c6 ffffffff", ErrBadBody},
+		{"seed invitee IPv6 wan", TypeIntroResponse, "82 0101 12 82 01 c404 cccccccc 03 c412 20010db8000000000000000000000030 0751", ErrBadAddress},
+		{"seed invitee IPv6 lan", TypeIntroResponse, "82 0101 12 83 01 c404 cccccccc 02 c412 fd000000000000000000000000000002 0751 03 c406 c63364030751", ErrBadAddress},
+		{"seed invitee port 0", TypeIntroResponse, "82 0101 12 82 01 c404 cccccccc 03 c406 c63364030000", ErrBadAddress},
+		{"seed invitee as bin", TypeIntroResponse, "82 0101 12 c404 cccccccc", ErrBadBody},
+		{"seed target and target", TypePunctureRequest, "83 0101 07 81 01 c410 000102030405060708090a0b0c0d0e0f 13 82 01 c404 bbbbbbbb 03 c406 c63364020751", ErrBadBody},
+		{"seed invitee and ticket", TypeIntroResponse, "83 0101 0f c47a " + strings.Repeat("01", 122) + " 12 82 01 c404 cccccccc 03 c406 c63364030751", ErrLimit},
+		{"8 peers and ticket", TypeIntroResponse, "83 0101 0f c47a " + strings.Repeat("01", 122) + " 05 98" + strings.Repeat(" 81 01 c410 000102030405060708090a0b0c0d0e0f", 8), ErrLimit},
+		{"seed target past end", TypePunctureRequest, "82 0101 13 82 01 c404 bbbbbbbb 03 c406 c633", ErrShort},
 	} {
 		body := hexBody(t, tc.body)
 		if _, err := decodeMessage(tc.t, body); err != tc.want {

@@ -49,7 +49,7 @@ func TestDecodeInto(t *testing.T) {
 // The flag bits round-trip on their own and together; unknown bits are
 // ignored.
 func TestIntroRequestFlags(t *testing.T) {
-	for _, m := range []IntroRequest{{Nonce: 1, KeepAlive: true}, {Nonce: 2, Symmetric: true}, {Nonce: 3, KeepAlive: true, Symmetric: true}, {Nonce: 4, WantMore: true}} {
+	for _, m := range []IntroRequest{{Nonce: 1, KeepAlive: true}, {Nonce: 2, Symmetric: true}, {Nonce: 3, KeepAlive: true, Symmetric: true}, {Nonce: 4, WantMore: true}, {Nonce: 5, Seed: true}} {
 		b, err := m.AppendBody(nil)
 		if err != nil {
 			t.Fatal(err)

@@ -39,14 +39,17 @@ func maxMessages() []Message {
 	inv := maxPeer(0xee)
 	nat := NATHint{Kind: NATSequential, Port: 65535, Step: MaxNATStep, Wants: true}
 	tk := Ticket{Key: [32]byte(seq(0x10, 32)), Expiry: ^uint64(0), Addr: maxAddr(3), Sig: [64]byte(seq(0x40, 64))}
+	seed := &SeedInfo{ID: SeedID{0xff, 0xff, 0xff, 0xff}, LAN: netip.MustParseAddrPort("255.255.255.254:65535"), WAN: netip.MustParseAddrPort("255.255.255.255:65535")}
 	return []Message{
 		&IntroRequest{Nonce: ^uint64(0), LAN: maxAddr(1), Token: seq(1, MaxToken), Communities: maxIDs(MaxCommunities),
-			KeepAlive: true, Symmetric: true, WantMore: true, NAT: nat, Ticket: tk, Meet: maxIDs(MaxMeet)},
+			KeepAlive: true, Symmetric: true, WantMore: true, NAT: nat, Ticket: tk, Meet: maxIDs(MaxMeet), Quiet: true, Reach: ReachIPv4 | ReachIPv6, Seed: true},
 		&IntroResponse{Nonce: ^uint64(0), LAN: maxAddr(1), Token: seq(1, MaxToken), Communities: maxIDs(MaxCommunities),
-			Peers: maxPeers(MaxIntroPeers), Invitee: &inv, MoreInvitees: maxPeers(MaxMoreInvitees), InviteeNAT: nat},
+			Peers: maxPeers(MaxIntroPeers), Invitee: &inv, MoreInvitees: maxPeers(MaxMoreInvitees), InviteeNAT: nat, AltPort: 65535, SeedInvitee: seed},
 		&IntroResponse{Nonce: ^uint64(0), LAN: maxAddr(1), Token: seq(1, MaxToken), Communities: maxIDs(MaxCommunities),
-			Peers: maxPeers(MaxIntroPeersWithTicket), Invitee: &inv, MoreInvitees: maxPeers(MaxMoreInvitees), InviteeNAT: nat, InviteeTicket: tk},
+			Peers: maxPeers(MaxIntroPeersWithTicket), Invitee: &inv, MoreInvitees: maxPeers(MaxMoreInvitees), InviteeNAT: nat, InviteeTicket: tk,
+			AltPort: 65535},
 		&PunctureRequest{Nonce: ^uint64(0), Target: maxPeer(0xee), TargetNAT: nat, TargetTicket: tk},
+		&PunctureRequest{Nonce: ^uint64(0), SeedTarget: seed, TargetNAT: nat, TargetTicket: tk},
 		&Puncture{Nonce: ^uint64(0), LAN: maxAddr(1), Token: seq(1, MaxToken)},
 		&Beacon{LAN: maxAddr(1), Communities: maxIDs(MaxCommunities)},
 		&Handshake{Step: 3, Token: seq(1, MaxToken), Index: 1<<32 - 1, PeerIndex: 1<<32 - 1, Noise: seq(2, MaxNoise)},
@@ -79,6 +82,7 @@ func TestOverLimitEncode(t *testing.T) {
 		&IntroResponse{Communities: maxIDs(MaxCommunities + 1)},
 		&IntroResponse{Peers: maxPeers(MaxIntroPeers + 1), Invitee: &inv},
 		&IntroResponse{MoreInvitees: maxPeers(MaxMoreInvitees + 1)},
+		&IntroResponse{InviteeTicket: Ticket{Key: [32]byte{1}}, SeedInvitee: &SeedInfo{WAN: netip.MustParseAddrPort("198.51.100.3:1873")}},
 		&Puncture{Token: seq(1, MaxToken+1)},
 		&Beacon{Communities: maxIDs(MaxCommunities + 1)},
 	} {

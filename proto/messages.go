@@ -53,6 +53,12 @@ type IntroRequest struct {
 	// address until they puncture toward it, and the receiver asks those
 	// it knows to do so.
 	Meet []ID
+	// Seed (flag bit 6) says the sender speaks the seed protocol
+	// (proto/seed) on the socket it sends from: an introducer may name a
+	// seed node to it (IntroResponse.SeedInvitee) and ask it to puncture
+	// toward one (PunctureRequest.SeedTarget). Nodes without it are never
+	// sent either.
+	Seed bool
 }
 
 const introRequestKeys = 1<<keyNonce | 1<<keyLAN | 1<<keyToken | 1<<keyCommunities | 1<<keyFlags | 1<<keyNAT | 1<<keyTicket | 1<<keyMeet
@@ -81,6 +87,9 @@ func (m *IntroRequest) AppendBody(b []byte) ([]byte, error) {
 	if m.Reach&ReachIPv6 != 0 {
 		flags |= flagReach6
 	}
+	if m.Seed {
+		flags |= flagSeed
+	}
 	return appendBody(b, introRequestKeys, &body{nonce: m.Nonce, lan: m.LAN, token: m.Token, communities: m.Communities, flags: flags, nat: m.NAT.pack(), ticket: m.Ticket, meet: m.Meet})
 }
 
@@ -104,14 +113,15 @@ func DecodeIntroRequest(b []byte) (IntroRequest, error) {
 func introRequestOf(f *body) IntroRequest {
 	return IntroRequest{Nonce: f.nonce, LAN: f.lan, Token: f.token, Communities: f.communities,
 		KeepAlive: f.flags&flagKeepAlive != 0, Symmetric: f.flags&flagSymmetric != 0, WantMore: f.flags&flagWantMore != 0,
-		Quiet: f.flags&flagQuiet != 0, Reach: reachOf(f.flags),
+		Quiet: f.flags&flagQuiet != 0, Reach: reachOf(f.flags), Seed: f.flags&flagSeed != 0,
 		NAT: unpackNAT(f.nat), Ticket: f.ticket, Meet: f.meet}
 }
 
 // IntroResponse (B to A) answers an IntroRequest with peers, an invitee C
 // that B has asked to puncture toward A, and a token for A's address.
 // Body keys: 1 nonce (required), 2 lan, 3 token, 4 communities, 5 peers,
-// 6 invitee, 9 more invitees, 10 nat and 15 ticket (the invitee's).
+// 6 invitee, 9 more invitees, 10 nat and 15 ticket (the invitee's), 17
+// alt port, 18 seed invitee.
 type IntroResponse struct {
 	Nonce       uint64         // echo of the request's Nonce
 	LAN         netip.AddrPort // responder's LAN address
@@ -128,9 +138,20 @@ type IntroResponse struct {
 	// InviteeTicket is the first invitee's own Ticket (key 15), relayed
 	// when the introducer tells both sides to probe.
 	InviteeTicket Ticket
+	// AltPort (key 17) is the responder's second port: a public node
+	// answers intro requests at its IP and this port too, from this port,
+	// so that a requester with one observer can tell how its NAT maps (a
+	// new public port per destination: symmetric). 0: none.
+	AltPort uint16
+	// SeedInvitee (key 18) is a seed node that the responder asked (in the
+	// seed protocol) to puncture toward the requester; only for a request
+	// with Seed. Nil when none, and always with InviteeTicket (the two
+	// would not fit in a sealed datagram together: ErrLimit).
+	SeedInvitee *SeedInfo
 }
 
-const introResponseKeys = 1<<keyNonce | 1<<keyLAN | 1<<keyToken | 1<<keyCommunities | 1<<keyPeers | 1<<keyInvitee | 1<<keyMore | 1<<keyNAT | 1<<keyTicket
+const introResponseKeys = 1<<keyNonce | 1<<keyLAN | 1<<keyToken | 1<<keyCommunities | 1<<keyPeers | 1<<keyInvitee | 1<<keyMore | 1<<keyNAT | 1<<keyTicket |
+	1<<keyAltPort | 1<<keySeedInvitee
 
 // Type returns TypeIntroResponse.
 func (*IntroResponse) Type() Type { return TypeIntroResponse }
@@ -138,30 +159,36 @@ func (*IntroResponse) Type() Type { return TypeIntroResponse }
 // AppendBody appends the msgpack body of m to b.
 func (m *IntroResponse) AppendBody(b []byte) ([]byte, error) {
 	return appendBody(b, introResponseKeys, &body{nonce: m.Nonce, lan: m.LAN, token: m.Token,
-		communities: m.Communities, peers: m.Peers, invitee: m.Invitee, more: m.MoreInvitees, nat: m.InviteeNAT.pack(), ticket: m.InviteeTicket})
+		communities: m.Communities, peers: m.Peers, invitee: m.Invitee, more: m.MoreInvitees, nat: m.InviteeNAT.pack(), ticket: m.InviteeTicket,
+		altPort: uint64(m.AltPort), seedInvitee: m.SeedInvitee})
 }
 
 // DecodeIntroResponseInto decodes the body of an IntroResponse into m,
 // reusing the storage of m's slices and invitee. m's fields are undefined
 // after an error.
 func DecodeIntroResponseInto(b []byte, m *IntroResponse) error {
-	f := body{token: m.Token, communities: m.Communities, peers: m.Peers, invitee: m.Invitee, more: m.MoreInvitees}
+	f := body{token: m.Token, communities: m.Communities, peers: m.Peers, invitee: m.Invitee, more: m.MoreInvitees, seedInvitee: m.SeedInvitee}
 	err := decodeBodyInto(b, introResponseKeys, 1<<keyNonce, &f)
-	*m = IntroResponse{Nonce: f.nonce, LAN: f.lan, Token: f.token, Communities: f.communities,
-		Peers: f.peers, Invitee: f.invitee, MoreInvitees: f.more, InviteeNAT: unpackNAT(f.nat), InviteeTicket: f.ticket}
+	*m = introResponseOf(&f)
 	return err
 }
 
 // DecodeIntroResponse decodes the body of an IntroResponse.
 func DecodeIntroResponse(b []byte) (IntroResponse, error) {
 	f, err := decodeBody(b, introResponseKeys, 1<<keyNonce)
+	return introResponseOf(&f), err
+}
+
+// introResponseOf is the IntroResponse of a decoded body.
+func introResponseOf(f *body) IntroResponse {
 	return IntroResponse{Nonce: f.nonce, LAN: f.lan, Token: f.token, Communities: f.communities,
-		Peers: f.peers, Invitee: f.invitee, MoreInvitees: f.more, InviteeNAT: unpackNAT(f.nat), InviteeTicket: f.ticket}, err
+		Peers: f.peers, Invitee: f.invitee, MoreInvitees: f.more, InviteeNAT: unpackNAT(f.nat), InviteeTicket: f.ticket,
+		AltPort: uint16(f.altPort), SeedInvitee: f.seedInvitee}
 }
 
 // PunctureRequest (B to C) asks C to send a Puncture toward Target (A).
-// Body keys: 1 nonce (required), 7 target (required), 10 nat and 15
-// ticket (the target's).
+// Body keys: 1 nonce (required), 7 target, 10 nat, 15 ticket (the
+// target's), 19 seed target; exactly one of 7 and 19.
 type PunctureRequest struct {
 	Nonce     uint64   // identifies the introduction (the request's nonce)
 	Target    PeerInfo // the peer to puncture toward: ID, LAN, and WAN as the introducer sees it
@@ -169,22 +196,35 @@ type PunctureRequest struct {
 	// TargetTicket is the target's own Ticket (key 15), relayed when the
 	// introducer tells both sides to probe.
 	TargetTicket Ticket
+	// SeedTarget (key 19) stands in for Target when the node to puncture
+	// toward is a seed node, which has no walkie ID: the receiver then
+	// sends it a seed intro request. Only to a node that said it speaks
+	// the seed protocol (IntroRequest.Seed).
+	SeedTarget *SeedInfo
 }
 
-const punctureRequestKeys = 1<<keyNonce | 1<<keyTarget | 1<<keyNAT | 1<<keyTicket
+const punctureRequestKeys = 1<<keyNonce | 1<<keyTarget | 1<<keyNAT | 1<<keyTicket | 1<<keySeedTarget
 
 // Type returns TypePunctureRequest.
 func (*PunctureRequest) Type() Type { return TypePunctureRequest }
 
 // AppendBody appends the msgpack body of m to b.
 func (m *PunctureRequest) AppendBody(b []byte) ([]byte, error) {
-	return appendBody(b, punctureRequestKeys, &body{nonce: m.Nonce, target: m.Target, nat: m.TargetNAT.pack(), ticket: m.TargetTicket})
+	if m.SeedTarget != nil && !m.Target.ID.IsZero() {
+		return b, ErrBadBody // one target
+	}
+	return appendBody(b, punctureRequestKeys, &body{nonce: m.Nonce, target: m.Target, nat: m.TargetNAT.pack(), ticket: m.TargetTicket,
+		seedTarget: m.SeedTarget})
 }
 
-// DecodePunctureRequest decodes the body of a PunctureRequest.
+// DecodePunctureRequest decodes the body of a PunctureRequest. A request
+// with neither a target nor a seed target, or with both, is ErrBadBody.
 func DecodePunctureRequest(b []byte) (PunctureRequest, error) {
-	f, err := decodeBody(b, punctureRequestKeys, 1<<keyNonce|1<<keyTarget)
-	return PunctureRequest{Nonce: f.nonce, Target: f.target, TargetNAT: unpackNAT(f.nat), TargetTicket: f.ticket}, err
+	f, err := decodeBody(b, punctureRequestKeys, 1<<keyNonce)
+	if err == nil && f.target.ID.IsZero() == (f.seedTarget == nil) {
+		err = ErrBadBody
+	}
+	return PunctureRequest{Nonce: f.nonce, Target: f.target, TargetNAT: unpackNAT(f.nat), TargetTicket: f.ticket, SeedTarget: f.seedTarget}, err
 }
 
 // Puncture (C to A) opens C's NAT toward A and carries a token, so that A's

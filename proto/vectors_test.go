@@ -184,5 +184,27 @@ func goldenVectors() []goldenVector {
 			hex: "574b01010cf79f5a54b65aea93ce9a029e3b58720102030405060708090a0b0c0d0e0f1004cb0071070751" + // header
 				"8401cf0123456789abcdef03c408a0a1a2a3a4a5a6a708041092c410505152535455565758595a5b5c5d5e5fc410606162636465666768696a6b6c6d6e6f", // body
 		},
+		{
+			name: "intro-request-seed",
+			h:    goldenHeader(goldenDest4),
+			m:    &IntroRequest{Nonce: 0x0123456789abcdef, Token: seq(0xa0, 8), Reach: ReachIPv4, Seed: true},
+			hex: "574b01010cf79f5a54b65aea93ce9a029e3b58720102030405060708090a0b0c0d0e0f1004cb0071070751" + // header
+				"8301cf0123456789abcdef03c408a0a1a2a3a4a5a6a70850", // body
+		},
+		{
+			name: "intro-response-seed",
+			h:    goldenHeader(goldenDest4),
+			m: &IntroResponse{Nonce: 0x0123456789abcdef, Token: seq(0xb0, 8), AltPort: 40000,
+				SeedInvitee: &SeedInfo{ID: SeedID{0xcc, 0xcc, 0xcc, 0xcc}, LAN: netip.MustParseAddrPort("192.168.1.3:1873"), WAN: netip.MustParseAddrPort("198.51.100.3:1873")}},
+			hex: "574b01020cf79f5a54b65aea93ce9a029e3b58720102030405060708090a0b0c0d0e0f1004cb0071070751" + // header
+				"8401cf0123456789abcdef03c408b0b1b2b3b4b5b6b711cd9c40128301c404cccccccc02c406c0a80103075103c406c63364030751", // body
+		},
+		{
+			name: "puncture-request-seed",
+			h:    goldenHeader(goldenDest4),
+			m:    &PunctureRequest{Nonce: 0x0123456789abcdef, SeedTarget: &SeedInfo{ID: SeedID{0xbb, 0xbb, 0xbb, 0xbb}, WAN: netip.MustParseAddrPort("198.51.100.2:1873")}},
+			hex: "574b01030cf79f5a54b65aea93ce9a029e3b58720102030405060708090a0b0c0d0e0f1004cb0071070751" + // header
+				"8201cf0123456789abcdef138201c404bbbbbbbb03c406c63364020751", // body
+		},
 	}
 }

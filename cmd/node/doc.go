@@ -83,6 +83,11 @@
 //	                    (docs/nat-traversal.md): probe sockets and sprays of
 //	                    a few hundred packets, only while this node or its
 //	                    partner is short of peers. Default true.
+//	-seed BOOL          also speak the seed protocol, the 2016 Android app's
+//	                    bencoded datagrams, on the -listen socket (IPv4), so
+//	                    that its nodes and walkie nodes walk one network:
+//	                    /status lists them under seed_peers, never as peers
+//	                    (docs/protocol.md, "The seed protocol"). Default true.
 //	-dns ADDR           DNS server ip:port for -bootstrap host names. Default:
 //	                    the system's resolver; with no /etc/resolv.conf (as
 //	                    on Android, where a binary without cgo cannot ask the

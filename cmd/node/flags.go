@@ -52,6 +52,7 @@ type options struct {
 	logLevel       slog.Level       // -log-level
 	lanDiscovery   bool             // -lan-discovery
 	prediction     bool             // -port-prediction
+	seed           bool             // -seed
 	perNetwork     int              // -peers-per-network: 0 means the core's default
 	perNetworkSet  bool             // -peers-per-network was given (a collector lifts the default cap)
 	dns            netip.AddrPort   // -dns; invalid means the system's resolver
@@ -112,6 +113,7 @@ func newFlagSet(o *options, raw *rawFlags) *flag.FlagSet {
 	fs.StringVar(&raw.nat64, "nat64", "auto", "on an IPv6-only network, reach IPv4 peers through the NAT64 `prefix` (such as 64:ff9b::/96); auto finds it through DNS64 (RFC 7050); off")
 	fs.BoolVar(&o.lanDiscovery, "lan-discovery", true, "find nodes on the LAN by multicast on 239.255.18.73:1873")
 	fs.BoolVar(&o.prediction, "port-prediction", true, "take part in port prediction with symmetric NATs (hundreds of probe packets an attempt, only while peers are few)")
+	fs.BoolVar(&o.seed, "seed", true, "also speak the 2016 app's protocol (bencoded datagrams) on the -listen socket, so that its nodes and walkie nodes walk one network; IPv4 only")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
 	fs.IntVar(&o.perNetwork, "peers-per-network", core.DefaultConfig().PrefixPeers,
 		"at most `n` peers from one IPv4 /24 or IPv6 /48 (the LAN is not counted), so that an attacker with many addresses in few networks cannot fill the table; -1 for no cap")

@@ -28,11 +28,11 @@ func TestParseFlagsGood(t *testing.T) {
 			want := options{
 				listen: netip.MustParseAddrPort("0.0.0.0:1873"), dataDir: filepath.Join(home, ".walkie"),
 				httpAddr: "127.0.0.1:1874", communities: []string{"chat", "game"}, logLevel: slog.LevelInfo, lanDiscovery: true,
-				prediction: true,
+				prediction: true, seed: true,
 			}
 			if o.listen != want.listen || o.dataDir != want.dataDir || o.httpAddr != want.httpAddr ||
 				!slices.Equal(o.communities, want.communities) || o.logLevel != want.logLevel ||
-				o.lanDiscovery != want.lanDiscovery || o.prediction != want.prediction || len(o.bootstrap) != 0 || o.version || o.help {
+				o.lanDiscovery != want.lanDiscovery || o.prediction != want.prediction || o.seed != want.seed || len(o.bootstrap) != 0 || o.version || o.help {
 				t.Errorf("got %+v, want %+v", *o, want)
 			}
 		}},

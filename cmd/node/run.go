@@ -105,7 +105,15 @@ func serve(ctx context.Context, opts *options, log *slog.Logger) error {
 	// the same address (docs/nat-traversal.md).
 	probeAddr := netip.AddrPortFrom(bound.Addr(), 0).String()
 	cfg.ListenProbe = func() (core.Transport, error) { return core.ListenUDP(probeAddr) }
-	cfg.NoPortPrediction = !opts.prediction
+	// A second port, named in our answers while we look public, lets a
+	// host whose only public contact is this node classify its NAT
+	// (docs/nat-traversal.md, "One bootstrap is enough").
+	if alt, err := core.ListenUDP(probeAddr); err != nil {
+		log.Warn("no second port: hosts with this node as their only observer cannot classify their NAT", "err", err)
+	} else {
+		cfg.Alt = alt
+	}
+	cfg.NoPortPrediction, cfg.NoSeed = !opts.prediction, !opts.seed
 	cfg.PrefixPeers = opts.perNetwork
 	cfg.LAN, cfg.LAN6 = lan, lan6
 	cfg.Bootstrap = literals(opts.bootstrap)
@@ -125,6 +133,9 @@ func serve(ctx context.Context, opts *options, log *slog.Logger) error {
 	}
 	if err != nil {
 		transport.Close()
+		if cfg.Alt != nil {
+			cfg.Alt.Close()
+		}
 		if ln != nil {
 			ln.Close()
 		}
@@ -153,8 +164,10 @@ func serve(ctx context.Context, opts *options, log *slog.Logger) error {
 	if err != nil {
 		closeAll(cfg.Communities) // the overlay closes them once it exists
 		transport.Close()
-		if cfg.Beacon != nil {
-			cfg.Beacon.Close()
+		for _, t := range []core.Transport{cfg.Beacon, cfg.Alt} {
+			if t != nil {
+				t.Close()
+			}
 		}
 		if ln != nil {
 			ln.Close()
@@ -170,9 +183,13 @@ func serve(ctx context.Context, opts *options, log *slog.Logger) error {
 	// The flag's address with the bound port: a socket on 0.0.0.0 is
 	// dual-stack and would show as [::].
 	listen := netip.AddrPortFrom(opts.listen.Addr(), bound.Port())
+	var second uint16
+	if cfg.Alt != nil {
+		second = cfg.Alt.LocalAddr().Port()
+	}
 	log.Info("walkie started", "peer_id", id, "listen", listen, "lan", lan, "lan6", lan6, "lan_from", how,
 		"data", opts.dataDir, "http", httpDesc, "communities", opts.communities, "announce", opts.announce,
-		"bootstrap", entryTexts(opts.bootstrap), "lan_discovery", opts.lanDiscovery, "profile", opts.profile, "version", versionString())
+		"bootstrap", entryTexts(opts.bootstrap), "lan_discovery", opts.lanDiscovery, "profile", opts.profile, "second_port", second, "version", versionString())
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

@@ -60,5 +60,7 @@ func Families() []Family {
 		17: g("walkie_first_peer_seconds", "Seconds from start to the first verified peer; NaN until there is one."),
 		18: g("walkie_community_members", "Verified peers that announce the community.", "community"),
 		19: c("walkie_punctures_total", "Introductions to an invitee, by outcome.", "result"),
+		20: c("walkie_seed_messages_received_total", "Seed protocol datagrams (the 2016 app's) decoded and taken."),
+		21: c("walkie_seed_messages_sent_total", "Seed protocol datagrams sent."),
 	}
 }

@@ -5,9 +5,8 @@
 // encodes walkie's answers so that an unmodified seed takes them.
 //
 // The package is pure: no I/O, no goroutines, no package state. The core
-// will use it to speak to seed phones on walkie's own socket ([IsSeed] tells
-// the two protocols apart by their first byte); that integration does not
-// exist yet.
+// uses it to speak to seed phones on walkie's own socket ([IsSeed] tells
+// the two protocols apart by their first byte; core/seed.go).
 //
 // # Two decoders
 //

@@ -75,6 +75,7 @@ function renderSummary(st, ms, nowMS) {
   setText('lan', st.lan || '—');
   if (st.wan) setText('wan', st.wan);
   else if (st.wan_ip) setText('wan', st.wan_ip + ' (port varies)');
+  else if (st.wan_ip_provisional) setText('wan', st.wan_ip_provisional + ' (one observer so far)');
   else setText('wan', 'not known yet');
   const nat = $('nat');
   setText('nat', st.nat_ports ? st.nat + ', ' + st.nat_ports + ' ports' : st.nat);
