@@ -13,7 +13,7 @@ GOBIN     := $(shell $(GO) env GOPATH)/bin
 PINGPY    := plugins/examples/pingpy
 GRPC_PYTHON_PLUGIN ?= /usr/bin/grpc_python_plugin
 
-.PHONY: proto help build test fuzz bench ratio demo lint e2e e2e-metrics natlab natlab-report measure sim android clean
+.PHONY: proto help build test fuzz bench ratio demo lint e2e e2e-metrics natlab natlab-report natlab-phones measure sim android clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' \
@@ -56,11 +56,14 @@ e2e: natlab e2e-metrics ## end-to-end tests through real kernel NATs, a real Pro
 e2e-metrics: build ## a real Prometheus scrapes three nodes; Chromium loads the page, chats and plays on it (apt-get install prometheus chromium)
 	$(GO) test -tags e2e -count=1 -timeout 5m -v ./e2e/metrics
 
-natlab: ## the NAT lab: namespaces, nftables NATs, the real binary, arm64 under qemu (root; apt-get install nftables iproute2 iptables qemu-user-static)
-	$(GO) test -tags natlab -count=1 -parallel 16 -timeout 5m -v ./e2e/natlab
+natlab: ## the NAT lab: namespaces, nftables NATs, NAT64, the real binary, arm64 under qemu (root; apt-get install nftables iproute2 iptables conntrack qemu-user-static tayga unbound)
+	$(GO) test -tags natlab -count=1 -parallel 16 -timeout 10m -v ./e2e/natlab
 
 natlab-report: ## measure the NAT pair matrix (5 runs a pair) and write it into docs/nat-traversal.md (root)
 	NATLAB_WRITE_DOC=1 NATLAB_MATRIX_RUNS=5 $(GO) test -tags natlab -count=1 -parallel 16 -run TestMatrix -v ./e2e/natlab
+
+natlab-phones: ## count a phone's datagrams and wake-ups per minute (1 min settling, 3 measured) and write them into docs/android.md (root)
+	NATLAB_WRITE_DOC=1 NATLAB_PACKETS_FULL=1 $(GO) test -tags natlab -count=1 -parallel 16 -timeout 10m -run TestPacketsPerMinute -v ./e2e/natlab
 
 ratio: ## the node's answers as a share of the batched UDP ceiling: RATIO_PAIRS alternating runs (default 10)
 	WALKIE_RATIO_PAIRS=$(RATIO_PAIRS) $(GO) test -tags ratio -run TestUDPRatio -count=1 -v -timeout 30m ./core | grep -v '^[=-]\{3\}'

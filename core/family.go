@@ -3,6 +3,7 @@ package core
 import (
 	"errors"
 	"net/netip"
+	"time"
 
 	"github.com/walkie-p2p/walkie/proto"
 )
@@ -186,12 +187,23 @@ func (o *Overlay) SetNAT64(p netip.Prefix) error {
 	return nil
 }
 
-// takeNAT64 applies a SetNAT64 that is waiting.
-func (o *Overlay) takeNAT64() {
-	if p := o.nat64.Swap(nil); p != nil && *p != o.prefix64 {
-		o.prefix64 = *p
-		o.log.Info("NAT64 prefix", "prefix", *p)
-		o.families()
+// takeNAT64 applies a SetNAT64 that is waiting. A new prefix makes IPv4
+// addresses reachable that were not: the bootstrap (and cached peers) are
+// asked again at once. The host learns the prefix just after the start or
+// a move (a DNS lookup), when the first requests to IPv4 addresses have
+// already failed for want of a route; without this the node waited for
+// the bootstrap's backoff (1 s or more: the NAT lab's TestNAT64Phone).
+func (o *Overlay) takeNAT64(now time.Time) {
+	p := o.nat64.Swap(nil)
+	if p == nil || *p == o.prefix64 {
+		return
+	}
+	o.prefix64 = *p
+	o.log.Info("NAT64 prefix", "prefix", *p)
+	o.families()
+	if o.out.nat64.IsValid() {
+		o.boots.reset()
+		o.boots.contact(now)
 	}
 }
 

@@ -128,3 +128,52 @@ func TestIntroducerPairsFamilies(t *testing.T) {
 		}
 	})
 }
+
+// batchReads is a memnet transport read through BatchReader, one datagram a
+// batch, as the real binary reads its UDP socket on Linux (recvmmsg).
+type batchReads struct{ core.Transport }
+
+func (b batchReads) ReadBatch(ds []core.Datagram) (int, error) {
+	n, from, err := b.ReadFrom(ds[0].B)
+	if err != nil {
+		return 0, err
+	}
+	ds[0].N, ds[0].Addr = n, from
+	return 1, nil
+}
+
+// The phone of TestNAT64ReachesIPv4Peers as cmd/node runs it: its socket
+// read in batches, and its prefix learnt from DNS just after the start,
+// when its first request to the IPv4 bootstrap has failed for want of a
+// route. The NAT lab found both wanting: the batched reader did not turn
+// the NAT64's sources back into IPv4 peers (the phone dropped every
+// answer), and the phone waited for the bootstrap's backoff.
+func TestNAT64BatchedLatePrefix(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		pre := netip.MustParsePrefix("2001:db8:64::/96")
+		n := memnet.New(memnet.Config{Latency: 20 * time.Millisecond, Seed: 48})
+		defer n.Close()
+		cfg := memnet.PortRestrictedCone(ip("198.51.100.64"))
+		cfg.NAT64 = pre
+		n.NAT(cfg)
+		v4 := ipv4Mesh(t, n)
+		phone := keyed(t, n.Host(ip("2001:db8:1::9")), []netip.AddrPort{v4[0].LAN()}, func(c *core.Config) {
+			c.Transport = batchReads{c.Transport}
+		})
+		time.Sleep(100 * time.Millisecond) // the DNS64 lookup
+		if err := phone.SetNAT64(pre); err != nil {
+			t.Fatal(err)
+		}
+		waitUntil(t, 500*time.Millisecond, "the phone authenticated with its bootstrap soon after it learnt the prefix", func() bool {
+			return authenticated(phone, v4[0]) && authenticated(v4[0], phone)
+		})
+		waitUntil(t, 10*time.Second, "the phone authenticated with all 5 IPv4 peers, both ways", func() bool {
+			for _, p := range v4 {
+				if !authenticated(phone, p) || !authenticated(p, phone) {
+					return false
+				}
+			}
+			return true
+		})
+	})
+}

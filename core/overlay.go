@@ -294,7 +294,7 @@ func (o *Overlay) work(p *packet, b *pktBatch) {
 		o.boots.contact(now)
 	}
 	o.takeMove(now)
-	o.takeNAT64()
+	o.takeNAT64(now)
 	if p != nil {
 		o.handle(p, now)
 		o.pool.put(p)

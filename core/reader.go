@@ -215,9 +215,10 @@ func (in *inbound) readBatches(t Transport, br BatchReader, lim *sourceLimiter) 
 		}
 		lim.now = time.Now()
 		b := in.takeBatch()
+		pre := in.nat64.Load() // once per batch, as the worker may change it
 		for i := range n {
 			p := ps[i]
-			r, ok := in.parse(p, ds[i].N, ds[i].Addr, t, lim)
+			r, ok := in.parse(p, ds[i].N, in.source(pre, ds[i].Addr), t, lim)
 			switch {
 			case !ok:
 			case p.hdr.Community != proto.CoreCommunity():
@@ -243,9 +244,7 @@ func (in *inbound) readBatches(t Transport, br BatchReader, lim *sourceLimiter) 
 // admit parses and queues one datagram, or says why it was dropped. Core
 // packets go to the worker, community packets to that community's queue.
 func (in *inbound) admit(p *packet, n int, from netip.AddrPort, t Transport, lim *sourceLimiter) (DropReason, bool) {
-	if pre := in.nat64.Load(); pre != nil {
-		from = fromNAT64(*pre, from) // an IPv4 peer through our NAT64 is that IPv4 peer
-	}
+	from = in.source(in.nat64.Load(), from)
 	if t == in.alt && n <= proto.MaxDatagram && proto.IsSealed(p.buf[:n]) {
 		return DropNoSession, false // the second port has no sessions
 	}
@@ -259,6 +258,19 @@ func (in *inbound) admit(p *packet, n int, from netip.AddrPort, t Transport, lim
 		return in.comms.route(p)
 	}
 	return in.enqueue(p)
+}
+
+// source is who sent a datagram that came from from, given the NAT64 prefix
+// pre (nil: none): an IPv4 peer through our NAT64 is that IPv4 peer. Both
+// read paths go through it: the batched one (recvmmsg, the real binary on
+// Linux) once skipped it, so an IPv6-only node behind NAT64 dropped every
+// answer of its IPv4 peers, which the in-memory network (one ReadFrom per
+// datagram) never showed; the NAT lab's TestNAT64Phone did.
+func (in *inbound) source(pre *netip.Prefix, from netip.AddrPort) netip.AddrPort {
+	if pre != nil {
+		return fromNAT64(*pre, from)
+	}
+	return from
 }
 
 // parse checks the datagram of n bytes in p's buffer, from from on t: its

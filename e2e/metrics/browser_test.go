@@ -71,15 +71,15 @@ func TestStatusPageInChromium(t *testing.T) {
 		t.Errorf("the table has %d rows, /status %d peers", len(rows), len(st.Peers))
 	}
 	for _, want := range []string{
-		`class="live ok"`,                     // every fetch of the last poll succeeded
-		`<span id="verified">2</span>`,        // both other nodes
-		`<path class="verified"`,              // the chart is drawn
-		`<span class="badge verified">`,       // state column
-		`<span class="chip">chat</span>`,      // communities column
-		`<dd id="first-peer">after `,          // from first_peer_ms
-		`<span id="pun-ok">`,                  // counters from /metrics
-		`<td id="c-preq-sent">`,               //
-		`<code id="wan">not known yet</code>`, // loopback observers do not vote
+		`class="live ok"`,                                   // every fetch of the last poll succeeded
+		`<span id="verified">2</span>`,                      // both other nodes
+		`<path class="verified"`,                            // the chart is drawn
+		`<span class="badge verified">authenticated</span>`, // state column: every node has a key
+		`<span class="chip">chat</span>`,                    // communities column
+		`<dd id="first-peer">after `,                        // from first_peer_ms
+		`<span id="pun-ok">`,                                // counters from /metrics
+		`<td id="c-preq-sent">`,                             //
+		`<code id="wan">not known yet</code>`,               // loopback observers do not vote
 		`<span class="badge unknown" id="nat">unknown</span>`,
 	} {
 		if !strings.Contains(dom, want) {

@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"net/netip"
 	"os/exec"
-	"slices"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -27,6 +25,9 @@ const (
 	// NaiveCone is cone without the input chain: the trap of
 	// notes/natlab.md, kept to show what it does to hole punching.
 	NaiveCone Kind = "naivecone"
+	// NAT64 is an IPv6-only host behind a carrier's NAT64 (tayga, its pool
+	// masqueraded to the router's IPv4 address) with DNS64 (unbound).
+	NAT64 Kind = "nat64"
 )
 
 // nodePort is the UDP port every node listens on. One port for all keeps
@@ -44,6 +45,11 @@ type site struct {
 	lan    netip.Addr // the host's own address
 	gw     netip.Addr // the router's LAN address
 	shared int        // how many more hosts share the router (those added with @name)
+	fam    family     // the IP versions the host has (lab6_test.go)
+	lan6   netip.Addr // the host's IPv6 address, if it has one
+	gw6    netip.Addr // the router's LAN IPv6 address
+	wan6   netip.Addr // the router's IPv6 address on the bridge, or the public host's
+	port   string     // the host's veth on its router's LAN bridge, for replug
 }
 
 // listen is the address the node binds.
@@ -61,12 +67,14 @@ func (s *site) wantWAN() netip.AddrPort {
 }
 
 // options vary a lab: what netem would add on every router's WAN interface
-// (egress), a fixed delay and a random loss; and whether every NATed host
-// sits on the same private subnet, as most home networks do.
+// (egress), a fixed delay and a random loss; whether every NATed host
+// sits on the same private subnet, as most home networks do; and whether
+// the routers forget idle UDP mappings after 30 s, as carriers' NATs do.
 type options struct {
 	delay   time.Duration
 	lossPct int
 	sameLAN bool // every NATed host is 192.168.1.2 behind 192.168.1.1
+	carrier bool // 30 s UDP conntrack timeouts on every router (Linux: 30 s, 120 s once a flow saw replies)
 }
 
 // lab is one topology: an "internet" namespace with bridge br0, and sites
@@ -115,25 +123,38 @@ func newLab(t *testing.T, desc string, opt options) *lab {
 			must(l.addSite(i, sp, opt))
 		}
 	}
+	must(l.route6())
 	return l
 }
 
 // addSite adds site i: a public host, or a router and the host behind it.
 func (l *lab) addSite(i int, sp siteSpec, opt options) error {
-	s := &site{name: sp.name, kind: sp.kind, host: l.prefix + "-" + sp.name, public: netip.AddrFrom4([4]byte{203, 0, 113, byte(10 + i)})}
+	s := &site{name: sp.name, kind: sp.kind, fam: sp.fam, host: l.prefix + "-" + sp.name, public: netip.AddrFrom4([4]byte{203, 0, 113, byte(10 + i)})}
 	l.sites = append(l.sites, s)
 	l.byName[s.name] = s
 	port := fmt.Sprintf("v%d", i) // the site's port on the bridge
-	if s.kind == Public {
-		s.lan = s.public
+	if s.fam != v4only {
+		s.wan6 = bridge6(i, 2)
+	}
+	switch s.kind {
+	case Public:
+		if s.fam == v6only {
+			s.public = s.wan6
+		}
+		s.lan, s.lan6 = s.public, s.wan6
 		return errors.Join(ip("netns", "add", s.host), ip("-n", s.host, "link", "set", "lo", "up"),
-			l.wire(s.host, "eth0", port, s.public))
+			l.wire(s.host, "eth0", port, s.public, s.wan6))
+	case NAT64:
+		return l.addNAT64(i, s, port, opt)
 	}
 	s.router = s.host + "-r"
 	s.lan = netip.AddrFrom4([4]byte{10, byte(i + 1), 0, 2})
 	s.gw = netip.AddrFrom4([4]byte{10, byte(i + 1), 0, 1})
 	if opt.sameLAN {
 		s.lan, s.gw = netip.AddrFrom4([4]byte{192, 168, 1, 2}), netip.AddrFrom4([4]byte{192, 168, 1, 1})
+	}
+	if s.fam == dual {
+		s.gw6, s.lan6 = lan6(i, 1), lan6(i, 2)
 	}
 	// The router's LAN side is a bridge, so that more hosts can join it.
 	for _, args := range [][]string{
@@ -147,7 +168,7 @@ func (l *lab) addSite(i int, sp siteSpec, opt options) error {
 			return err
 		}
 	}
-	if err := l.wire(s.router, "wan", port, s.public); err != nil {
+	if err := l.wire(s.router, "wan", port, s.public, s.wan6); err != nil {
 		return err
 	}
 	if err := l.addHost(s, 0); err != nil {
@@ -159,6 +180,14 @@ func (l *lab) addSite(i int, sp siteSpec, opt options) error {
 	if err := inNS(s.router, natRules(s), "nft", "-f", "-"); err != nil {
 		return err
 	}
+	if err := router6(s); err != nil {
+		return err
+	}
+	if opt.carrier {
+		if err := carrierTimeouts(s.router); err != nil {
+			return err
+		}
+	}
 	if opt.delay > 0 || opt.lossPct > 0 {
 		return impair(l.t, s.router, opt)
 	}
@@ -169,31 +198,66 @@ func (l *lab) addSite(i int, sp siteSpec, opt options) error {
 func (l *lab) addBehind(name string, owner *site) error {
 	owner.shared++
 	s := *owner
-	s.name, s.host, s.lan = name, l.prefix+"-"+name, owner.lan.Next()
-	for o := range l.sites { // the next free address on the subnet
-		if l.sites[o].router == owner.router && l.sites[o].lan.Compare(s.lan) >= 0 {
-			s.lan = l.sites[o].lan.Next()
-		}
-	}
+	s.name, s.host = name, l.prefix+"-"+name
+	s.lan, s.lan6 = l.freeAddrs(owner)
 	l.sites = append(l.sites, &s)
 	l.byName[name] = &s
 	return l.addHost(&s, owner.shared)
 }
 
+// freeAddrs returns the next free host addresses on owner's LAN: IPv4, and
+// IPv6 if the LAN has it.
+func (l *lab) freeAddrs(owner *site) (lan, lan6 netip.Addr) {
+	lan = owner.lan.Next()
+	if owner.lan6.IsValid() {
+		lan6 = owner.lan6.Next()
+	}
+	for _, o := range l.sites {
+		if o.router != owner.router {
+			continue
+		}
+		if o.lan.Compare(lan) >= 0 {
+			lan = o.lan.Next()
+		}
+		if lan6.IsValid() && o.lan6.Compare(lan6) >= 0 {
+			lan6 = o.lan6.Next()
+		}
+	}
+	return lan, lan6
+}
+
 // addHost creates s's host namespace and plugs it into its router's LAN
 // bridge as port hK.
 func (l *lab) addHost(s *site, k int) error {
-	port := fmt.Sprintf("h%d", k)
-	for _, args := range [][]string{
-		{"netns", "add", s.host},
-		{"-n", s.host, "link", "set", "lo", "up"},
+	if err := errors.Join(ip("netns", "add", s.host), ip("-n", s.host, "link", "set", "lo", "up")); err != nil {
+		return err
+	}
+	return plug(s, fmt.Sprintf("h%d", k))
+}
+
+// plug connects s's host to its router's LAN bridge as port (a veth whose
+// host end is eth0) and gives it its addresses and default routes.
+func plug(s *site, port string) error {
+	s.port = port
+	cmds := [][]string{
 		{"-n", s.router, "link", "add", port, "type", "veth", "peer", "name", "eth0", "netns", s.host},
 		{"-n", s.router, "link", "set", port, "master", "lan"},
 		{"-n", s.router, "link", "set", port, "up"},
-		{"-n", s.host, "addr", "add", s.lan.String() + "/24", "dev", "eth0"},
-		{"-n", s.host, "link", "set", "eth0", "up"},
-		{"-n", s.host, "route", "add", "default", "via", s.gw.String()},
-	} {
+	}
+	if s.lan.Is4() {
+		cmds = append(cmds, []string{"-n", s.host, "addr", "add", s.lan.String() + "/24", "dev", "eth0"})
+	}
+	if s.lan6.IsValid() { // nodad: usable at once, not after a second of duplicate detection
+		cmds = append(cmds, []string{"-n", s.host, "addr", "add", s.lan6.String() + "/64", "dev", "eth0", "nodad"})
+	}
+	cmds = append(cmds, []string{"-n", s.host, "link", "set", "eth0", "up"})
+	if s.lan.Is4() {
+		cmds = append(cmds, []string{"-n", s.host, "route", "add", "default", "via", s.gw.String()})
+	}
+	if s.lan6.IsValid() {
+		cmds = append(cmds, []string{"-n", s.host, "-6", "route", "add", "default", "via", s.gw6.String()})
+	}
+	for _, args := range cmds {
 		if err := ip(args...); err != nil {
 			return err
 		}
@@ -217,15 +281,25 @@ func (l *lab) dumpConntrack() {
 }
 
 // wire connects interface dev of namespace ns to the bridge (as port) and
-// gives it addr in the internet's /24.
-func (l *lab) wire(ns, dev, port string, addr netip.Addr) error {
-	for _, args := range [][]string{
+// gives it addr in the internet's /24 if that is an IPv4 address, and addr6
+// (its /64, with the internet's router as default) if that is valid.
+func (l *lab) wire(ns, dev, port string, addr, addr6 netip.Addr) error {
+	cmds := [][]string{
 		{"-n", ns, "link", "add", dev, "type", "veth", "peer", "name", port, "netns", l.inet},
 		{"-n", l.inet, "link", "set", port, "master", "br0"},
 		{"-n", l.inet, "link", "set", port, "up"},
-		{"-n", ns, "addr", "add", addr.String() + "/24", "dev", dev},
-		{"-n", ns, "link", "set", dev, "up"},
-	} {
+	}
+	if addr.Is4() {
+		cmds = append(cmds, []string{"-n", ns, "addr", "add", addr.String() + "/24", "dev", dev})
+	}
+	if addr6.IsValid() {
+		cmds = append(cmds, []string{"-n", ns, "addr", "add", addr6.String() + "/64", "dev", dev, "nodad"})
+	}
+	cmds = append(cmds, []string{"-n", ns, "link", "set", dev, "up"})
+	if addr6.IsValid() {
+		cmds = append(cmds, []string{"-n", ns, "-6", "route", "add", "default", "via", gateway6(addr6).String()})
+	}
+	for _, args := range cmds {
 		if err := ip(args...); err != nil {
 			return err
 		}
@@ -265,44 +339,3 @@ func natRules(s *site) string {
 // router itself.
 const inputChain = "\tchain input {\n\t\ttype filter hook input priority 0; policy drop;\n" +
 	"\t\tct state established,related accept\n\t\tiifname \"lo\" accept\n\t\tiifname \"lan\" accept\n\t}\n"
-
-// siteSpec is one name:kind of a topology description, or name:@other
-// for a host behind other's router.
-type siteSpec struct {
-	name   string
-	kind   Kind
-	behind string
-}
-
-// parseTopology parses "name:kind name:kind ...", where a kind may be
-// @name: behind the router of that earlier site.
-func parseTopology(desc string) ([]siteSpec, error) {
-	var out []siteSpec
-	seen := map[string]bool{}
-	for _, f := range strings.Fields(desc) {
-		name, kind, ok := strings.Cut(f, ":")
-		switch {
-		case !ok || name == "" || len(name) > 8 || strings.ContainsAny(name, "/-"):
-			return nil, fmt.Errorf("topology %q: %q is not name:kind (name 1..8 characters, no - or /)", desc, f)
-		case seen[name]:
-			return nil, fmt.Errorf("topology %q: %s named twice", desc, name)
-		}
-		switch k, owner := Kind(kind), strings.TrimPrefix(kind, "@"); {
-		case k == Public || k == Cone || k == Symmetric || k == FullCone || k == NaiveCone:
-			out = append(out, siteSpec{name: name, kind: k})
-		case owner != kind:
-			i := slices.IndexFunc(out, func(o siteSpec) bool { return o.name == owner })
-			if i < 0 || out[i].kind == Public || out[i].behind != "" {
-				return nil, fmt.Errorf("topology %q: %s: %s is not an earlier NATed site", desc, f, owner)
-			}
-			out = append(out, siteSpec{name: name, kind: out[i].kind, behind: owner})
-		default:
-			return nil, fmt.Errorf("topology %q: unknown kind %q (public, cone, symmetric, fullcone, naivecone, or @site)", desc, kind)
-		}
-		seen[name] = true
-	}
-	if len(out) == 0 || len(out) > 200 {
-		return nil, fmt.Errorf("topology %q: want 1 to 200 sites", desc)
-	}
-	return out, nil
-}

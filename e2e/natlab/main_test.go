@@ -55,6 +55,7 @@ func testMain(m *testing.M) int {
 	}
 	cleanup := func() {
 		removeNamespaces(runPrefix)
+		os.Remove(etcNetns) // only if empty: another run's files stay
 		os.Remove(pidFile)
 		os.RemoveAll(tmp)
 	}

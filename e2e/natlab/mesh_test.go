@@ -13,10 +13,10 @@ import (
 )
 
 // reaches reports whether s (a's status) lists b as a verified peer at
-// the address a should use: b's public address (the punctured hole, not a
-// relayed one; behind a symmetric NAT only the IP is predictable), or b's
-// LAN address when both sit behind one router, which most NATs do not
-// hairpin.
+// an address a should use (wantAddrs): b's public address (the punctured
+// hole, not a relayed one; behind a symmetric NAT only the IP is
+// predictable), or b's LAN address when both sit behind one router, which
+// most NATs do not hairpin.
 func reaches(s *status, a, b *node) bool {
 	p, ok := s.peer(b.peerID)
 	if !ok {
@@ -26,19 +26,12 @@ func reaches(s *status, a, b *node) bool {
 	if err != nil {
 		return false
 	}
-	want := wantAddr(a, b)
-	if want.Port() == 0 {
-		return addr.Addr() == want.Addr()
+	for _, want := range wantAddrs(a, b) {
+		if addr == want || want.Port() == 0 && addr.Addr() == want.Addr() {
+			return true
+		}
 	}
-	return addr == want
-}
-
-// wantAddr is the address at which a should reach b (port 0: any port).
-func wantAddr(a, b *node) netip.AddrPort {
-	if a.site.router != "" && a.site.router == b.site.router {
-		return b.site.listen()
-	}
-	return b.site.wantWAN()
+	return false
 }
 
 // wanProblem says how n's reported WAN address and NAT type differ from
@@ -143,7 +136,7 @@ func (w *watch) missing(group []*node) []string {
 					got = fmt.Sprintf("at %s verified=%v authenticated=%v", p.Addr, p.Verified, p.Authenticated)
 				}
 			}
-			out = append(out, fmt.Sprintf("%s -> %s (want %s): %s", a.site.name, b.site.name, wantAddr(a, b), got))
+			out = append(out, fmt.Sprintf("%s -> %s (want %v): %s", a.site.name, b.site.name, wantAddrs(a, b), got))
 		}
 	}
 	return out

@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -43,8 +44,13 @@ func removeNamespaces(prefix string) {
 			}
 		}
 		exec.Command("ip", "netns", "del", ns).Run()
+		os.RemoveAll(filepath.Join(etcNetns, ns)) // a resolv.conf of the NAT64 lab; ip netns del leaves it
 	}
 }
+
+// etcNetns holds per-namespace files that ip netns exec bind-mounts over
+// /etc: /etc/netns/NS/resolv.conf becomes /etc/resolv.conf inside NS.
+const etcNetns = "/etc/netns"
 
 // ip runs the ip command with args and returns an error that carries its
 // output, since ip's messages are the only useful diagnosis.

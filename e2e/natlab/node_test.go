@@ -42,6 +42,11 @@ type status struct {
 	WAN         string         `json:"wan"`
 	WANIP       string         `json:"wan_ip"`
 	NAT         string         `json:"nat"`
+	LAN6        string         `json:"lan6"`
+	WAN6        string         `json:"wan6"`
+	WANIP6      string         `json:"wan_ip6"`
+	NAT6        string         `json:"nat6"`
+	NAT64       string         `json:"nat64"` // the NAT64 prefix in use, once known
 	Peers       []e2etest.Peer `json:"peers"`
 	FirstPeerMS *int64         `json:"first_peer_ms"`
 	PacketsSent uint64         `json:"packets_sent"`
@@ -91,6 +96,7 @@ type runner struct {
 	prefix []string      // command (and its arguments) that runs the binary; empty: run it directly
 	bin    string        // the node binary; "" for walkieBin
 	args   []string      // extra node flags, e.g. -profile mobile
+	listen string        // -listen; "" for the site's (listenFlag)
 	ready  time.Duration // how long /status may take to answer; 0 for 5 s
 }
 
@@ -111,7 +117,11 @@ func (l *lab) launchWith(name, dataDir string, r runner, boot ...string) *node {
 	if r.ready == 0 {
 		r.ready = 5 * time.Second
 	}
-	args := append(append([]string{"netns", "exec", s.host}, r.prefix...), bin, "-listen", s.listen().String(), "-data", dataDir,
+	listen := r.listen
+	if listen == "" {
+		listen = s.listenFlag()
+	}
+	args := append(append([]string{"netns", "exec", s.host}, r.prefix...), bin, "-listen", listen, "-data", dataDir,
 		"-http", httpAddr, "-lan-discovery=false", "-log-level", "debug")
 	args = append(args, r.args...)
 	if len(boot) > 0 {
@@ -156,12 +166,22 @@ func (l *lab) launchWith(name, dataDir string, r runner, boot ...string) *node {
 func (n *node) waitReady(t *testing.T) {
 	t.Helper()
 	ok := e2etest.Poll(n.ready, 20*time.Millisecond, func() bool {
+		select {
+		case <-n.exited: // it will not answer: say so now
+			return true
+		default:
+		}
 		s, err := n.status()
 		if err == nil {
 			n.peerID = s.PeerID
 		}
 		return err == nil
 	})
+	select {
+	case <-n.exited:
+		t.Fatalf("%s exited (%v) instead of answering /status; log:\n%s", n.site.name, n.cmd.ProcessState, n.tail(25))
+	default:
+	}
 	if !ok {
 		t.Fatalf("%s: /status does not answer %v after start; log:\n%s", n.site.name, n.ready, n.tail(25))
 	}

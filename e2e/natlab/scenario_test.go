@@ -139,9 +139,13 @@ func TestSymmetricAmongCones(t *testing.T) {
 }
 
 // TestLossyConeMesh: 100 ms delay and 5% loss on every router's WAN
-// egress. The six-host cone mesh still forms within 15 s.
+// egress. The six-host cone mesh still forms within 30 s. Since fast walks
+// back off when they find nobody new (a network of fewer than 8 nodes
+// walked every 500 ms for ever), a pair whose introduction was lost waits
+// for a slower walk: on main and on its merge base alike the mesh took
+// 2.6-20.2 s and, in 5 of 28 runs, more than the 15 s this test allowed.
 func TestLossyConeMesh(t *testing.T) {
-	at := coneMesh(t, options{delay: 100 * time.Millisecond, lossPct: 5}, 15*time.Second, "cone mesh with 100 ms delay and 5% loss")
+	at := coneMesh(t, options{delay: 100 * time.Millisecond, lossPct: 5}, 30*time.Second, "cone mesh with 100 ms delay and 5% loss")
 	t.Logf("lossy mesh of 6 cone hosts after %.2fs", at.Seconds())
 }
 

@@ -5,6 +5,7 @@ package natlab
 import (
 	"net"
 	"net/netip"
+	"slices"
 	"testing"
 	"time"
 )
@@ -12,10 +13,17 @@ import (
 // udpIn opens a UDP socket bound to addr inside namespace ns.
 func udpIn(t *testing.T, ns string, addr netip.AddrPort) *net.UDPConn {
 	t.Helper()
+	return listenIn(t, ns, "udp4", addr)
+}
+
+// listenIn opens a UDP socket of network (udp4, udp6) bound to addr inside
+// namespace ns.
+func listenIn(t *testing.T, ns, network string, addr netip.AddrPort) *net.UDPConn {
+	t.Helper()
 	var c *net.UDPConn
 	err := inNamespace(ns, func() error {
 		var err error
-		c, err = net.ListenUDP("udp4", net.UDPAddrFromAddrPort(addr))
+		c, err = net.ListenUDP(network, net.UDPAddrFromAddrPort(addr))
 		return err
 	})
 	if err != nil {
@@ -120,7 +128,13 @@ func TestParseTopology(t *testing.T) {
 	if err != nil || len(got) != 4 || got[2] != (siteSpec{name: "a2", kind: Cone, behind: "a"}) || got[3].kind != Symmetric {
 		t.Errorf("parseTopology: %+v, %v", got, err)
 	}
-	for _, bad := range []string{"", "a", "a:dsl", "a:cone a:cone", "a:@b b:cone", "p:public q:@p", "a-b:cone", "toolongname:cone"} {
+	got, err = parseTopology("b:public+6 p6:public6 d:cone+6 d2:@d ph:nat64")
+	want := []siteSpec{{"b", Public, dual, ""}, {"p6", Public, v6only, ""}, {"d", Cone, dual, ""}, {"d2", Cone, dual, "d"}, {"ph", NAT64, v6only, ""}}
+	if err != nil || !slices.Equal(got, want) {
+		t.Errorf("parseTopology with IPv6: %+v, %v; want %+v", got, err, want)
+	}
+	for _, bad := range []string{"", "a", "a:dsl", "a:cone a:cone", "a:@b b:cone", "p:public q:@p", "a-b:cone", "toolongname:cone",
+		"a:public6+6", "a:nat64+6", "a:nat64 b:@a", "a:cone b:@a+6"} {
 		if _, err := parseTopology(bad); err == nil {
 			t.Errorf("parseTopology(%q) accepted", bad)
 		}

@@ -119,7 +119,9 @@ function renderSummary(st, ms, nowMS) {
 function renderPeers(st) {
   const peers = st.peers || [];
   const verified = peers.filter((p) => p.verified).length;
-  setText('peer-count', verified + ' verified, ' + (peers.length - verified) + ' candidates');
+  const seeds = st.seed_peers || [];
+  setText('peer-count', verified + ' verified, ' + (peers.length - verified) + ' candidates' +
+    (seeds.length ? ', ' + seeds.length + ' of the 2016 app' : ''));
   const body = $('peers');
   const rows = [];
   for (const p of peers) {
@@ -135,7 +137,9 @@ function renderPeers(st) {
     lan.append(el('code', '', p.lan || '—'));
     tr.append(lan);
     const state = el('td');
-    state.append(el('span', 'badge ' + (p.verified ? 'verified' : 'candidate'), p.verified ? 'verified' : 'candidate'));
+    // Authenticated: the peer proved the key its ID is made of.
+    const kind = p.authenticated ? 'authenticated' : p.verified ? 'verified' : 'candidate';
+    state.append(el('span', 'badge ' + (p.verified ? 'verified' : 'candidate'), kind));
     tr.append(state);
     // A verified peer hears from us every 20 s and times out at 60 s:
     // past 25 s it is worth a glance.
@@ -144,6 +148,25 @@ function renderPeers(st) {
     for (const c of p.communities || []) comms.append(el('span', 'chip', c));
     if (!comms.childElementCount) comms.append(el('span', 'stale', '—'));
     tr.append(comms);
+    rows.push(tr);
+  }
+  // Nodes of the original 2016 app: their own 8-hex-digit IDs, never
+  // authenticated, never members of a community.
+  for (const s of seeds) {
+    const tr = el('tr');
+    tr.dataset.seed = s.id;
+    const id = el('td', 'id');
+    id.append(el('code', '', s.id));
+    tr.append(id);
+    const addr = el('td');
+    addr.append(el('code', '', s.addr || '—'));
+    tr.append(addr);
+    tr.append(el('td', 'stale', '—'));
+    const state = el('td');
+    state.append(el('span', 'badge seed', '2016 app'));
+    tr.append(state);
+    tr.append(el('td', s.last_seen_ms > 25000 ? 'stale' : '', fmtDuration(s.last_seen_ms) + ' ago'));
+    tr.append(el('td', 'stale', '—'));
     rows.push(tr);
   }
   if (!rows.length) {
