@@ -32,6 +32,8 @@ android: ## cross-compile bin/walkie for android/arm64 and static linux/arm64 an
 
 test: ## unit, protocol and loopback end-to-end tests, race detector on
 	$(GO) test -race -shuffle=on -timeout 15m ./...
+	@# At full size without the race detector: under it, these run smaller.
+	$(GO) test -count=1 -run 'TestThousandReporters' ./plugins/fleet
 
 fuzz: ## run every fuzz target for FUZZTIME each (default 20s; a count such as 200000x avoids Go 1.26's deadline flake)
 	@set -e; for pkg in $$($(GO) list ./...); do \

@@ -31,8 +31,15 @@ func heap() uint64 {
 // own tables stay put and what moves is the collector's. The heap holds all 1,001 nodes, so the bound on its
 // growth is loose; ForgetForTest measures the view alone. What one
 // reporter costs, exactly, is TestCollectorMemory's.
+//
+// Under the race detector it runs with 250 reporters (race_on_test.go); make
+// test runs it again with 1,000 without.
 func TestThousandReporters(t *testing.T) {
-	const reporters, interval, rounds = 1000, 30 * time.Second, 3
+	const interval, rounds = 30 * time.Second, 3
+	reporters := 1000
+	if raceOn {
+		reporters = 250
+	}
 	synctest.Test(t, func(t *testing.T) {
 		n := startFleet(t, plan{nodes: reporters + 1, interval: interval, config: func(i int, c *core.Config) {
 			if i > 0 {
@@ -75,24 +82,22 @@ func TestThousandReporters(t *testing.T) {
 			last.Reporters, took, rounds, sent1-sent0, last.Datagrams-first.Datagrams, taken, last.Drops)
 		t.Logf("live heap of the whole process %.1f MiB, %d rounds later %.1f MiB (%+.2f MiB); the view of %d series held %.2f MiB (%.1f KiB per reporter)",
 			float64(before)/(1<<20), rounds, float64(after)/(1<<20), float64(grew)/(1<<20), last.Series,
-			float64(view)/(1<<20), float64(view)/1024/reporters)
-		// Every report that reached the collector was taken. Not every
-		// report sent reaches it: about one in ten is dropped by the
-		// collector's node (unverified, logged above), in moments when its
-		// view of the reporter is not a member, and now and then a
-		// reporter loses three in a row and leaves the view until its
-		// next report. Those bounds are the overlay's, so they are loose.
+			float64(view)/(1<<20), float64(view)/1024/float64(reporters))
+		// Every report that reached the collector was taken, and nearly
+		// every one sent reached it (2,909 of 2,911 in a run; an earlier
+		// build lost one in ten around key renewals, when the collector's
+		// node briefly took the reporter for no member).
 		if last.Reporters < reporters*99/100 {
 			t.Errorf("%d reporters in the view at the end, want at least %d", last.Reporters, reporters*99/100)
 		}
-		if taken != last.Datagrams-first.Datagrams || last.Drops != first.Drops || taken < (sent1-sent0)/2 {
+		if taken != last.Datagrams-first.Datagrams || last.Drops != first.Drops || taken < (sent1-sent0)*95/100 {
 			t.Errorf("%d reports taken of %d datagrams received (%d sent); drops %v, before %v", taken,
 				last.Datagrams-first.Datagrams, sent1-sent0, last.Drops, first.Drops)
 		}
 		if grew > 8<<20 {
 			t.Errorf("the live heap grew by %.1f MiB over %d rounds (%d reports), want under 8 MiB", float64(grew)/(1<<20), rounds, taken)
 		}
-		if view > 8<<10*reporters {
+		if view > uint64(8<<10*reporters) {
 			t.Errorf("the view of %d reporters held %d bytes, want under 8 KiB each", reporters, view)
 		}
 	})
