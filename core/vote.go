@@ -109,6 +109,18 @@ func (fv *familyVotes) of(a netip.Addr) *voter {
 	return fv.first
 }
 
+// observed reports whether the observer at ip (its /56 for IPv6) has a vote
+// in the window.
+func (v *voter) observed(ip netip.Addr) bool {
+	k := observerKey(ip)
+	for _, o := range v.votes {
+		if o.observer == k {
+			return true
+		}
+	}
+	return false
+}
+
 // challenged reports whether a majority of observers sees us at another
 // address than the one we hold (it waits out VoteHold before it wins).
 func (v *voter) challenged() bool { return v.pending.IsValid() }
