@@ -123,25 +123,32 @@ func (o *Overlay) walk(now time.Time) {
 			return
 		}
 	}
-	if p := walkTarget(o.table, o.votes.first); p != nil {
+	if p := walkTarget(o.table, &o.votes); p != nil {
 		o.sendIntroRequest(p.addr, p.token, false, now)
 	}
 }
 
 // walkTarget is the peer a walk asks: a random one (peerTable.walkTarget),
-// but while our NAT type is unknown, one that has not told us yet where it
-// sees us, if there is one. Walks back off in a network where nobody new
-// turns up, and a node whose few walks all drew the same peer heard one
-// observer and stayed "unknown": a public node with three peers, for more
-// than 10 s in 2 to 4% of starts. What it needs is a second voice.
-func walkTarget(t *peerTable, v *voter) *peer {
+// but while the NAT type of one of our families is unknown, one that has
+// not told us yet where it sees us in that family, if there is one. Walks
+// back off in a network where nobody new turns up, and a node whose few
+// walks all drew the same peer heard one observer and stayed "unknown": a
+// public node with three peers for more than 10 s in 2 to 4% of
+// TestConeMesh's starts, a dual-stack host's IPv6 side in the NAT lab.
+// What it needs is a second voice. Peers in our own subnet never vote.
+func walkTarget(t *peerTable, fv *familyVotes) *peer {
+	needed := func(q *peer) bool {
+		a := q.addr.Addr()
+		v := fv.of(a)
+		return v.nat == NATUnknown && !v.observed(a) && !sameSubnet(a, v.lan.Addr())
+	}
 	p := t.walkTarget()
-	if p == nil || v.nat != NATUnknown || !v.observed(p.addr.Addr()) {
+	if p == nil || needed(p) {
 		return p
 	}
 	n := 0
 	for _, q := range t.order {
-		if !q.quiet && !v.observed(q.addr.Addr()) {
+		if !q.quiet && needed(q) {
 			if n++; rand.IntN(n) == 0 { // a uniform pick in one pass
 				p = q
 			}
