@@ -30,10 +30,16 @@ android: ## cross-compile bin/walkie for android/arm64 and static linux/arm64 an
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -trimpath -o $(BIN)/walkie-linux-arm64 ./cmd/node
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm GOARM=7 $(GO) build -trimpath -o $(BIN)/walkie-linux-arm ./cmd/node
 
+# Simulations of a whole fleet (hundreds of nodes for tens of virtual
+# minutes) run without the race detector: its runtime failed an internal
+# check on them in CI (ThreadSanitizer "CHECK failed: tsan_rtl.cpp:346"),
+# with 1,000 and with 250 nodes. The fleet's concurrent code runs under it
+# in the package's other tests (TestFleetOfThree and the collector's).
+NORACE = ^(TestPhoneCost|TestThousandReporters)$$
+
 test: ## unit, protocol and loopback end-to-end tests, race detector on
-	$(GO) test -race -shuffle=on -timeout 15m ./...
-	@# At full size without the race detector: under it, these run smaller.
-	$(GO) test -count=1 -run 'TestThousandReporters' ./plugins/fleet
+	$(GO) test -race -shuffle=on -timeout 15m -skip '$(NORACE)' ./...
+	$(GO) test -count=1 -run '$(NORACE)' ./plugins/fleet
 
 fuzz: ## run every fuzz target for FUZZTIME each (default 20s; a count such as 200000x avoids Go 1.26's deadline flake)
 	@set -e; for pkg in $$($(GO) list ./...); do \

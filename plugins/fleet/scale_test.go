@@ -32,14 +32,9 @@ func heap() uint64 {
 // growth is loose; ForgetForTest measures the view alone. What one
 // reporter costs, exactly, is TestCollectorMemory's.
 //
-// Under the race detector it runs with 250 reporters (race_on_test.go); make
-// test runs it again with 1,000 without.
+// make test runs it without the race detector (see the Makefile).
 func TestThousandReporters(t *testing.T) {
-	const interval, rounds = 30 * time.Second, 3
-	reporters := 1000
-	if raceOn {
-		reporters = 250
-	}
+	const reporters, interval, rounds = 1000, 30 * time.Second, 3
 	synctest.Test(t, func(t *testing.T) {
 		n := startFleet(t, plan{nodes: reporters + 1, interval: interval, config: func(i int, c *core.Config) {
 			if i > 0 {
@@ -82,7 +77,7 @@ func TestThousandReporters(t *testing.T) {
 			last.Reporters, took, rounds, sent1-sent0, last.Datagrams-first.Datagrams, taken, last.Drops)
 		t.Logf("live heap of the whole process %.1f MiB, %d rounds later %.1f MiB (%+.2f MiB); the view of %d series held %.2f MiB (%.1f KiB per reporter)",
 			float64(before)/(1<<20), rounds, float64(after)/(1<<20), float64(grew)/(1<<20), last.Series,
-			float64(view)/(1<<20), float64(view)/1024/float64(reporters))
+			float64(view)/(1<<20), float64(view)/1024/reporters)
 		// Every report that reached the collector was taken, and nearly
 		// every one sent reached it (2,909 of 2,911 in a run; an earlier
 		// build lost one in ten around key renewals, when the collector's
@@ -97,7 +92,7 @@ func TestThousandReporters(t *testing.T) {
 		if grew > 8<<20 {
 			t.Errorf("the live heap grew by %.1f MiB over %d rounds (%d reports), want under 8 MiB", float64(grew)/(1<<20), rounds, taken)
 		}
-		if view > uint64(8<<10*reporters) {
+		if view > 8<<10*reporters {
 			t.Errorf("the view of %d reporters held %d bytes, want under 8 KiB each", reporters, view)
 		}
 	})
