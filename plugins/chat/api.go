@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/walkie-p2p/walkie/community"
 	"github.com/walkie-p2p/walkie/plugins/httpjson"
@@ -13,8 +12,7 @@ import (
 
 // Limits of the API.
 const (
-	apiMaxRequest  = 8 << 10          // bytes of a POST body: MaxText escaped, with room to spare
-	streamKeepOpen = 15 * time.Second // between keep-alive comments of a silent stream
+	apiMaxRequest = 8 << 10 // bytes of a POST body: MaxText escaped, with room to spare
 )
 
 var _ community.APIServer = (*Chat)(nil)
@@ -145,27 +143,8 @@ func (c *Chat) stream(w http.ResponseWriter, r *http.Request, streams *httpjson.
 	// read it must see its message.
 	msgs, stop := c.Subscribe()
 	defer stop()
-	if st.Comment("walkie chat") != nil {
-		return
-	}
-	tick := time.NewTicker(streamKeepOpen)
-	defer tick.Stop()
-	for {
-		var err error
-		select {
-		case <-r.Context().Done():
-			return
-		case <-tick.C:
-			err = st.Comment("keep-alive") // proxies close silent streams
-		case m, ok := <-msgs:
-			if !ok {
-				return
-			}
-			b, _ := json.Marshal(m)
-			err = st.Event(m.ID.String(), "message", b)
-		}
-		if err != nil {
-			return
-		}
-	}
+	httpjson.Serve(r.Context(), st, "walkie chat", msgs, func(m Message) (string, string, []byte) {
+		b, _ := json.Marshal(m)
+		return m.ID.String(), "message", b
+	})
 }

@@ -15,8 +15,7 @@ import (
 
 // Limits of the API.
 const (
-	apiMaxRequest  = 4 << 10          // bytes of a POST body; the largest valid one is under 200
-	streamKeepOpen = 15 * time.Second // between keep-alive comments of a silent stream
+	apiMaxRequest = 4 << 10 // bytes of a POST body; the largest valid one is under 200
 )
 
 var _ community.APIServer = (*Community)(nil)
@@ -188,34 +187,15 @@ func (c *Community) stream(w http.ResponseWriter, r *http.Request, streams *http
 	// it has read it misses nothing.
 	events, stop := c.Subscribe()
 	defer stop()
-	if st.Comment("walkie game") != nil {
-		return
-	}
-	tick := time.NewTicker(streamKeepOpen)
-	defer tick.Stop()
-	for {
-		var err error
-		select {
-		case <-r.Context().Done():
-			return
-		case <-tick.C:
-			err = st.Comment("keep-alive") // proxies close silent streams
-		case ev, ok := <-events:
-			if !ok {
-				return
-			}
-			data := apiEvent{Game: apiView(ev.Game)}
-			if ev.Kind == EventResult {
-				s := scoreView(ev.Score)
-				data.Score = &s
-			}
-			b, _ := json.Marshal(data)
-			err = st.Event("", string(ev.Kind), b)
+	httpjson.Serve(r.Context(), st, "walkie game", events, func(ev Event) (string, string, []byte) {
+		data := apiEvent{Game: apiView(ev.Game)}
+		if ev.Kind == EventResult {
+			s := scoreView(ev.Score)
+			data.Score = &s
 		}
-		if err != nil {
-			return
-		}
-	}
+		b, _ := json.Marshal(data)
+		return "", string(ev.Kind), b
+	})
 }
 
 // apiStatus maps an error of the game API to an HTTP status.

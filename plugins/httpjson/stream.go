@@ -146,6 +146,43 @@ func (st *Stream) write(b []byte) error {
 	return st.rc.Flush()
 }
 
+// KeepOpen is how long a stream that Serve runs stays silent before a
+// keep-alive comment: proxies close silent streams.
+const KeepOpen = 15 * time.Second
+
+// Serve writes the opening comment hello, then every value of ch as the
+// event that event makes of it, with a keep-alive comment every KeepOpen,
+// until ctx ends (the client went, or the server shuts down), ch closes
+// (the subscription ended: the client should read the state again and
+// reconnect) or a write fails (the client stopped reading). The caller
+// subscribes before it calls Serve, so that nothing that happens after the
+// opening line is missed, and closes the stream after.
+func Serve[T any](ctx context.Context, st *Stream, hello string, ch <-chan T, event func(T) (id, name string, data []byte)) {
+	if st.Comment(hello) != nil {
+		return
+	}
+	tick := time.NewTicker(KeepOpen)
+	defer tick.Stop()
+	for {
+		var err error
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			err = st.Comment("keep-alive")
+		case v, ok := <-ch:
+			if !ok {
+				return
+			}
+			id, name, data := event(v)
+			err = st.Event(id, name, data)
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
 // Close gives the stream's slot back. It gives the server one more write
 // timeout to end the answer: the deadline of the last write may have
 // passed while the stream was idle.
