@@ -1,14 +1,10 @@
 package main
 
 import (
-	"bufio"
-	"context"
 	"encoding/json"
-	"io"
 	"net"
 	"net/http"
 	"net/netip"
-	"strings"
 	"testing"
 	"time"
 
@@ -18,34 +14,6 @@ import (
 	"github.com/walkie-p2p/walkie/proto"
 	"github.com/walkie-p2p/walkie/proto/seed"
 )
-
-// startNode runs a node with args until the test ends and returns its
-// start line.
-func startNode(t *testing.T, args []string) string {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	pr, pw := io.Pipe()
-	done := make(chan int, 1)
-	go func() {
-		done <- run(ctx, args, io.Discard, pw)
-		pw.Close()
-	}()
-	t.Cleanup(func() {
-		cancel()
-		if code := <-done; code != exitOK {
-			t.Errorf("run = %d after cancel", code)
-		}
-	})
-	sc := bufio.NewScanner(pr)
-	for sc.Scan() {
-		if strings.Contains(sc.Text(), `msg="walkie started"`) {
-			go io.Copy(io.Discard, pr) // keep the node's logging unblocked
-			return sc.Text()
-		}
-	}
-	t.Fatal("no start line")
-	return ""
-}
 
 // seedRequest is a seed node's intro request to to, as the app encodes it.
 func seedRequest(t *testing.T, id string, to netip.AddrPort) []byte {
@@ -66,7 +34,7 @@ func seedRequest(t *testing.T, id string, to netip.AddrPort) []byte {
 // node's peer ID; once it answers, /status lists it under seed_peers and
 // never under peers.
 func TestRunSpeaksSeed(t *testing.T) {
-	start := startNode(t, quietArgs(t.TempDir()))
+	start := startRun(t, quietArgs(t.TempDir())...)
 	node := netip.MustParseAddrPort(logField(start, "lan"))
 	u, err := uuid.Parse(logField(start, "peer_id"))
 	if err != nil {
@@ -123,7 +91,7 @@ func TestRunSpeaksSeed(t *testing.T) {
 
 // With -seed=false a seed datagram gets nothing back.
 func TestRunSeedOff(t *testing.T) {
-	start := startNode(t, quietArgs(t.TempDir(), "-seed=false"))
+	start := startRun(t, quietArgs(t.TempDir(), "-seed=false")...)
 	node := netip.MustParseAddrPort(logField(start, "lan"))
 	c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
