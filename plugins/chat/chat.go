@@ -41,10 +41,8 @@ import (
 	"time"
 
 	"github.com/walkie-p2p/walkie/community"
+	"github.com/walkie-p2p/walkie/plugins/httpjson"
 )
-
-// subscriberBuffer is how far a subscriber may fall behind.
-const subscriberBuffer = 64
 
 // Errors of Post.
 var (
@@ -101,7 +99,7 @@ type Chat struct {
 	env    community.Env // nil until Start
 	clock  uint64        // the largest Lamport time stored or posted
 	gate   *gate
-	subs   map[chan Message]struct{}
+	subs   httpjson.Subscribers[Message] // Subscribe's, under mu
 	stats  Stats
 	closed bool
 
@@ -132,7 +130,7 @@ func New(cfg Config) (*Chat, error) {
 	if md.jumpSet {
 		b = budget{left: md.jumpLeft, at: time.Unix(0, int64(md.jumpAt))}
 	}
-	return &Chat{cfg: cfg, cid: st.cid, store: st, clock: md.clock, gate: newGate(cfg, b), subs: map[chan Message]struct{}{}}, nil
+	return &Chat{cfg: cfg, cid: st.cid, store: st, clock: md.clock, gate: newGate(cfg, b)}, nil
 }
 
 // Name implements community.Community.
@@ -180,10 +178,7 @@ func (c *Chat) Close() error {
 		c.mu.Lock()
 		c.closed = true
 		cancel := c.cancel
-		for ch := range c.subs {
-			close(ch)
-		}
-		clear(c.subs)
+		c.subs.Close()
 		c.mu.Unlock()
 		if cancel != nil {
 			cancel()
@@ -306,22 +301,7 @@ func (c *Chat) Page(before string, limit int) (msgs []Message, next string, err 
 // that falls more than 64 messages behind is cut off: its channel closes,
 // and it should read History again. The channel also closes at Close.
 func (c *Chat) Subscribe() (<-chan Message, func()) {
-	ch := make(chan Message, subscriberBuffer)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.closed {
-		close(ch)
-		return ch, func() {}
-	}
-	c.subs[ch] = struct{}{}
-	return ch, func() {
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		if _, ok := c.subs[ch]; ok {
-			delete(c.subs, ch)
-			close(ch)
-		}
-	}
+	return c.subs.Subscribe(&c.mu)
 }
 
 // Stats returns the counters.

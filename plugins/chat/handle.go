@@ -27,14 +27,7 @@ func (c *Chat) addLocked(m *Message, body []byte, jump *budget) (added, error) {
 	}
 	switch a.outcome {
 	case stored:
-		for ch := range c.subs {
-			select {
-			case ch <- *m:
-			default:
-				delete(c.subs, ch) // too slow: cut off, it will reload History
-				close(ch)
-			}
-		}
+		c.subs.Publish(*m) // one too slow is cut off, and reloads History
 	case tooOld, overQuota:
 		c.gate.refused.add(idAt{id: m.ID, lamport: m.Lamport})
 	}

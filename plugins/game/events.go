@@ -28,37 +28,19 @@ type Event struct {
 	Score Score
 }
 
-// subscriberBuffer is how far a subscriber may fall behind.
-const subscriberBuffer = 64
-
 // Subscribe returns a channel of every change of a game from now on, in
 // order, and a function that ends the subscription. A subscriber that falls
 // more than 64 events behind is cut off: its channel closes, and it should
 // read Games again. The channel also closes at Close.
 func (c *Community) Subscribe() (<-chan Event, func()) {
-	ch := make(chan Event, subscriberBuffer)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.closed {
-		close(ch)
-		return ch, func() {}
-	}
-	c.subs[ch] = struct{}{}
-	return ch, func() {
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		if _, ok := c.subs[ch]; ok {
-			delete(c.subs, ch)
-			close(ch)
-		}
-	}
+	return c.subs.Subscribe(&c.mu)
 }
 
 // publish hands ev to every subscriber, never waiting: one whose buffer is
 // full is cut off. Called with c.mu held, so events keep the order of the
 // changes.
 func (c *Community) publish(kind EventKind, g *game) {
-	if len(c.subs) == 0 {
+	if c.subs.Len() == 0 {
 		return
 	}
 	ev := Event{Kind: kind, Game: g.snapshot()}
@@ -68,12 +50,5 @@ func (c *Community) publish(kind EventKind, g *game) {
 			ev.Score = *s
 		}
 	}
-	for ch := range c.subs {
-		select {
-		case ch <- ev:
-		default:
-			delete(c.subs, ch)
-			close(ch)
-		}
-	}
+	c.subs.Publish(ev)
 }

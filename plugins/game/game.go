@@ -79,6 +79,7 @@ import (
 	"time"
 
 	"github.com/walkie-p2p/walkie/community"
+	"github.com/walkie-p2p/walkie/plugins/httpjson"
 	"github.com/walkie-p2p/walkie/proto"
 )
 
@@ -126,7 +127,7 @@ type Community struct {
 	finished []GameID // oldest first, for eviction
 	scores   map[proto.ID]*Score
 	rejected map[string]int
-	subs     map[chan Event]struct{} // Subscribe's
+	subs     httpjson.Subscribers[Event] // Subscribe's, under mu
 	closed   bool
 	cancel   context.CancelFunc
 	done     chan struct{}
@@ -167,7 +168,6 @@ func newCommunity(cfg Config) *Community {
 		games:    make(map[GameID]*game),
 		scores:   make(map[proto.ID]*Score),
 		rejected: make(map[string]int),
-		subs:     make(map[chan Event]struct{}),
 	}
 }
 
@@ -217,10 +217,7 @@ func (c *Community) Close() error {
 	c.mu.Lock()
 	cancel, done := c.cancel, c.done
 	c.closed = true
-	for ch := range c.subs {
-		close(ch)
-	}
-	clear(c.subs)
+	c.subs.Close()
 	c.mu.Unlock()
 	if cancel != nil {
 		cancel()
