@@ -135,12 +135,18 @@ func (o *Overlay) walk(now time.Time) {
 // walks all drew the same peer heard one observer and stayed "unknown": a
 // public node with three peers for more than 10 s in 2 to 4% of
 // TestConeMesh's starts, a dual-stack host's IPv6 side in the NAT lab.
-// What it needs is a second voice. Peers in our own subnet never vote.
+// What it needs is a second voice. Peers in our own subnet never vote. A
+// dual-stack node that knows its IPv6 peers only through an introducer
+// that speaks both families (the others know none) walks to that one: it
+// met its IPv4 peers first, and its random, backed-off walks went to
+// IPv4-only peers while the IPv6 side stayed unknown for over 10 s.
 func walkTarget(t *peerTable, fv *familyVotes) *peer {
 	needed := func(q *peer) bool {
 		a := q.addr.Addr()
-		v := fv.of(a)
-		return v.nat == NATUnknown && !v.observed(a) && !sameSubnet(a, v.lan.Addr())
+		if v := fv.of(a); v.nat == NATUnknown && !v.observed(a) && !sameSubnet(a, v.lan.Addr()) {
+			return true
+		}
+		return fv.v6 != nil && fv.v6.nat == NATUnknown && familyOf(a) == IPv4 && q.reach&proto.ReachIPv6 != 0
 	}
 	p := t.walkTarget()
 	if p == nil || needed(p) {

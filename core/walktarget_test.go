@@ -83,3 +83,32 @@ func TestWalkSeeksASecondIPv6Observer(t *testing.T) {
 			drawn[a4], drawn[b4], drawn[a6], drawn[b6], drawn[c6])
 	}
 }
+
+// A dual-stack node that met only IPv4 peers walks, while its IPv6 type is
+// unknown, to the one that speaks IPv6 too: only it can introduce IPv6
+// peers (the NAT lab's home host once met none within 10 s).
+func TestWalkSeeksAnIPv6Introducer(t *testing.T) {
+	now := time.Now()
+	tab := newPeerTable(16, 16, 0)
+	var four []*peer
+	for i := range 3 {
+		p, _ := tab.upsert(proto.ID{byte(i + 1)}, netip.AddrPortFrom(netip.AddrFrom4([4]byte{203, 0, 113, byte(i + 1)}), 1873), now, 10)
+		p.reach = proto.ReachIPv4
+		four = append(four, p)
+	}
+	four[0].reach = proto.ReachIPv4 | proto.ReachIPv6 // the dual-stack bootstrap
+	lan := netip.MustParseAddrPort("10.5.0.2:1873")
+	fv := &familyVotes{first: newVoter(5, lan, time.Second), v6: newVoter(5, netip.MustParseAddrPort("[2001:db8:2004::2]:1873"), time.Second)}
+	wan := netip.MustParseAddrPort("203.0.113.14:1873")
+	for _, p := range four[:2] {
+		fv.first.add(p.addr.Addr(), wan, now)
+	}
+	drawn := map[*peer]int{}
+	for range 300 {
+		drawn[walkTarget(tab, fv)]++
+	}
+	if drawn[four[0]] != 300 {
+		t.Errorf("the dual-stack introducer drawn %d of 300 times, the IPv4-only peers %d and %d; want it every time",
+			drawn[four[0]], drawn[four[1]], drawn[four[2]])
+	}
+}
